@@ -1,0 +1,109 @@
+/*
+ * db: a pool of non-blocking libpq connections driven by a libevent loop.
+ *
+ * Nothing here blocks: connections are opened with PQconnectStart and polled
+ * on socket events, queries are sent in pipeline mode (PQsendQueryPrepared /
+ * PQsendQueryParams + PQpipelineSync) and their results read when the socket
+ * is readable.  A caller leases one connection for a whole unit of work (a
+ * transaction may need several round trips, each a batch of queries), then
+ * releases it.  A connection released inside a transaction is rolled back
+ * before anyone else gets it.
+ *
+ * Ownership: the pool copies the config strings and the statement table.
+ * PGresults handed to a db_result_cb belong to the pool and are cleared when
+ * the callback returns, unless the callback steals one (sets its slot NULL).
+ *
+ * Callbacks are never called from inside the function that registered them;
+ * they always run later from the event loop.
+ */
+#ifndef PAINPATH_DB_H
+#define PAINPATH_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+struct event_base;
+struct db_pool;
+struct db_conn;
+
+#define DB_MAX_PARAMS 24
+#define DB_MAX_BATCH  64
+
+/* A statement every connection prepares right after connecting. */
+struct db_statement {
+	const char *name;
+	const char *sql;
+};
+
+struct db_pool_config {
+	const char *conninfo;	  /* libpq conninfo; multi-host allowed */
+	int size;		  /* connections kept open */
+	int max_waiting;	  /* leases queued when all are busy */
+	int acquire_timeout_ms;	  /* a queued lease gives up after this */
+	int statement_timeout_ms; /* server side, set at connect */
+	int query_timeout_ms;	  /* client side: a batch taking longer
+				     breaks the connection */
+	int reconnect_min_ms;	  /* backoff after a failed connect ... */
+	int reconnect_max_ms;	  /* ... doubling up to this */
+	const struct db_statement *statements; /* NULL-name terminated */
+};
+
+/* One query of a batch: a prepared statement by name, or ad-hoc SQL when
+ * stmt is NULL.  params[i] NULL means SQL NULL.  Text format both ways. */
+struct db_query {
+	const char *stmt;
+	const char *sql;
+	int nparams;
+	const char *params[DB_MAX_PARAMS];
+};
+
+struct db_pool_stats {
+	int size;
+	int connected; /* up and idle or leased */
+	int leased;
+	int waiting;
+	uint64_t connects; /* successful connects, including reconnects */
+	uint64_t failures; /* failed connects and broken connections */
+	uint64_t queries;
+};
+
+/* conn is NULL when the database is unavailable (no connection up, the
+ * waiting queue is full, or the lease waited acquire_timeout_ms). */
+typedef void (*db_lease_cb)(struct db_conn *conn, void *arg);
+
+/* results[i] answers queries[i]; n == the batch size.  When the connection
+ * broke or timed out before the batch completed, results is NULL and n is 0:
+ * the caller must still db_release(conn).  A query after a failed one in the
+ * same batch comes back PGRES_PIPELINE_ABORTED. */
+typedef void (*db_result_cb)(struct db_conn *conn, PGresult **results, int n,
+			     void *arg);
+
+/* Starts connecting in the background; returns NULL only on bad arguments or
+ * out of memory. */
+struct db_pool *db_pool_new(struct event_base *base,
+			    const struct db_pool_config *config);
+/* Closes every connection; leases still waiting get their callback with NULL
+ * first.  Leased connections must have been released. */
+void db_pool_free(struct db_pool *pool);
+
+bool db_pool_ready(const struct db_pool *pool);
+void db_pool_stats(const struct db_pool *pool, struct db_pool_stats *out);
+
+void db_acquire(struct db_pool *pool, db_lease_cb cb, void *arg);
+/* Sends a batch of 1..DB_MAX_BATCH queries in one round trip.  Returns false
+ * (and will not call cb) if the connection is not usable or a batch is
+ * already in flight on it. */
+bool db_send(struct db_conn *conn, const struct db_query *queries, int n,
+	     db_result_cb cb, void *arg) __attribute__((warn_unused_result));
+/* Gives the connection back.  If a transaction is open it is rolled back
+ * first; if the connection broke it is closed and reopened. */
+void db_release(struct db_conn *conn);
+
+/* Small helpers for callers reading results. */
+bool db_result_ok(const PGresult *res); /* COMMAND_OK or TUPLES_OK */
+/* The SQLSTATE of a failed result, or "" */
+const char *db_result_sqlstate(const PGresult *res);
+
+#endif
