@@ -1,0 +1,47 @@
+/*
+ * app: what the daemon's modules share.  One per process, built by main.c.
+ */
+#ifndef PAINPATHD_APP_H
+#define PAINPATHD_APP_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "db.h"
+#include "model.h"
+
+struct event_base;
+struct evhttp;
+struct evhttp_bound_socket;
+struct db_pool;
+struct http_route;
+
+struct app {
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *listener;
+	struct db_pool *pool;
+	struct model_set models;
+	struct config cfg;
+	bool draining;
+};
+
+/* The route table (routes.c) and its handlers. */
+struct route;
+extern const struct route *const app_routes;
+extern const unsigned app_route_count;
+
+struct request;
+void events_post(struct request *r);
+void pathway_get(struct request *r);
+void pathway_transitions_get(struct request *r);
+void patient_pathways_get(struct request *r);
+void models_get(struct request *r);
+void notifications_get(struct request *r);
+void healthz_get(struct request *r);
+void readyz_get(struct request *r);
+
+/* The SQL statements every pooled connection prepares. */
+extern const struct db_statement app_statements[];
+
+#endif

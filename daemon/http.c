@@ -1,0 +1,375 @@
+#include "http.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sys/queue.h>
+
+#include "app.h"
+#include "log.h"
+
+/* libevent cuts bodies off at this multiple of max_body_bytes with its own
+ * plain 413; up to it we read the body and answer the documented JSON. */
+#define HARD_BODY_FACTOR 4
+#define MAX_HEADERS_BYTES 16384
+#define MAX_PATH_SEGMENTS 8
+
+static const struct route *route_table;
+static size_t route_count;
+static int in_flight;
+static uint64_t request_counter;
+
+static cal_millis now_millis(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (cal_millis)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int http_in_flight(void)
+{
+	return in_flight;
+}
+
+static const char *reason_phrase(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 422:
+		return "Unprocessable Entity";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return status < 400 ? "OK" : "Error";
+	}
+}
+
+static void request_free(struct request *r)
+{
+	if (r->query != NULL) {
+		evhttp_clear_headers(r->query);
+		free(r->query);
+	}
+	free(r->body);
+	free(r);
+	in_flight--;
+}
+
+static void send_and_free(struct request *r, int status, const char *type,
+			  const char *text, size_t len)
+{
+	struct evbuffer *buf = evbuffer_new();
+	struct evkeyvalq *out = evhttp_request_get_output_headers(r->ev);
+
+	evhttp_add_header(out, "Content-Type", type);
+	if (status == 503) {
+		char secs[16];
+		snprintf(secs, sizeof(secs), "%d", r->app->cfg.retry_after_s);
+		evhttp_add_header(out, "Retry-After", secs);
+	}
+	if (r->app->draining)
+		evhttp_add_header(out, "Connection", "close");
+	evbuffer_add(buf, text, len);
+	evhttp_send_reply(r->ev, status, reason_phrase(status), buf);
+	evbuffer_free(buf);
+	log_info(r->context, "%s %s -> %d (%lld ms)",
+		 r->method == METHOD_GET	? "GET"
+		 : r->method == METHOD_POST ? "POST"
+					    : "OTHER",
+		 evhttp_request_get_uri(r->ev), status,
+		 (long long)(now_millis() - r->started_at));
+	request_free(r);
+}
+
+void reply_text(struct request *r, int status, const char *content_type,
+		const char *text, size_t len)
+{
+	send_and_free(r, status, content_type, text, len);
+}
+
+void reply_json(struct request *r, int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	if (text == NULL) {
+		json_decref(body);
+		static const char oom[] =
+			"{\"error\":{\"code\":\"internal\",\"message\":"
+			"\"could not encode the answer\"}}";
+		send_and_free(r, 500, "application/json", oom, sizeof(oom) - 1);
+		return;
+	}
+	send_and_free(r, status, "application/json", text, strlen(text));
+	free(text);
+	json_decref(body);
+}
+
+void reply_json_replay(struct request *r, json_t *body)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(r->ev),
+			  "Idempotent-Replay", "true");
+	reply_json(r, 200, body);
+}
+
+void reply_error(struct request *r, const struct pp_error *err)
+{
+	reply_json(r, error_http_status(err->code), error_to_json(err));
+}
+
+void reply_error_code(struct request *r, enum err_code code,
+		      const char *field, const char *fmt, ...)
+{
+	struct pp_error err;
+	va_list ap;
+
+	error_set(&err, code, field, "%s", "");
+	va_start(ap, fmt);
+	vsnprintf(err.message, sizeof(err.message), fmt, ap);
+	va_end(ap);
+	reply_error(r, &err);
+}
+
+const char *request_query(const struct request *r, const char *key)
+{
+	return r->query ? evhttp_find_header(r->query, key) : NULL;
+}
+
+const char *request_header(const struct request *r, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(r->ev),
+				  name);
+}
+
+/* Splits path into segments in buf; returns the count or -1. */
+static int split_path(const char *path, char *buf, size_t buflen,
+		      char **segs)
+{
+	int n = 0;
+
+	if (path == NULL || path[0] != '/' || strlen(path) >= buflen)
+		return -1;
+	strcpy(buf, path + 1);
+	for (char *save = NULL, *s = strtok_r(buf, "/", &save); s != NULL;
+	     s = strtok_r(NULL, "/", &save)) {
+		if (n == MAX_PATH_SEGMENTS)
+			return -1;
+		segs[n++] = s;
+	}
+	return n;
+}
+
+static bool match_route(const struct route *rt, char **segs, int nsegs,
+			struct request *r)
+{
+	char pattern[128], *psegs[MAX_PATH_SEGMENTS];
+	int np = split_path(rt->pattern, pattern, sizeof(pattern), psegs);
+	int captured = 0;
+
+	if (np != nsegs)
+		return false;
+	for (int i = 0; i < np; i++) {
+		if (psegs[i][0] == ':') {
+			if (captured < ROUTE_MAX_PARAMS)
+				r->params[captured++] = segs[i];
+		} else if (strcmp(psegs[i], segs[i]) != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Finds the handler; on a path match with the wrong method sets
+ * *wrong_method.  Captured params point into segbuf. */
+static const struct route *find_route(struct request *r, const char *path,
+				      char *segbuf, size_t buflen,
+				      bool *wrong_method)
+{
+	char *segs[MAX_PATH_SEGMENTS];
+	int n = split_path(path, segbuf, buflen, segs);
+
+	*wrong_method = false;
+	if (n < 0)
+		return NULL;
+	for (size_t i = 0; i < route_count; i++) {
+		if (!match_route(&route_table[i], segs, n, r))
+			continue;
+		if (route_table[i].method == r->method)
+			return &route_table[i];
+		*wrong_method = true;
+	}
+	return NULL;
+}
+
+static bool read_body(struct request *r)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+	size_t len = evbuffer_get_length(in);
+
+	r->body = malloc(len + 1);
+	if (r->body == NULL)
+		return false;
+	evbuffer_remove(in, r->body, len);
+	r->body[len] = '\0';
+	r->body_len = len;
+	return true;
+}
+
+static enum http_method method_of(struct evhttp_request *ev)
+{
+	switch (evhttp_request_get_command(ev)) {
+	case EVHTTP_REQ_GET:
+		return METHOD_GET;
+	case EVHTTP_REQ_POST:
+		return METHOD_POST;
+	default:
+		return METHOD_OTHER;
+	}
+}
+
+/* The request's route and path params must outlive the handler's async
+ * work, so the segment buffer lives with the request. */
+struct request_with_path {
+	struct request r;
+	char segbuf[2048];
+};
+
+static void dispatch(struct request *r, char *segbuf, size_t buflen)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	const struct route *rt;
+	bool wrong_method;
+
+	r->query = calloc(1, sizeof(*r->query));
+	if (r->query == NULL || !read_body(r))
+		return reply_error_code(r, ERR_INTERNAL, NULL, "out of memory");
+	TAILQ_INIT(r->query);
+	if (query != NULL && evhttp_parse_query_str(query, r->query) != 0)
+		return reply_error_code(r, ERR_INVALID_REQUEST, NULL,
+					"the query string is malformed");
+	if (r->body_len > (size_t)r->app->cfg.max_body_bytes)
+		return reply_error_code(r, ERR_TOO_LARGE, NULL,
+					"the body is over %d bytes",
+					r->app->cfg.max_body_bytes);
+	rt = find_route(r, path, segbuf, buflen, &wrong_method);
+	if (rt == NULL && wrong_method)
+		return reply_error_code(r, ERR_METHOD_NOT_ALLOWED, NULL,
+					"method not allowed on %s", path);
+	if (rt == NULL)
+		return reply_error_code(r, ERR_NOT_FOUND, NULL,
+					"no such resource");
+	if (r->app->draining)
+		return reply_error_code(r, ERR_UNAVAILABLE, NULL,
+					"the daemon is shutting down");
+	rt->handler(r);
+}
+
+static void on_request(struct evhttp_request *ev, void *arg)
+{
+	struct request_with_path *rp = calloc(1, sizeof(*rp));
+
+	if (rp == NULL) {
+		evhttp_send_error(ev, 500, NULL);
+		return;
+	}
+	in_flight++;
+	rp->r.app = arg;
+	rp->r.ev = ev;
+	rp->r.method = method_of(ev);
+	rp->r.started_at = now_millis();
+	snprintf(rp->r.context, sizeof(rp->r.context), "req-%llu",
+		 (unsigned long long)++request_counter);
+	dispatch(&rp->r, rp->segbuf, sizeof(rp->segbuf));
+}
+
+static int bound_port_of(struct evhttp_bound_socket *sock)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	evutil_socket_t fd = evhttp_bound_socket_get_fd(sock);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -1;
+}
+
+bool http_start(struct app *app, const struct route *routes, size_t nroutes,
+		int *bound_port, char *err, size_t errlen)
+{
+	const struct config *cfg = &app->cfg;
+
+	route_table = routes;
+	route_count = nroutes;
+	app->http = evhttp_new(app->base);
+	if (app->http == NULL) {
+		snprintf(err, errlen, "evhttp_new failed");
+		return false;
+	}
+	evhttp_set_max_body_size(app->http, (ev_ssize_t)cfg->max_body_bytes *
+						    HARD_BODY_FACTOR);
+	evhttp_set_max_headers_size(app->http, MAX_HEADERS_BYTES);
+	evhttp_set_timeout(app->http, cfg->request_timeout_s);
+	evhttp_set_allowed_methods(app->http,
+				   EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+					   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+					   EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD |
+					   EVHTTP_REQ_OPTIONS);
+	evhttp_set_default_content_type(app->http, "application/json");
+	evhttp_set_gencb(app->http, on_request, app);
+	app->listener = evhttp_bind_socket_with_handle(
+		app->http, cfg->listen, (ev_uint16_t)cfg->port);
+	if (app->listener == NULL) {
+		snprintf(err, errlen, "cannot listen on %s:%d", cfg->listen,
+			 cfg->port);
+		return false;
+	}
+	*bound_port = bound_port_of(app->listener);
+	return true;
+}
+
+void http_stop_accepting(struct app *app)
+{
+	if (app->listener != NULL) {
+		evhttp_del_accept_socket(app->http, app->listener);
+		app->listener = NULL;
+	}
+}
+
+void http_free(struct app *app)
+{
+	if (app->http != NULL)
+		evhttp_free(app->http);
+	app->http = NULL;
+}

@@ -1,0 +1,73 @@
+/*
+ * http: the only module that calls evhttp_*.  It accepts requests, bounds
+ * them, matches them against the route table and hands handlers a struct
+ * request; handlers answer later (asynchronously) with one of the reply_*
+ * functions, which send the answer and free the request.  A handler must
+ * reply exactly once.
+ */
+#ifndef PAINPATHD_HTTP_H
+#define PAINPATHD_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "calendar.h"
+#include "error.h"
+
+struct app;
+struct evhttp;
+struct evhttp_request;
+struct evkeyvalq;
+
+enum http_method { METHOD_GET, METHOD_POST, METHOD_OTHER };
+
+#define ROUTE_MAX_PARAMS 2
+
+struct request {
+	struct app *app;
+	struct evhttp_request *ev;
+	enum http_method method;
+	const char *params[ROUTE_MAX_PARAMS]; /* captured path segments */
+	struct evkeyvalq *query;	      /* decoded query string */
+	char *body;			      /* NUL-terminated copy */
+	size_t body_len;
+	char context[32]; /* "req-42", for log lines */
+	cal_millis started_at;
+};
+
+typedef void (*route_handler)(struct request *r);
+
+struct route {
+	enum http_method method;
+	const char *pattern; /* "/v1/pathways/:id/transitions" */
+	route_handler handler;
+};
+
+/* Binds and starts serving; *bound_port receives the port actually bound
+ * (for --port 0). */
+bool http_start(struct app *app, const struct route *routes, size_t nroutes,
+		int *bound_port, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/* Stops accepting new connections; requests in flight still get answers. */
+void http_stop_accepting(struct app *app);
+void http_free(struct app *app);
+/* Requests accepted and not yet answered. */
+int http_in_flight(void);
+
+const char *request_query(const struct request *r, const char *key);
+const char *request_header(const struct request *r, const char *name);
+
+/* Each of these sends the answer and frees r. body is stolen. */
+void reply_json(struct request *r, int status, json_t *body);
+void reply_json_replay(struct request *r, json_t *body);
+void reply_error(struct request *r, const struct pp_error *err);
+void reply_error_code(struct request *r, enum err_code code,
+		      const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void reply_text(struct request *r, int status, const char *content_type,
+		const char *text, size_t len);
+
+#endif

@@ -1,0 +1,279 @@
+/*
+ * painpathd: parses arguments, loads config and models, brings the schema
+ * up to date, then serves HTTP from one libevent loop until SIGTERM/SIGINT.
+ * The first signal stops accepting and lets requests in flight finish (up to
+ * shutdown_grace_s); a second one exits at once.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "app.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "migrate.h"
+
+#define CTX "main"
+
+struct options {
+	const char *config_path;
+	int ready_fd;
+	/* key/value overrides from flags, applied after the config file */
+	const char *keys[16];
+	const char *values[16];
+	int n;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: painpathd [--config FILE] [--listen ADDR] [--port N]\n"
+		"                 [--db CONNINFO] [--models DIR] [--schema DIR]\n"
+		"                 [--log-level error|warning|info|debug]\n"
+		"                 [--ready-fd FD]\n");
+}
+
+static bool parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"listen", required_argument, NULL, 'l'},
+		{"port", required_argument, NULL, 'p'},
+		{"db", required_argument, NULL, 'd'},
+		{"models", required_argument, NULL, 'm'},
+		{"schema", required_argument, NULL, 's'},
+		{"log-level", required_argument, NULL, 'v'},
+		{"ready-fd", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	static const struct {
+		int opt;
+		const char *key;
+	} map[] = {{'l', "listen"},    {'p', "port"},	    {'d', "db"},
+		   {'m', "models_dir"}, {'s', "schema_dir"}, {'v', "log_level"}};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->ready_fd = -1;
+	while ((c = getopt_long(argc, argv, "c:l:p:d:m:s:v:r:h", longopts,
+				NULL)) != -1) {
+		if (c == 'c') {
+			o->config_path = optarg;
+		} else if (c == 'r') {
+			o->ready_fd = atoi(optarg);
+		} else if (c == 'h') {
+			usage(stdout);
+			exit(0);
+		} else {
+			bool known = false;
+			for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+				if (map[i].opt == c && o->n < 16) {
+					o->keys[o->n] = map[i].key;
+					o->values[o->n++] = optarg;
+					known = true;
+				}
+			if (!known) {
+				usage(stderr);
+				return false;
+			}
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return false;
+	}
+	return true;
+}
+
+static bool load_config(struct app *app, const struct options *o)
+{
+	char err[512];
+	enum log_level level;
+
+	config_defaults(&app->cfg);
+	if (o->config_path != NULL &&
+	    !config_load_file(&app->cfg, o->config_path, err, sizeof(err))) {
+		log_error(CTX, "config: %s", err);
+		return false;
+	}
+	for (int i = 0; i < o->n; i++)
+		if (!config_set(&app->cfg, o->keys[i], o->values[i], err,
+				sizeof(err))) {
+			log_error(CTX, "--%s: %s", o->keys[i], err);
+			return false;
+		}
+	if (!log_level_parse(app->cfg.log_level, &level)) {
+		log_error(CTX, "log_level must be error, warning, info or debug");
+		return false;
+	}
+	log_current_level = level;
+	return true;
+}
+
+/* Start-up only, before the loop runs: waiting here blocks nobody. */
+static bool migrate_database(const struct config *cfg)
+{
+	time_t give_up = time(NULL) + cfg->db_wait_s;
+	PGconn *conn = NULL;
+	char err[1024];
+	int applied = 0;
+	bool ok;
+
+	for (;;) {
+		conn = PQconnectdb(cfg->db);
+		if (PQstatus(conn) == CONNECTION_OK)
+			break;
+		if (time(NULL) >= give_up) {
+			log_error(CTX, "database: %s", PQerrorMessage(conn));
+			PQfinish(conn);
+			return false;
+		}
+		PQfinish(conn);
+		log_warning(CTX, "database not reachable yet; retrying");
+		sleep(1);
+	}
+	ok = migrate_apply(conn, cfg->schema_dir, &applied, err, sizeof(err));
+	if (!ok)
+		log_error(CTX, "schema: %s", err);
+	else if (applied > 0)
+		log_info(CTX, "schema: applied %d migration(s)", applied);
+	PQfinish(conn);
+	return ok;
+}
+
+static struct event *shutdown_timer;
+static struct event *drain_tick;
+
+static void maybe_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct app *app = arg;
+
+	(void)fd;
+	if (http_in_flight() == 0 || what == EV_TIMEOUT) {
+		if (http_in_flight() > 0)
+			log_warning(CTX, "exiting with %d request(s) unanswered",
+				    http_in_flight());
+		event_base_loopbreak(app->base);
+	}
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct app *app = arg;
+	struct timeval grace = {app->cfg.shutdown_grace_s, 0};
+	struct timeval poll = {0, 20000};
+
+	(void)what;
+	if (app->draining) {
+		log_warning(CTX, "second signal: exiting now");
+		event_base_loopbreak(app->base);
+		return;
+	}
+	log_info(CTX, "signal %d: draining %d request(s)", (int)sig,
+		 http_in_flight());
+	app->draining = true;
+	http_stop_accepting(app);
+	/* Deadline for the drain, and a check each tick until it is done. */
+	shutdown_timer = evtimer_new(app->base, maybe_exit, app);
+	evtimer_add(shutdown_timer, &grace);
+	drain_tick = event_new(app->base, -1, EV_PERSIST, maybe_exit, app);
+	evtimer_add(drain_tick, &poll);
+}
+
+static bool report_ready(int fd, int port)
+{
+	char text[16];
+	int len = snprintf(text, sizeof(text), "%d\n", port);
+	bool ok = write(fd, text, (size_t)len) == len;
+
+	close(fd);
+	return ok;
+}
+
+static bool start(struct app *app, const struct options *o,
+		  struct event **signals)
+{
+	char err[1024];
+	int port = 0;
+	struct db_pool_config pc = {
+		.conninfo = app->cfg.db,
+		.size = app->cfg.pool_size,
+		.max_waiting = app->cfg.max_waiting,
+		.acquire_timeout_ms = app->cfg.acquire_timeout_ms,
+		.statement_timeout_ms = app->cfg.statement_timeout_ms,
+		.query_timeout_ms = app->cfg.query_timeout_ms,
+		.reconnect_min_ms = 100,
+		.reconnect_max_ms = 5000,
+		.statements = app_statements,
+	};
+
+	if (!model_set_load_dir(app->cfg.models_dir, &app->models, err,
+				sizeof(err))) {
+		log_error(CTX, "models: %s", err);
+		return false;
+	}
+	log_info(CTX, "loaded %zu model(s) from %s", app->models.count,
+		 app->cfg.models_dir);
+	if (!migrate_database(&app->cfg))
+		return false;
+	app->base = event_base_new();
+	app->pool = app->base ? db_pool_new(app->base, &pc) : NULL;
+	if (app->pool == NULL) {
+		log_error(CTX, "cannot create the event loop or the pool");
+		return false;
+	}
+	if (!http_start(app, app_routes, app_route_count, &port, err,
+			sizeof(err))) {
+		log_error(CTX, "http: %s", err);
+		return false;
+	}
+	signals[0] = evsignal_new(app->base, SIGTERM, on_signal, app);
+	signals[1] = evsignal_new(app->base, SIGINT, on_signal, app);
+	evsignal_add(signals[0], NULL);
+	evsignal_add(signals[1], NULL);
+	log_info(CTX, "serving on %s:%d", app->cfg.listen, port);
+	return o->ready_fd < 0 || report_ready(o->ready_fd, port);
+}
+
+int main(int argc, char **argv)
+{
+	struct app app;
+	struct options o;
+	struct event *signals[2] = {NULL, NULL};
+	int status = 1;
+
+	memset(&app, 0, sizeof(app));
+	signal(SIGPIPE, SIG_IGN);
+	if (!parse_args(argc, argv, &o) || !load_config(&app, &o))
+		goto out;
+	if (!start(&app, &o, signals))
+		goto out;
+	event_base_dispatch(app.base);
+	log_info(CTX, "stopped");
+	status = 0;
+out:
+	for (int i = 0; i < 2; i++)
+		if (signals[i] != NULL)
+			event_free(signals[i]);
+	if (shutdown_timer != NULL)
+		event_free(shutdown_timer);
+	if (drain_tick != NULL)
+		event_free(drain_tick);
+	http_free(&app);
+	if (app.pool != NULL)
+		db_pool_free(app.pool);
+	if (app.base != NULL)
+		event_base_free(app.base);
+	model_set_free(&app.models);
+	config_free(&app.cfg);
+	return status;
+}

@@ -1,0 +1,570 @@
+#include "model.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Durations longer than ten years are certainly a typo. */
+#define MAX_DURATION_DAYS 3650
+#define MAX_DURATION_MONTHS 120
+
+struct loader {
+	const char *origin;
+	char *err;
+	size_t errlen;
+};
+
+static bool fail(struct loader *ld, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static bool fail(struct loader *ld, const char *path, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(ld->err, ld->errlen, "%s: %s: %s", ld->origin, path, what);
+	return false;
+}
+
+/* Refuses keys outside the allowed list, so typos are caught. */
+static bool only_keys(struct loader *ld, json_t *obj, const char *path,
+		      const char *const *allowed)
+{
+	const char *key;
+	json_t *value;
+
+	json_object_foreach(obj, key, value)
+	{
+		bool known = false;
+		for (size_t i = 0; allowed[i] != NULL; i++)
+			known = known || strcmp(allowed[i], key) == 0;
+		if (!known)
+			return fail(ld, path, "unknown key \"%s\"", key);
+	}
+	return true;
+}
+
+static bool get_string(struct loader *ld, json_t *obj, const char *path,
+		       const char *key, bool required, size_t max,
+		       const char **out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*out = NULL;
+	if (v == NULL) {
+		if (required)
+			return fail(ld, path, "missing \"%s\"", key);
+		return true;
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > max)
+		return fail(ld, path, "\"%s\" must be a string of 1..%zu characters",
+			    key, max);
+	*out = json_string_value(v);
+	return true;
+}
+
+static bool parse_duration(struct loader *ld, json_t *obj, const char *path,
+			   bool deadline_allowed, struct duration *out)
+{
+	static const struct {
+		const char *key;
+		enum duration_unit unit;
+		int max;
+	} units[] = {{"days", DUR_DAYS, MAX_DURATION_DAYS},
+		     {"working_days", DUR_WORKING_DAYS, MAX_DURATION_DAYS},
+		     {"months", DUR_MONTHS, MAX_DURATION_MONTHS}};
+	json_t *due = json_object_get(obj, "due");
+
+	out->unit = DUR_NONE;
+	if (due != NULL) {
+		if (!deadline_allowed || !json_is_string(due) ||
+		    strcmp(json_string_value(due), "deadline") != 0)
+			return fail(ld, path,
+				    "\"due\" may only be \"deadline\", and only "
+				    "for the treatment clock");
+		out->unit = DUR_DEADLINE;
+		out->n = 0;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		json_t *v = json_object_get(obj, units[i].key);
+		if (v == NULL)
+			continue;
+		if (out->unit != DUR_NONE)
+			return fail(ld, path, "give exactly one of days, "
+					      "working_days, months, due");
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > units[i].max)
+			return fail(ld, path,
+				    "\"%s\" must be an integer from 1 to %d",
+				    units[i].key, units[i].max);
+		out->unit = units[i].unit;
+		out->n = (int)json_integer_value(v);
+	}
+	if (out->unit == DUR_NONE)
+		return fail(ld, path, "missing a duration (days, working_days, "
+				      "months or due)");
+	return true;
+}
+
+static bool parse_levels_mask(struct loader *ld, json_t *arr, const char *path,
+			      unsigned *mask)
+{
+	size_t i;
+	json_t *v;
+
+	*mask = 0;
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return fail(ld, path, "must be a non-empty array of levels");
+	json_array_foreach(arr, i, v)
+	{
+		enum level l;
+		if (!json_is_string(v) ||
+		    !domain_level_parse(json_string_value(v), &l))
+			return fail(ld, path, "item %zu: unknown level", i);
+		*mask |= 1u << l;
+	}
+	return true;
+}
+
+static bool parse_clock_flags(struct loader *ld, json_t *obj, const char *path,
+			      struct clock_rule *c)
+{
+	const char *key;
+	json_t *v;
+	char sub[192];
+
+	if (!json_is_object(obj))
+		return fail(ld, path, "must be an object of flag: duration");
+	json_object_foreach(obj, key, v)
+	{
+		enum flag f;
+		snprintf(sub, sizeof(sub), "%s.%s", path, key);
+		if (!domain_flag_parse(key, &f))
+			return fail(ld, path, "unknown flag \"%s\"", key);
+		if (!json_is_object(v))
+			return fail(ld, sub, "must be an object");
+		static const char *const keys[] = {"days", "working_days",
+						   "months", NULL};
+		if (!only_keys(ld, v, sub, keys) ||
+		    !parse_duration(ld, v, sub, false, &c->by_flag[f]))
+			return false;
+	}
+	return true;
+}
+
+static bool parse_clock(struct loader *ld, enum rule r, json_t *obj,
+			const char *path, struct clock_rule *c)
+{
+	static const char *const keys[] = {"days",  "working_days", "months",
+					   "due",   "starts_at",    "levels",
+					   "flags", NULL};
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return fail(ld, path, "must be an object");
+	if (!only_keys(ld, obj, path, keys) ||
+	    !parse_duration(ld, obj, path, r == RULE_TREATMENT, &c->duration))
+		return false;
+	c->enabled = true;
+	c->starts_at = r == RULE_TRANSIT	   ? EV_REFERRAL_SENT
+		       : r == RULE_LEVEL_REVIEW ? EV_PATHWAY_OPENED
+						: EV_REFERRAL_RECEIVED;
+	v = json_object_get(obj, "starts_at");
+	if (v != NULL) {
+		const char *s = json_is_string(v) ? json_string_value(v) : "";
+		if (r != RULE_TREATMENT ||
+		    !domain_event_parse(s, &c->starts_at) ||
+		    (c->starts_at != EV_REFERRAL_RECEIVED &&
+		     c->starts_at != EV_REFERRAL_ACCEPTED))
+			return fail(ld, path,
+				    "\"starts_at\" is only for the treatment "
+				    "clock: referral.received or "
+				    "referral.accepted");
+	}
+	if (c->duration.unit == DUR_DEADLINE &&
+	    c->starts_at != EV_REFERRAL_ACCEPTED)
+		return fail(ld, path, "\"due\": \"deadline\" needs \"starts_at\": "
+				      "\"referral.accepted\"");
+	char sub[160];
+	v = json_object_get(obj, "levels");
+	snprintf(sub, sizeof(sub), "%s.levels", path);
+	if (v != NULL && !parse_levels_mask(ld, v, sub, &c->levels))
+		return false;
+	v = json_object_get(obj, "flags");
+	snprintf(sub, sizeof(sub), "%s.flags", path);
+	return v == NULL || parse_clock_flags(ld, v, sub, c);
+}
+
+static bool parse_clocks(struct loader *ld, json_t *obj, struct model *m)
+{
+	const char *key;
+	json_t *v;
+	char path[128];
+
+	if (!json_is_object(obj))
+		return fail(ld, "$.clocks", "must be an object");
+	json_object_foreach(obj, key, v)
+	{
+		enum rule r;
+		if (!domain_rule_parse(key, &r))
+			return fail(ld, "$.clocks", "unknown rule \"%s\"", key);
+		snprintf(path, sizeof(path), "$.clocks.%s", key);
+		if (!parse_clock(ld, r, v, path, &m->clocks[r]))
+			return false;
+	}
+	return true;
+}
+
+static bool parse_levels(struct loader *ld, json_t *obj, struct model *m)
+{
+	static const char *const keys[] = {"name", "name_en", NULL};
+	char path[64];
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return fail(ld, "$.levels", "must be an object");
+	json_object_foreach(obj, key, v)
+	{
+		enum level l;
+		if (!domain_level_parse(key, &l))
+			return fail(ld, "$.levels", "unknown level \"%s\"",
+				    key);
+	}
+	for (int l = 0; l < LEVEL_COUNT; l++) {
+		const char *name, *name_en;
+		snprintf(path, sizeof(path), "$.levels.%s",
+			 domain_level_name(l));
+		v = json_object_get(obj, domain_level_name(l));
+		if (v == NULL)
+			return fail(ld, "$.levels", "missing level \"%s\"",
+				    domain_level_name(l));
+		if (!json_is_object(v))
+			return fail(ld, path, "must be an object");
+		if (!only_keys(ld, v, path, keys) ||
+		    !get_string(ld, v, path, "name", true, 200, &name) ||
+		    !get_string(ld, v, path, "name_en", true, 200, &name_en))
+			return false;
+		m->level_name[l] = strdup(name);
+		m->level_name_en[l] = strdup(name_en);
+	}
+	return true;
+}
+
+static bool parse_age(struct loader *ld, json_t *obj, struct model *m)
+{
+	static const char *const keys[] = {"min", "max", NULL};
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return fail(ld, "$.age", "must be an object");
+	if (!only_keys(ld, obj, "$.age", keys))
+		return false;
+	if ((v = json_object_get(obj, "min")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 150)
+			return fail(ld, "$.age.min", "must be an integer 0..150");
+		m->min_age = (int)json_integer_value(v);
+	}
+	if ((v = json_object_get(obj, "max")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 150)
+			return fail(ld, "$.age.max", "must be an integer 0..150");
+		m->max_age = (int)json_integer_value(v);
+	}
+	if (m->min_age >= 0 && m->max_age >= 0 && m->min_age > m->max_age)
+		return fail(ld, "$.age", "min is above max");
+	return true;
+}
+
+static bool parse_guards(struct loader *ld, json_t *arr, struct model *m)
+{
+	static const struct {
+		const char *name;
+		enum guard g;
+	} guards[] = {
+		{"centre_requires_clinic", GUARD_CENTRE_REQUIRES_CLINIC},
+		{"accept_requires_deadline", GUARD_ACCEPT_REQUIRES_DEADLINE},
+		{"free_choice", GUARD_FREE_CHOICE},
+	};
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(arr))
+		return fail(ld, "$.guards", "must be an array of guard names");
+	json_array_foreach(arr, i, v)
+	{
+		const char *s = json_is_string(v) ? json_string_value(v) : "";
+		bool known = false;
+		for (size_t g = 0; g < sizeof(guards) / sizeof(guards[0]); g++)
+			if (strcmp(guards[g].name, s) == 0) {
+				m->guards |= guards[g].g;
+				known = true;
+			}
+		if (!known) {
+			char path[64];
+			snprintf(path, sizeof(path), "$.guards[%zu]", i);
+			return fail(ld, path, "unknown guard \"%s\"", s);
+		}
+	}
+	return true;
+}
+
+static bool parse_identity(struct loader *ld, json_t *doc, struct model *m)
+{
+	const char *key, *name, *country, *tz, *lang;
+
+	if (!get_string(ld, doc, "$", "key", true, ID_MAX, &key) ||
+	    !get_string(ld, doc, "$", "name", true, 200, &name) ||
+	    !get_string(ld, doc, "$", "country", true, 2, &country) ||
+	    !get_string(ld, doc, "$", "time_zone", true, 63, &tz) ||
+	    !get_string(ld, doc, "$", "language", false, 15, &lang))
+		return false;
+	if (!domain_valid_id(key))
+		return fail(ld, "$.key", "must be 1..128 of A-Z a-z 0-9 . _ : -");
+	if (!calendar_country_parse(country, &m->country))
+		return fail(ld, "$.country", "unknown country \"%s\" (NO, DK, SE)",
+			    country);
+	if (!calendar_zone_parse(tz, &m->zone))
+		return fail(ld, "$.time_zone", "unknown time zone \"%s\"", tz);
+	snprintf(m->key, sizeof(m->key), "%s", key);
+	snprintf(m->country_code, sizeof(m->country_code), "%s", country);
+	snprintf(m->time_zone, sizeof(m->time_zone), "%s", tz);
+	snprintf(m->language, sizeof(m->language), "%s", lang ? lang : "en");
+	m->name = strdup(name);
+	return true;
+}
+
+static bool parse_model(struct loader *ld, json_t *doc, struct model *m)
+{
+	static const char *const keys[] = {
+		"key",	  "name",   "country", "time_zone",	   "language",
+		"levels", "age",    "guards",  "notify_decisions", "clocks",
+		"warning", NULL};
+	static const char *const warning_keys[] = {"days", "working_days",
+						   NULL};
+	json_t *v;
+
+	if (!json_is_object(doc))
+		return fail(ld, "$", "a model must be a JSON object");
+	if (!only_keys(ld, doc, "$", keys) || !parse_identity(ld, doc, m))
+		return false;
+	if ((v = json_object_get(doc, "levels")) == NULL)
+		return fail(ld, "$", "missing \"levels\"");
+	if (!parse_levels(ld, v, m))
+		return false;
+	if ((v = json_object_get(doc, "age")) != NULL && !parse_age(ld, v, m))
+		return false;
+	if ((v = json_object_get(doc, "guards")) != NULL &&
+	    !parse_guards(ld, v, m))
+		return false;
+	if ((v = json_object_get(doc, "notify_decisions")) != NULL) {
+		if (!json_is_boolean(v))
+			return fail(ld, "$.notify_decisions", "must be a boolean");
+		m->notify_decisions = json_is_true(v);
+	}
+	if ((v = json_object_get(doc, "clocks")) != NULL &&
+	    !parse_clocks(ld, v, m))
+		return false;
+	if ((v = json_object_get(doc, "warning")) != NULL) {
+		if (!json_is_object(v))
+			return fail(ld, "$.warning", "must be an object");
+		if (!only_keys(ld, v, "$.warning", warning_keys) ||
+		    !parse_duration(ld, v, "$.warning", false, &m->warning))
+			return false;
+	}
+	return true;
+}
+
+bool model_load_json(json_t *doc, const char *origin, struct model *out,
+		     char *err, size_t errlen)
+{
+	struct loader ld = {origin, err, errlen};
+
+	memset(out, 0, sizeof(*out));
+	out->min_age = out->max_age = -1;
+	out->warning = (struct duration){DUR_WORKING_DAYS, 3};
+	if (!parse_model(&ld, doc, out)) {
+		model_free(out);
+		return false;
+	}
+	out->json = json_incref(doc);
+	out->path = strdup(origin);
+	return true;
+}
+
+bool model_load_file(const char *path, struct model *out, char *err,
+		     size_t errlen)
+{
+	json_error_t jerr;
+	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	bool ok;
+
+	memset(out, 0, sizeof(*out));
+	if (doc == NULL) {
+		snprintf(err, errlen, "%s: line %d column %d: %s", path,
+			 jerr.line, jerr.column, jerr.text);
+		return false;
+	}
+	ok = model_load_json(doc, path, out, err, errlen);
+	json_decref(doc);
+	return ok;
+}
+
+void model_free(struct model *m)
+{
+	for (int l = 0; l < LEVEL_COUNT; l++) {
+		free(m->level_name[l]);
+		free(m->level_name_en[l]);
+	}
+	free(m->name);
+	free(m->path);
+	json_decref(m->json);
+	memset(m, 0, sizeof(*m));
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* File names of dir ending in .json, sorted; NULL-terminated, caller frees. */
+static char **list_json_files(const char *dir, size_t *count)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0;
+
+	if (d == NULL)
+		return NULL;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0 ||
+		    de->d_name[0] == '.')
+			continue;
+		char **grown = realloc(names, (n + 2) * sizeof(*names));
+		if (grown == NULL)
+			break;
+		names = grown;
+		names[n++] = strdup(de->d_name);
+		names[n] = NULL;
+	}
+	closedir(d);
+	if (names != NULL)
+		qsort(names, n, sizeof(*names), compare_names);
+	*count = n;
+	return names;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+bool model_set_load_dir(const char *dir, struct model_set *out, char *err,
+			size_t errlen)
+{
+	size_t n = 0;
+	char **names = list_json_files(dir, &n);
+	bool ok = false;
+
+	memset(out, 0, sizeof(*out));
+	if (names == NULL || n == 0) {
+		snprintf(err, errlen, "%s: no model files (*.json) found", dir);
+		goto out;
+	}
+	out->models = calloc(n, sizeof(*out->models));
+	if (out->models == NULL) {
+		snprintf(err, errlen, "%s: out of memory", dir);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (!model_load_file(path, &out->models[out->count], err,
+				     errlen))
+			goto out;
+		if (model_set_find(out, out->models[out->count].key) != NULL) {
+			snprintf(err, errlen, "%s: $.key: model \"%s\" is "
+					      "defined twice",
+				 path, out->models[out->count].key);
+			model_free(&out->models[out->count]);
+			goto out;
+		}
+		out->count++;
+	}
+	ok = true;
+out:
+	free_names(names, n);
+	if (!ok)
+		model_set_free(out);
+	return ok;
+}
+
+const struct model *model_set_find(const struct model_set *set,
+				   const char *key)
+{
+	if (key == NULL)
+		return NULL;
+	for (size_t i = 0; i < set->count; i++)
+		if (strcmp(set->models[i].key, key) == 0)
+			return &set->models[i];
+	return NULL;
+}
+
+void model_set_free(struct model_set *set)
+{
+	for (size_t i = 0; i < set->count; i++)
+		model_free(&set->models[i]);
+	free(set->models);
+	memset(set, 0, sizeof(*set));
+}
+
+cal_date model_add_duration(const struct model *m, cal_date start,
+			    struct duration d)
+{
+	switch (d.unit) {
+	case DUR_DAYS:
+		return start + d.n;
+	case DUR_WORKING_DAYS:
+		return calendar_add_working_days(m->country, start, d.n);
+	case DUR_MONTHS:
+		return calendar_add_months(start, d.n);
+	default:
+		return start;
+	}
+}
+
+cal_date model_clock_due(const struct model *m, enum rule r, cal_date start,
+			 unsigned flags)
+{
+	const struct clock_rule *c = &m->clocks[r];
+	cal_date due = model_add_duration(m, start, c->duration);
+
+	for (int f = 0; f < FLAG_COUNT; f++) {
+		if (!(flags & (1u << f)) || c->by_flag[f].unit == DUR_NONE)
+			continue;
+		cal_date shorter = model_add_duration(m, start, c->by_flag[f]);
+		if (shorter < due)
+			due = shorter;
+	}
+	return due;
+}
+
+json_t *model_to_json(const struct model *m)
+{
+	json_t *out = json_deep_copy(m->json);
+
+	if (out != NULL)
+		json_object_set_new(out, "source", json_string(m->path));
+	return out;
+}
