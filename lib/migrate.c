@@ -155,7 +155,9 @@ bool migrate_apply(PGconn *conn, const char *dir, int *applied, char *err,
 			 dir);
 		return false;
 	}
-	if (!exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")",
+	if (!exec_ok(conn, "SET client_min_messages = warning", why,
+		     sizeof(why)) ||
+	    !exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")",
 		     why, sizeof(why)) ||
 	    !exec_ok(conn,
 		     "CREATE TABLE IF NOT EXISTS schema_migrations ("

@@ -1,0 +1,25 @@
+/*
+ * The runner for the library's suites.  Each test/check_<module>.c exports
+ * <module>_suite(); they are listed here once.  Exit status: 0 only when
+ * every test passed.
+ */
+#include <check.h>
+#include <stdlib.h>
+
+#include "suites.h"
+
+int main(void)
+{
+	SRunner *sr = srunner_create(calendar_suite());
+	int failed;
+
+	srunner_add_suite(sr, model_suite());
+	srunner_add_suite(sr, event_suite());
+	srunner_add_suite(sr, fsm_suite());
+	srunner_add_suite(sr, harness_suite());
+	srunner_add_suite(sr, db_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

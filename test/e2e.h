@@ -1,0 +1,38 @@
+/* Shared helpers of the end-to-end suites (check_e2e*.c). */
+#ifndef PAINPATH_TEST_E2E_H
+#define PAINPATH_TEST_E2E_H
+
+#include <check.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "harness.h"
+
+extern struct pg_instance e2e_pg;
+extern struct daemon_instance e2e_daemon;
+
+#define PORT (e2e_daemon.port)
+
+/* A fresh identifier: prefix-pid-counter. */
+void e2e_id(char *out, size_t len, const char *prefix);
+int e2e_post(int port, struct http_response *r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int e2e_get(int port, struct http_response *r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Dotted path into JSON ("pathway.deadlines.0.due"); NULL if absent. */
+const char *e2e_str(json_t *j, const char *path);
+json_t *e2e_at(json_t *j, const char *path);
+void e2e_open(int port, const char *patient, const char *model,
+	      const char *extra_data, char *pathway_id, size_t len);
+int e2e_event(int port, const char *patient, const char *type,
+	      const char *occurred_at, const char *data,
+	      struct http_response *out);
+/* SELECT returning one integer, through psql. */
+int e2e_count(const char *sql);
+TCase *e2e_tcase(const char *name);
+
+void e2e_add_core_tests(Suite *s);
+void e2e_add_model_tests(Suite *s);
+
+#endif

@@ -1,0 +1,14 @@
+/* Every Check suite of the library tests, one per module. */
+#ifndef PAINPATH_TEST_SUITES_H
+#define PAINPATH_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *calendar_suite(void);
+Suite *model_suite(void);
+Suite *event_suite(void);
+Suite *fsm_suite(void);
+Suite *harness_suite(void);
+Suite *db_suite(void);
+
+#endif
