@@ -4,6 +4,8 @@
  *
  *   painpath migrate --db CONNINFO [--schema DIR]
  *   painpath check-models [DIR]
+ *   painpath report --date YYYY-MM-DD [--region R] [--format json|csv]
+ *                   [--db CONNINFO] [--models DIR]
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,11 +17,16 @@
 #include "config.h"
 #include "migrate.h"
 #include "model.h"
+#include "report.h"
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: painpath migrate --db CONNINFO [--schema DIR]\n"
-			"       painpath check-models [DIR]\n");
+	fprintf(stderr,
+		"usage: painpath migrate --db CONNINFO [--schema DIR]\n"
+		"       painpath check-models [DIR]\n"
+		"       painpath report --date YYYY-MM-DD [--region R]\n"
+		"                       [--format json|csv] [--db CONNINFO]\n"
+		"                       [--models DIR]\n");
 	return 2;
 }
 
@@ -72,6 +79,94 @@ static int cmd_check_models(int argc, char **argv, const struct config *cfg)
 	return 0;
 }
 
+static int print_report(PGconn *conn, cal_date night, const char *date,
+			const char *region, bool csv)
+{
+	const char *params[4] = {date, region, NULL, "false"};
+	PGresult *res = PQexecParams(conn, report_items_sql, 4, NULL, params,
+				     NULL, NULL, 0);
+	int status = 1;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "painpath: report: %s", PQerrorMessage(conn));
+	} else if (csv) {
+		char *text = report_csv(res, night);
+		if (text != NULL) {
+			fputs(text, stdout);
+			status = 0;
+		}
+		free(text);
+	} else {
+		json_t *doc = report_json(res, night);
+		status = json_dumpf(doc, stdout, JSON_INDENT(2)) == 0 ? 0 : 1;
+		putchar('\n');
+		json_decref(doc);
+	}
+	PQclear(res);
+	return status;
+}
+
+static int cmd_report(int argc, char **argv, const struct config *cfg)
+{
+	static const struct option longopts[] = {
+		{"date", required_argument, NULL, 't'},
+		{"region", required_argument, NULL, 'r'},
+		{"format", required_argument, NULL, 'f'},
+		{"db", required_argument, NULL, 'd'},
+		{"models", required_argument, NULL, 'm'},
+		{NULL, 0, NULL, 0}};
+	const char *date = NULL, *region = NULL, *format = "json";
+	const char *db = cfg->db, *models_dir = cfg->models_dir;
+	struct model_set models = {0};
+	char err[1024];
+	cal_date night;
+	PGconn *conn = NULL;
+	int c, status = 1;
+	bool ran;
+
+	while ((c = getopt_long(argc, argv, "t:r:f:d:m:", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 't':
+			date = optarg;
+			break;
+		case 'r':
+			region = optarg;
+			break;
+		case 'f':
+			format = optarg;
+			break;
+		case 'd':
+			db = optarg;
+			break;
+		case 'm':
+			models_dir = optarg;
+			break;
+		default:
+			return usage();
+		}
+	}
+	if (date == NULL || !calendar_parse_date(date, &night) ||
+	    (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0))
+		return usage();
+	if (!model_set_load_dir(models_dir, &models, err, sizeof(err))) {
+		fprintf(stderr, "painpath: %s\n", err);
+		return 1;
+	}
+	conn = PQconnectdb(db);
+	if (PQstatus(conn) != CONNECTION_OK)
+		fprintf(stderr, "painpath: %s", PQerrorMessage(conn));
+	else if (!report_run_blocking(conn, &models, night, "painpath-cli",
+				      "cli", true, &ran, err, sizeof(err)))
+		fprintf(stderr, "painpath: report: %s", err);
+	else
+		status = print_report(conn, night, date, region,
+				      strcmp(format, "csv") == 0);
+	PQfinish(conn);
+	model_set_free(&models);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
@@ -82,6 +177,8 @@ int main(int argc, char **argv)
 	config_defaults(&cfg);
 	if (strcmp(argv[1], "migrate") == 0)
 		status = cmd_migrate(argc - 1, argv + 1, &cfg);
+	else if (strcmp(argv[1], "report") == 0)
+		status = cmd_report(argc - 1, argv + 1, &cfg);
 	else if (strcmp(argv[1], "check-models") == 0)
 		status = cmd_check_models(argc - 1, argv + 1, &cfg);
 	else

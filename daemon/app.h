@@ -40,6 +40,16 @@ void models_get(struct request *r);
 void notifications_get(struct request *r);
 void healthz_get(struct request *r);
 void readyz_get(struct request *r);
+void worklist_get(struct request *r);
+void stats_waiting_get(struct request *r);
+void escalations_get(struct request *r);
+void escalations_run_post(struct request *r);
+void escalation_ack_post(struct request *r);
+
+/* The nightly report's timer (escalations.c). */
+bool escalations_schedule_start(struct app *app)
+	__attribute__((warn_unused_result));
+void escalations_schedule_stop(void);
 
 /* The SQL statements every pooled connection prepares. */
 extern const struct db_statement app_statements[];

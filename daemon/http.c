@@ -19,7 +19,7 @@
 
 /* libevent cuts bodies off at this multiple of max_body_bytes with its own
  * plain 413; up to it we read the body and answer the documented JSON. */
-#define HARD_BODY_FACTOR 4
+#define HARD_BODY_FACTOR  4
 #define MAX_HEADERS_BYTES 16384
 #define MAX_PATH_SEGMENTS 8
 
@@ -100,7 +100,7 @@ static void send_and_free(struct request *r, int status, const char *type,
 	evhttp_send_reply(r->ev, status, reason_phrase(status), buf);
 	evbuffer_free(buf);
 	log_info(r->context, "%s %s -> %d (%lld ms)",
-		 r->method == METHOD_GET	? "GET"
+		 r->method == METHOD_GET    ? "GET"
 		 : r->method == METHOD_POST ? "POST"
 					    : "OTHER",
 		 evhttp_request_get_uri(r->ev), status,
@@ -143,8 +143,8 @@ void reply_error(struct request *r, const struct pp_error *err)
 	reply_json(r, error_http_status(err->code), error_to_json(err));
 }
 
-void reply_error_code(struct request *r, enum err_code code,
-		      const char *field, const char *fmt, ...)
+void reply_error_code(struct request *r, enum err_code code, const char *field,
+		      const char *fmt, ...)
 {
 	struct pp_error err;
 	va_list ap;
@@ -168,8 +168,7 @@ const char *request_header(const struct request *r, const char *name)
 }
 
 /* Splits path into segments in buf; returns the count or -1. */
-static int split_path(const char *path, char *buf, size_t buflen,
-		      char **segs)
+static int split_path(const char *path, char *buf, size_t buflen, char **segs)
 {
 	int n = 0;
 
@@ -341,15 +340,14 @@ bool http_start(struct app *app, const struct route *routes, size_t nroutes,
 						    HARD_BODY_FACTOR);
 	evhttp_set_max_headers_size(app->http, MAX_HEADERS_BYTES);
 	evhttp_set_timeout(app->http, cfg->request_timeout_s);
-	evhttp_set_allowed_methods(app->http,
-				   EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-					   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-					   EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD |
-					   EVHTTP_REQ_OPTIONS);
+	evhttp_set_allowed_methods(
+		app->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+				   EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+				   EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
 	evhttp_set_default_content_type(app->http, "application/json");
 	evhttp_set_gencb(app->http, on_request, app);
-	app->listener = evhttp_bind_socket_with_handle(
-		app->http, cfg->listen, (ev_uint16_t)cfg->port);
+	app->listener = evhttp_bind_socket_with_handle(app->http, cfg->listen,
+						       (ev_uint16_t)cfg->port);
 	if (app->listener == NULL) {
 		snprintf(err, errlen, "cannot listen on %s:%d", cfg->listen,
 			 cfg->port);

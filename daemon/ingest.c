@@ -198,7 +198,9 @@ struct write_params {
 	char version[16], seq[16], flags[512], occurred[CAL_TIMESTAMP_LEN],
 		recorded[CAL_TIMESTAMP_LEN], opened[CAL_TIMESTAMP_LEN],
 		updated[CAL_TIMESTAMP_LEN], closed[CAL_TIMESTAMP_LEN],
-		due[RULE_COUNT][CAL_DATE_LEN], next_due[CAL_DATE_LEN];
+		due[RULE_COUNT][CAL_DATE_LEN], next_due[CAL_DATE_LEN],
+		received[CAL_TIMESTAMP_LEN], waited_since[CAL_TIMESTAMP_LEN],
+		covered[16];
 	char *state, *data, *response, *notification;
 };
 
@@ -238,50 +240,86 @@ static void fill_write_params(struct write_params *w, const struct pathway *p,
 		calendar_format_date(next, w->next_due);
 	else
 		w->next_due[0] = '\0';
+	calendar_format_timestamp(p->referral.received_at, w->received);
+	calendar_format_timestamp(tr->waited_since, w->waited_since);
+	snprintf(w->covered, sizeof(w->covered), "%d", p->last_content_covered);
+}
+
+/* The open referral's columns: NULL when there is none (or, for the unit
+ * and receipt, before it was received). */
+static void referral_columns(const struct write_params *w,
+			     const struct pathway *p, const char **to_level,
+			     const char **unit, const char **received,
+			     const char **covered)
+{
+	const struct pathway_referral *r = &p->referral;
+	bool received_open = r->open && r->received_at != 0;
+
+	*to_level = r->open ? domain_level_name(r->to_level) : NULL;
+	*unit = received_open ? opt(r->received_unit) : NULL;
+	*received = received_open ? w->received : NULL;
+	*covered = p->last_content_covered >= 0 ? w->covered : NULL;
 }
 
 static void add_pathway_query(struct db_query *q, const struct write_params *w,
 			      const struct pathway *p, bool insert)
 {
-	const char *due[RULE_COUNT];
+	const char *due[RULE_COUNT], *to_level, *unit, *received, *covered;
 
 	for (int r = 0; r < RULE_COUNT; r++)
 		due[r] = p->clocks[r].running ? w->due[r] : NULL;
+	referral_columns(w, p, &to_level, &unit, &received, &covered);
 	if (insert) {
 		*q = (struct db_query){
 			.stmt = "pathway_insert",
-			.nparams = 19,
-			.params = {p->id, p->patient_id, p->model, p->region,
-				   domain_level_name(p->level), opt(p->unit),
-				   domain_phase_name(p->phase), w->version,
-				   w->flags, w->state, w->opened, w->updated,
+			.nparams = 23,
+			.params = {p->id,
+				   p->patient_id,
+				   p->model,
+				   p->region,
+				   domain_level_name(p->level),
+				   opt(p->unit),
+				   domain_phase_name(p->phase),
+				   w->version,
+				   w->flags,
+				   w->state,
+				   w->opened,
+				   w->updated,
 				   p->closed_at ? w->closed : NULL,
-				   due[RULE_TRANSIT], due[RULE_ASSESSMENT],
-				   due[RULE_TREATMENT], due[RULE_FREE_CHOICE],
-				   due[RULE_LEVEL_REVIEW], opt(w->next_due)}};
+				   due[RULE_TRANSIT],
+				   due[RULE_ASSESSMENT],
+				   due[RULE_TREATMENT],
+				   due[RULE_FREE_CHOICE],
+				   due[RULE_LEVEL_REVIEW],
+				   opt(w->next_due),
+				   to_level,
+				   unit,
+				   received,
+				   covered}};
 		return;
 	}
 	*q = (struct db_query){
 		.stmt = "pathway_update",
-		.nparams = 15,
+		.nparams = 19,
 		.params = {p->id, domain_level_name(p->level), opt(p->unit),
 			   domain_phase_name(p->phase), w->version, w->flags,
 			   w->state, w->updated,
 			   p->closed_at ? w->closed : NULL, due[RULE_TRANSIT],
 			   due[RULE_ASSESSMENT], due[RULE_TREATMENT],
 			   due[RULE_FREE_CHOICE], due[RULE_LEVEL_REVIEW],
-			   opt(w->next_due)}};
+			   opt(w->next_due), to_level, unit, received,
+			   covered}};
 }
 
 static void add_transition_query(struct db_query *q,
 				 const struct write_params *w,
 				 const struct pathway *p,
-				 const struct transition *tr, const char *event_id,
-				 const char *canonical)
+				 const struct transition *tr,
+				 const char *event_id, const char *canonical)
 {
 	*q = (struct db_query){
 		.stmt = "transition_insert",
-		.nparams = 14,
+		.nparams = 15,
 		.params = {p->id, w->seq, event_id, domain_event_name(tr->type),
 			   tr->has_from ? domain_phase_name(tr->from_phase)
 					: NULL,
@@ -289,7 +327,8 @@ static void add_transition_query(struct db_query *q,
 			   domain_level_name(tr->from_level),
 			   domain_level_name(tr->to_level), opt(tr->unit),
 			   w->occurred, w->recorded, w->data, canonical,
-			   w->response}};
+			   w->response,
+			   tr->waited_since ? w->waited_since : NULL}};
 }
 
 static bool retryable(const PGresult *res)
@@ -375,7 +414,8 @@ static bool send_step2(struct ingest_job *job, const struct pathway *after,
 
 	memset(&w, 0, sizeof(w));
 	fill_write_params(&w, after, tr);
-	it->response = json_pack("{s:O, s:O}", "pathway", pw, "transition", trj);
+	it->response =
+		json_pack("{s:O, s:O}", "pathway", pw, "transition", trj);
 	w.state = json_dumps(pw, JSON_COMPACT);
 	w.data = json_dumps(it->ev.data, JSON_COMPACT);
 	w.response = json_dumps(it->response, JSON_COMPACT);
@@ -564,8 +604,8 @@ static void on_lease(struct db_conn *conn, void *arg)
 
 /* --- request parsing ----------------------------------------------------- */
 
-static void prepare_item(struct ingest_job *job, struct item *it,
-			 json_t *json, cal_millis now)
+static void prepare_item(struct ingest_job *job, struct item *it, json_t *json,
+			 cal_millis now)
 {
 	struct pp_error err;
 
@@ -593,7 +633,8 @@ static bool split_batch(struct ingest_job *job, struct request *r)
 	json_t *events = json_object_get(job->doc, "events");
 	size_t n;
 
-	job->batch = events != NULL && json_object_get(job->doc, "type") == NULL;
+	job->batch =
+		events != NULL && json_object_get(job->doc, "type") == NULL;
 	if (!job->batch) {
 		job->count = 1;
 		job->items = calloc(1, sizeof(*job->items));
@@ -632,8 +673,8 @@ void events_post(struct request *r)
 		return reply_error_code(r, ERR_INTERNAL, NULL, "out of memory");
 	job->req = r;
 	job->app = r->app;
-	job->doc = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES,
-			      &jerr);
+	job->doc =
+		json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (job->doc == NULL) {
 		job_free(job);
 		return reply_error_code(r, ERR_INVALID_JSON, NULL,
@@ -644,10 +685,11 @@ void events_post(struct request *r)
 	if (!split_batch(job, r))
 		return job_free(job);
 	for (size_t i = 0; i < job->count; i++) {
-		json_t *ev = job->batch ? json_array_get(json_object_get(
-						  job->doc, "events"),
-						  i)
-					: job->doc;
+		json_t *ev = job->batch
+				     ? json_array_get(json_object_get(job->doc,
+								      "events"),
+						      i)
+				     : job->doc;
 		prepare_item(job, &job->items[i], ev, now);
 		pending = pending || job->items[i].state == ITEM_PENDING;
 	}

@@ -37,7 +37,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: painpathd [--config FILE] [--listen ADDR] [--port N]\n"
-		"                 [--db CONNINFO] [--models DIR] [--schema DIR]\n"
+		"                 [--db CONNINFO] [--models DIR] [--schema "
+		"DIR]\n"
 		"                 [--log-level error|warning|info|debug]\n"
 		"                 [--ready-fd FD]\n");
 }
@@ -58,8 +59,9 @@ static bool parse_args(int argc, char **argv, struct options *o)
 	static const struct {
 		int opt;
 		const char *key;
-	} map[] = {{'l', "listen"},    {'p', "port"},	    {'d', "db"},
-		   {'m', "models_dir"}, {'s', "schema_dir"}, {'v', "log_level"}};
+	} map[] = {{'l', "listen"},	{'p', "port"},
+		   {'d', "db"},		{'m', "models_dir"},
+		   {'s', "schema_dir"}, {'v', "log_level"}};
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -75,7 +77,8 @@ static bool parse_args(int argc, char **argv, struct options *o)
 			exit(0);
 		} else {
 			bool known = false;
-			for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+			for (size_t i = 0; i < sizeof(map) / sizeof(map[0]);
+			     i++)
 				if (map[i].opt == c && o->n < 16) {
 					o->keys[o->n] = map[i].key;
 					o->values[o->n++] = optarg;
@@ -112,7 +115,8 @@ static bool load_config(struct app *app, const struct options *o)
 			return false;
 		}
 	if (!log_level_parse(app->cfg.log_level, &level)) {
-		log_error(CTX, "log_level must be error, warning, info or debug");
+		log_error(CTX,
+			  "log_level must be error, warning, info or debug");
 		return false;
 	}
 	log_current_level = level;
@@ -160,7 +164,8 @@ static void maybe_exit(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	if (http_in_flight() == 0 || what == EV_TIMEOUT) {
 		if (http_in_flight() > 0)
-			log_warning(CTX, "exiting with %d request(s) unanswered",
+			log_warning(CTX,
+				    "exiting with %d request(s) unanswered",
 				    http_in_flight());
 		event_base_loopbreak(app->base);
 	}
@@ -182,6 +187,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		 http_in_flight());
 	app->draining = true;
 	http_stop_accepting(app);
+	escalations_schedule_stop();
 	/* Deadline for the drain, and a check each tick until it is done. */
 	shutdown_timer = evtimer_new(app->base, maybe_exit, app);
 	evtimer_add(shutdown_timer, &grace);
@@ -236,6 +242,8 @@ static bool start(struct app *app, const struct options *o,
 		log_error(CTX, "http: %s", err);
 		return false;
 	}
+	if (!escalations_schedule_start(app))
+		return false;
 	signals[0] = evsignal_new(app->base, SIGTERM, on_signal, app);
 	signals[1] = evsignal_new(app->base, SIGINT, on_signal, app);
 	evsignal_add(signals[0], NULL);
@@ -268,6 +276,7 @@ out:
 		event_free(shutdown_timer);
 	if (drain_tick != NULL)
 		event_free(drain_tick);
+	escalations_schedule_stop();
 	http_free(&app);
 	if (app.pool != NULL)
 		db_pool_free(app.pool);

@@ -10,19 +10,21 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
-
-#define READ_MAX_PARAMS 4
-#define READ_PARAM_LEN (ID_MAX + 1)
-
-typedef void (*render_fn)(struct request *r, const PGresult *res);
+#include "reads.h"
 
 struct read_job {
 	struct request *req;
-	const char *stmt;
-	int nparams;
-	char params[READ_MAX_PARAMS][READ_PARAM_LEN];
+	struct db_query q;
+	char *copies[DB_MAX_PARAMS];
 	render_fn render;
 };
+
+static void read_job_free(struct read_job *job)
+{
+	for (int i = 0; i < job->q.nparams; i++)
+		free(job->copies[i]);
+	free(job);
+}
 
 static void on_read(struct db_conn *conn, PGresult **res, int n, void *arg)
 {
@@ -32,7 +34,8 @@ static void on_read(struct db_conn *conn, PGresult **res, int n, void *arg)
 		reply_error_code(job->req, ERR_UNAVAILABLE, NULL,
 				 "the database cannot be reached");
 	} else if (!db_result_ok(res[0])) {
-		log_error(job->req->context, "%s: %s", job->stmt,
+		log_error(job->req->context, "%s: %s",
+			  job->q.stmt ? job->q.stmt : "query",
 			  PQresultErrorMessage(res[0]));
 		reply_error_code(job->req, ERR_INTERNAL, NULL,
 				 "the query failed");
@@ -40,48 +43,54 @@ static void on_read(struct db_conn *conn, PGresult **res, int n, void *arg)
 		job->render(job->req, res[0]);
 	}
 	db_release(conn);
-	free(job);
+	read_job_free(job);
 }
 
 static void on_read_lease(struct db_conn *conn, void *arg)
 {
 	struct read_job *job = arg;
-	struct db_query q = {.stmt = job->stmt, .nparams = job->nparams};
 
 	if (conn == NULL) {
 		reply_error_code(job->req, ERR_UNAVAILABLE, NULL,
 				 "the database cannot be reached");
-		free(job);
+		read_job_free(job);
 		return;
 	}
-	for (int i = 0; i < job->nparams; i++)
-		q.params[i] = job->params[i];
-	if (!db_send(conn, &q, 1, on_read, job)) {
+	if (!db_send(conn, &job->q, 1, on_read, job)) {
 		db_release(conn);
 		reply_error_code(job->req, ERR_UNAVAILABLE, NULL,
 				 "the database cannot be reached");
-		free(job);
+		read_job_free(job);
 	}
 }
 
-static void run_read(struct request *r, const char *stmt, render_fn render,
-		     int nparams, const char *const *params)
+void read_query(struct request *r, const struct db_query *q, render_fn render)
 {
 	struct read_job *job = calloc(1, sizeof(*job));
 
 	if (job == NULL)
 		return reply_error_code(r, ERR_INTERNAL, NULL, "out of memory");
 	job->req = r;
-	job->stmt = stmt;
+	job->q = *q;
 	job->render = render;
-	job->nparams = nparams;
-	for (int i = 0; i < nparams; i++)
-		snprintf(job->params[i], READ_PARAM_LEN, "%s", params[i]);
+	for (int i = 0; i < q->nparams; i++) {
+		job->copies[i] = q->params[i] ? strdup(q->params[i]) : NULL;
+		job->q.params[i] = job->copies[i];
+	}
 	db_acquire(r->app->pool, on_read_lease, job);
 }
 
-/* Parses a JSON text column; NULL for SQL NULL or bad JSON. */
-static json_t *column_json(const PGresult *res, int row, int col)
+static void run_read(struct request *r, const char *stmt, render_fn render,
+		     int nparams, const char *const *params)
+{
+	struct db_query q = {.stmt = stmt, .nparams = nparams};
+
+	for (int i = 0; i < nparams; i++)
+		q.params[i] = params[i];
+	read_query(r, &q, render);
+}
+
+json_t *column_json(const PGresult *res, int row, int col)
 {
 	if (PQgetisnull(res, row, col))
 		return NULL;
@@ -157,12 +166,12 @@ static void render_notifications(struct request *r, const PGresult *res)
 						  : PQgetvalue(res, 0, 1);
 
 	reply_json(r, 200,
-		   json_pack("{s:o, s:s}", "items", items ? items : json_array(),
-			     "next_cursor", last && last[0] ? last : "0"));
+		   json_pack("{s:o, s:s}", "items",
+			     items ? items : json_array(), "next_cursor",
+			     last && last[0] ? last : "0"));
 }
 
-/* A decimal number 0..max in text, for query parameters. */
-static bool parse_count(const char *s, long max, long *out)
+bool parse_count(const char *s, long max, long *out)
 {
 	char *end;
 	long v;
@@ -187,8 +196,8 @@ void notifications_get(struct request *r)
 		return reply_error_code(r, ERR_INVALID_REQUEST, "after",
 					"after must be a cursor from "
 					"next_cursor");
-	if (limit != NULL && (!parse_count(limit, 1000, &limit_v) ||
-			      limit_v == 0))
+	if (limit != NULL &&
+	    (!parse_count(limit, 1000, &limit_v) || limit_v == 0))
 		return reply_error_code(r, ERR_INVALID_REQUEST, "limit",
 					"limit must be 1-1000");
 	snprintf(after_text, sizeof(after_text), "%ld", after_v);

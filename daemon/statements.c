@@ -9,7 +9,7 @@
 	"pathway_id, patient_id, model, region, level, unit, phase, version, " \
 	"flags, state, opened_at, updated_at, closed_at, due_transit, "        \
 	"due_assessment, due_treatment, due_free_choice, due_level_review, "   \
-	"next_due"
+	"next_due, ref_to_level, ref_unit, ref_received_at, content_covered"
 
 const struct db_statement app_statements[] = {
 	{"lock_by_id", "SELECT state::text FROM pathways WHERE pathway_id = $1 "
@@ -18,28 +18,32 @@ const struct db_statement app_statements[] = {
 		      "AND closed_at IS NULL FOR UPDATE"},
 	/* Runs after the lock in the same pipeline, so a concurrent post of
 	 * the same event that committed while we waited is seen here. */
-	{"event_lookup",
-	 "SELECT pathway_id, event = $2::jsonb, response::text "
-	 "FROM transitions WHERE event_id = $1"},
+	{"event_lookup", "SELECT pathway_id, event = $2::jsonb, response::text "
+			 "FROM transitions WHERE event_id = $1"},
 	{"pathway_insert",
 	 "INSERT INTO pathways (" PATHWAY_COLUMNS ") VALUES ($1, $2, $3, $4, "
 	 "$5, $6, $7, $8, $9::text[], $10::json, $11, $12, $13, $14, $15, "
-	 "$16, $17, $18, $19)"},
+	 "$16, $17, $18, $19, $20, $21, $22, $23)"},
 	{"pathway_update",
 	 "UPDATE pathways SET level = $2, unit = $3, phase = $4, version = $5, "
 	 "flags = $6::text[], state = $7::json, updated_at = $8, "
 	 "closed_at = $9, due_transit = $10, due_assessment = $11, "
 	 "due_treatment = $12, due_free_choice = $13, due_level_review = $14, "
-	 "next_due = $15 WHERE pathway_id = $1 AND version = $5::int - 1"},
+	 "next_due = $15, ref_to_level = $16, ref_unit = $17, "
+	 "ref_received_at = $18, content_covered = $19 "
+	 "WHERE pathway_id = $1 AND version = $5::int - 1"},
 	{"transition_insert",
 	 "INSERT INTO transitions (pathway_id, seq, event_id, type, "
 	 "from_phase, to_phase, from_level, to_level, unit, occurred_at, "
-	 "recorded_at, data, event, response) VALUES ($1, $2, $3, $4, $5, $6, "
-	 "$7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::json)"},
+	 "recorded_at, data, event, response, waited_since) VALUES ($1, $2, "
+	 "$3, "
+	 "$4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::json, "
+	 "$15)"},
 	{"notification_insert",
 	 "INSERT INTO notifications (pathway_id, event_id, kind, region, "
 	 "payload) VALUES ($1, $2, $3, $4, $5::jsonb)"},
-	{"pathway_get", "SELECT state::text FROM pathways WHERE pathway_id = $1"},
+	{"pathway_get",
+	 "SELECT state::text FROM pathways WHERE pathway_id = $1"},
 	{"pathway_transitions",
 	 "SELECT coalesce(json_agg(response->'transition' ORDER BY seq), "
 	 "'[]')::text FROM transitions WHERE pathway_id = $1"},

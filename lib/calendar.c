@@ -626,6 +626,15 @@ static int64_t utc_offset_minutes(const struct cal_zone *zone, int64_t t)
 	return offset + (summer ? 60 : 0);
 }
 
+int calendar_minute_of_day(const struct cal_zone *zone, cal_millis t)
+{
+	static const struct cal_zone utc = {0, false};
+	int64_t offset = utc_offset_minutes(zone ? zone : &utc, t);
+	int64_t local = t + offset * MS_PER_MINUTE;
+
+	return (int)(floor_mod(local, MS_PER_DAY) / MS_PER_MINUTE);
+}
+
 cal_date calendar_local_date(const struct cal_zone *zone, cal_millis t)
 {
 	static const struct cal_zone utc = {0, false};

@@ -86,5 +86,7 @@ bool calendar_parse_timestamp(const char *text, cal_millis *out)
 void calendar_format_timestamp(cal_millis t, char out[CAL_TIMESTAMP_LEN]);
 /* The local calendar date of an instant in a zone. */
 cal_date calendar_local_date(const struct cal_zone *zone, cal_millis t);
+/* Minutes since local midnight of an instant in a zone (0..1439). */
+int calendar_minute_of_day(const struct cal_zone *zone, cal_millis t);
 
 #endif

@@ -44,6 +44,9 @@ static const struct param params[] = {
 	INT(db_wait_s, 0, 3600, 30),
 	INT(shutdown_grace_s, 0, 3600, 10),
 	INT(retry_after_s, 1, 3600, 1),
+	STR(report_time, "02:00"),
+	STR(report_zone, "Europe/Oslo"),
+	INT(report_enabled, 0, 1, 1),
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))

@@ -29,6 +29,9 @@ struct config {
 	int db_wait_s;
 	int shutdown_grace_s;
 	int retry_after_s;
+	char *report_time;
+	char *report_zone;
+	int report_enabled;
 };
 
 void config_defaults(struct config *cfg);

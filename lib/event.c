@@ -16,7 +16,9 @@ static bool read_id(const json_t *obj, const char *key, const char *field,
 	out[0] = '\0';
 	if (v == NULL)
 		return required ? bad(err, field, "is required") : true;
-	if (!json_is_string(v) || !domain_valid_id(json_string_value(v)))
+	/* A NUL inside the string would cut the C string short. */
+	if (!json_is_string(v) || !domain_valid_id(json_string_value(v)) ||
+	    strlen(json_string_value(v)) != json_string_length(v))
 		return bad(err, field,
 			   "must be 1-128 characters of A-Z a-z 0-9 . _ : -");
 	memcpy(out, json_string_value(v), json_string_length(v) + 1);
@@ -31,8 +33,10 @@ static bool read_text(const json_t *obj, const char *key, const char *field,
 	*out = NULL;
 	if (v == NULL || json_is_null(v))
 		return true;
-	if (!json_is_string(v) || json_string_length(v) > EVENT_TEXT_MAX)
-		return bad(err, field, "must be a string of at most 4000 bytes");
+	if (!json_is_string(v) || json_string_length(v) > EVENT_TEXT_MAX ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return bad(err, field,
+			   "must be a string of at most 4000 bytes");
 	*out = json_string_value(v);
 	return true;
 }
@@ -45,7 +49,8 @@ static bool read_date(const json_t *obj, const char *key, const char *field,
 	*present = false;
 	if (v == NULL || json_is_null(v))
 		return true;
-	if (!json_is_string(v) || !calendar_parse_date(json_string_value(v), out))
+	if (!json_is_string(v) ||
+	    !calendar_parse_date(json_string_value(v), out))
 		return bad(err, field, "must be a date, YYYY-MM-DD");
 	*present = true;
 	return true;
@@ -96,8 +101,9 @@ static bool read_flags(const json_t *data, struct event *ev,
 		enum flag f;
 		if (!json_is_string(v) ||
 		    !domain_flag_parse(json_string_value(v), &f))
-			return bad(err, "data.flags",
-				   "holds an unknown flag (see GET /v1/models)");
+			return bad(
+				err, "data.flags",
+				"holds an unknown flag (see GET /v1/models)");
 		ev->flags |= 1u << f;
 	}
 	return true;
@@ -194,11 +200,11 @@ static bool parse_pro(const json_t *data, struct pp_error *err)
 	const char *key;
 	const json_t *v;
 
-	if (!read_text(data, "instrument", "data.instrument", &instrument,
-		       err))
+	if (!read_text(data, "instrument", "data.instrument", &instrument, err))
 		return false;
 	if (instrument == NULL || instrument[0] == '\0')
-		return bad(err, "data.instrument", "is required on pro.reported");
+		return bad(err, "data.instrument",
+			   "is required on pro.reported");
 	if (!json_is_object(scores))
 		return bad(err, "data.scores", "must be an object of numbers");
 	json_object_foreach((json_t *)scores, key, v)
@@ -276,7 +282,11 @@ static bool only_known_fields(const json_t *obj, struct pp_error *err)
 		for (size_t i = 0; known[i] != NULL && !ok; i++)
 			ok = strcmp(known[i], key) == 0;
 		if (!ok)
-			return error_set(err, ERR_INVALID_EVENT, NULL,
+			return error_set(err, ERR_INVALID_EVENT,
+					 strlen(key) < sizeof(err->field) &&
+							 domain_valid_id(key)
+						 ? key
+						 : NULL,
 					 "unknown field in event (event data "
 					 "goes in \"data\")");
 	}

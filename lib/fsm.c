@@ -137,10 +137,11 @@ static bool check_referral(const struct pathway *p, const struct event *ev,
 			   const struct model *m, struct pp_error *err)
 {
 	if (ev->level < p->level)
-		return guard(err, "data.to_level",
-			     "a referral goes to a higher level or to another "
-			     "unit at the same level; to move the patient down, "
-			     "send patient.transferred");
+		return guard(
+			err, "data.to_level",
+			"a referral goes to a higher level or to another "
+			"unit at the same level; to move the patient down, "
+			"send patient.transferred");
 	if (ev->level == p->level &&
 	    (ev->to_unit[0] == '\0' || strcmp(ev->to_unit, p->unit) == 0))
 		return guard(err, "data.to_unit",
@@ -329,8 +330,8 @@ static void apply_started(struct pathway *p)
 	const struct pathway_referral *r = &p->referral;
 
 	p->level = r->to_level;
-	set_unit(p->unit, r->received_unit[0] != '\0' ? r->received_unit
-						       : r->to_unit);
+	set_unit(p->unit,
+		 r->received_unit[0] != '\0' ? r->received_unit : r->to_unit);
 	pathway_visit_level(p, p->level);
 	back_to_referrer(p);
 }
@@ -424,9 +425,8 @@ static bool check_phase(const struct pathway *p, const struct event *ev,
 }
 
 static void fill_transition(const struct pathway *before,
-			    const struct pathway *after,
-			    const struct event *ev, cal_millis now,
-			    struct transition *tr)
+			    const struct pathway *after, const struct event *ev,
+			    cal_millis now, struct transition *tr)
 {
 	memset(tr, 0, sizeof(*tr));
 	tr->seq = after->version;
@@ -439,6 +439,8 @@ static void fill_transition(const struct pathway *before,
 	set_unit(tr->unit, ev->unit[0] != '\0' ? ev->unit : after->unit);
 	tr->occurred_at = ev->occurred_at;
 	tr->recorded_at = now;
+	if (before != NULL && ev->type == EV_TREATMENT_STARTED)
+		tr->waited_since = before->referral.received_at;
 }
 
 bool fsm_apply(const struct pathway *before, const struct event *ev,
@@ -459,7 +461,8 @@ bool fsm_apply(const struct pathway *before, const struct event *ev,
 		memset(&next, 0, sizeof(next));
 		apply_opened(&next, ev, m, new_id, age);
 	} else {
-		if (ev->type == EV_PATHWAY_OPENED)
+		if (ev->type == EV_PATHWAY_OPENED &&
+		    before->phase != PHASE_CLOSED)
 			return error_set(err, ERR_PATHWAY_EXISTS, NULL,
 					 "the patient already has an open "
 					 "pathway (%s)",
@@ -472,9 +475,9 @@ bool fsm_apply(const struct pathway *before, const struct event *ev,
 	}
 	next.version = before ? before->version + 1 : 1;
 	next.updated_at = now;
-	fx->notify_decision = m->notify_decisions &&
-			      (ev->type == EV_REFERRAL_ACCEPTED ||
-			       ev->type == EV_REFERRAL_REJECTED);
+	fx->notify_decision =
+		m->notify_decisions && (ev->type == EV_REFERRAL_ACCEPTED ||
+					ev->type == EV_REFERRAL_REJECTED);
 	fill_transition(before, &next, ev, now, tr);
 	*after = next;
 	return true;

@@ -27,6 +27,9 @@ struct transition {
 	char unit[ID_MAX + 1];
 	cal_millis occurred_at;
 	cal_millis recorded_at;
+	/* treatment.started: when the referral was received (0: unknown), so
+	 * completed waits need no search through the history. */
+	cal_millis waited_since;
 };
 
 struct fsm_effects {

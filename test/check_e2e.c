@@ -157,6 +157,7 @@ int main(void)
 	/* One cluster and one daemon for the whole suite, in the parent. */
 	e2e_add_core_tests(s);
 	e2e_add_model_tests(s);
+	e2e_add_report_tests(s);
 	sr = srunner_create(s);
 	suite_setup();
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,474 @@
+/*
+ * The nightly escalation report: GET /v1/escalations, POST
+ * /v1/escalations/run, POST /v1/escalations/{id}/ack, and the scheduler
+ * that runs each night's report at report_time in report_zone.
+ *
+ * A run is one transaction: an advisory lock, then the report's single
+ * statement (lib/report.c), the run's record and its log line.  The nightly
+ * run takes the lock with try-lock and skips a night already run, so with
+ * several daemons on one database exactly one runs it; an admin's run waits
+ * for the lock and runs again (the items stay the same: they are keyed).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "app.h"
+#include "http.h"
+#include "log.h"
+#include "reads.h"
+#include "report.h"
+
+#define CTX		      "report"
+#define SCHEDULE_TICK_SECONDS 30
+
+enum run_trigger { RUN_SCHEDULE, RUN_ADMIN };
+
+struct run_job {
+	struct app *app;
+	struct request *req; /* NULL for the scheduler */
+	struct db_conn *conn;
+	enum run_trigger trigger;
+	cal_date night;
+	char date[CAL_DATE_LEN];
+};
+
+static struct event *schedule_timer;
+static cal_date last_night_done = -1;
+static char instance[96];
+
+static cal_millis now_millis(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (cal_millis)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *instance_name(void)
+{
+	if (instance[0] == '\0') {
+		char host[64] = "localhost";
+		gethostname(host, sizeof(host) - 1);
+		snprintf(instance, sizeof(instance), "%s:%ld", host,
+			 (long)getpid());
+	}
+	return instance;
+}
+
+/* date= or, when absent, today in the report's zone. */
+static bool night_of(struct request *r, cal_date *night)
+{
+	const char *date = request_query(r, "date");
+	struct cal_zone zone;
+
+	if (date != NULL)
+		return calendar_parse_date(date, night);
+	if (!calendar_zone_parse(r->app->cfg.report_zone, &zone))
+		return false;
+	*night = calendar_local_date(&zone, now_millis());
+	return true;
+}
+
+static void run_job_end(struct run_job *job, bool ok, int items)
+{
+	if (job->conn != NULL)
+		db_release(job->conn);
+	if (job->trigger == RUN_SCHEDULE) {
+		if (ok) {
+			last_night_done = job->night;
+			if (items >= 0)
+				log_info(CTX, "night %s: %d item(s)", job->date,
+					 items);
+		}
+	} else if (!ok) {
+		reply_error_code(job->req, ERR_UNAVAILABLE, NULL,
+				 "the report could not be run; try again");
+	}
+	free(job);
+}
+
+static void on_run_done(struct db_conn *conn, PGresult **res, int n, void *arg)
+{
+	struct run_job *job = arg;
+	int items;
+
+	(void)conn;
+	for (int i = 0; i < n; i++)
+		if (!db_result_ok(res[i])) {
+			log_error(CTX, "night %s: %s", job->date,
+				  PQresultErrorMessage(res[i]));
+			return run_job_end(job, false, -1);
+		}
+	if (n == 0)
+		return run_job_end(job, false, -1);
+	items = atoi(PQgetvalue(res[0], 0, 0));
+	if (job->trigger == RUN_ADMIN)
+		reply_json(job->req, 200, report_json(res[n - 1], job->night));
+	run_job_end(job, true, items);
+}
+
+/* Step 2: the report (res[0] holds its item count), its record and log
+ * line, commit, and for an admin the items to answer with. */
+static void send_run(struct run_job *job)
+{
+	char keys[REPORT_LIST_LEN], ends[REPORT_LIST_LEN];
+	const char *trigger = job->trigger == RUN_ADMIN ? "admin" : "schedule";
+	struct db_query q[5] = {
+		{.sql = report_run_sql,
+		 .nparams = 3,
+		 .params = {job->date, keys, ends}},
+		{.sql = report_record_sql, .nparams = 1, .params = {job->date}},
+		{.sql = report_log_sql,
+		 .nparams = 3,
+		 .params = {job->date, instance_name(), trigger}},
+		{.sql = "COMMIT"},
+		{.sql = report_items_sql,
+		 .nparams = 4,
+		 .params = {job->date, NULL, NULL, "false"}},
+	};
+
+	if (!report_windows(&job->app->models, job->night, keys, ends) ||
+	    !db_send(job->conn, q, job->trigger == RUN_ADMIN ? 5 : 4,
+		     on_run_done, job))
+		run_job_end(job, false, -1);
+}
+
+static void on_locked(struct db_conn *conn, PGresult **res, int n, void *arg)
+{
+	struct run_job *job = arg;
+	bool locked, ran;
+
+	(void)conn;
+	if (n == 0 || !db_result_ok(res[0]) || !db_result_ok(res[1]) ||
+	    !db_result_ok(res[2]))
+		return run_job_end(job, false, -1);
+	locked = job->trigger == RUN_ADMIN ||
+		 strcmp(PQgetvalue(res[1], 0, 0), "t") == 0;
+	ran = PQntuples(res[2]) > 0;
+	if (job->trigger == RUN_SCHEDULE && (!locked || ran)) {
+		/* Another daemon holds the night, or it has run: done. */
+		return run_job_end(job, ran, -1);
+	}
+	send_run(job);
+}
+
+static void on_run_lease(struct db_conn *conn, void *arg)
+{
+	struct run_job *job = arg;
+	struct db_query q[3] = {
+		{.sql = "BEGIN"},
+		{.sql = job->trigger == RUN_ADMIN ? report_wait_lock_sql
+						  : report_try_lock_sql},
+		{.sql = report_ran_sql, .nparams = 1, .params = {job->date}},
+	};
+
+	job->conn = conn;
+	if (conn == NULL || !db_send(conn, q, 3, on_locked, job))
+		run_job_end(job, false, -1);
+}
+
+static void start_run(struct app *app, struct request *r,
+		      enum run_trigger trigger, cal_date night)
+{
+	struct run_job *job = calloc(1, sizeof(*job));
+
+	if (job == NULL) {
+		if (r != NULL)
+			reply_error_code(r, ERR_INTERNAL, NULL,
+					 "out of memory");
+		return;
+	}
+	job->app = app;
+	job->req = r;
+	job->trigger = trigger;
+	job->night = night;
+	calendar_format_date(night, job->date);
+	db_acquire(app->pool, on_run_lease, job);
+}
+
+void escalations_run_post(struct request *r)
+{
+	cal_date night;
+
+	if (!night_of(r, &night))
+		return reply_error_code(r, ERR_INVALID_REQUEST, "date",
+					"date must be YYYY-MM-DD");
+	start_run(r->app, r, RUN_ADMIN, night);
+}
+
+/* --- reading and acknowledging ------------------------------------------ */
+
+struct list_job {
+	struct request *req;
+	cal_date night;
+	bool csv;
+	char date[CAL_DATE_LEN];
+	char region[ID_MAX + 1], rule[32];
+	bool unacked;
+};
+
+static void on_list(struct db_conn *conn, PGresult **res, int n, void *arg)
+{
+	struct list_job *job = arg;
+
+	if (n == 0 || !db_result_ok(res[0]) || !db_result_ok(res[1])) {
+		reply_error_code(job->req, n ? ERR_INTERNAL : ERR_UNAVAILABLE,
+				 NULL, "the report could not be read");
+	} else if (PQntuples(res[0]) == 0) {
+		reply_error_code(job->req, ERR_NOT_FOUND, "date",
+				 "the report for %s has not run; POST "
+				 "/v1/escalations/run?date=%s runs it",
+				 job->date, job->date);
+	} else if (job->csv) {
+		char *text = report_csv(res[1], job->night);
+		if (text == NULL)
+			reply_error_code(job->req, ERR_INTERNAL, NULL,
+					 "out of memory");
+		else
+			reply_text(job->req, 200, "text/csv; charset=utf-8",
+				   text, strlen(text));
+		free(text);
+	} else {
+		reply_json(job->req, 200, report_json(res[1], job->night));
+	}
+	db_release(conn);
+	free(job);
+}
+
+static void on_list_lease(struct db_conn *conn, void *arg)
+{
+	struct list_job *job = arg;
+	struct db_query q[2] = {
+		{.sql = report_ran_sql, .nparams = 1, .params = {job->date}},
+		{.sql = report_items_sql,
+		 .nparams = 4,
+		 .params = {job->date, job->region[0] ? job->region : NULL,
+			    job->rule[0] ? job->rule : NULL,
+			    job->unacked ? "true" : "false"}},
+	};
+
+	if (conn == NULL || !db_send(conn, q, 2, on_list, job)) {
+		if (conn != NULL)
+			db_release(conn);
+		reply_error_code(job->req, ERR_UNAVAILABLE, NULL,
+				 "the database cannot be reached");
+		free(job);
+	}
+}
+
+static bool wants_csv(struct request *r)
+{
+	const char *accept = request_header(r, "Accept");
+	const char *format = request_query(r, "format");
+
+	return (accept != NULL && strstr(accept, "text/csv") != NULL) ||
+	       (format != NULL && strcmp(format, "csv") == 0);
+}
+
+void escalations_get(struct request *r)
+{
+	struct list_job *job = calloc(1, sizeof(*job));
+	const char *region = request_query(r, "region");
+	const char *rule = request_query(r, "rule");
+	const char *unacked = request_query(r, "unacknowledged");
+	enum rule parsed;
+
+	if (job == NULL)
+		return reply_error_code(r, ERR_INTERNAL, NULL, "out of memory");
+	job->req = r;
+	if (!night_of(r, &job->night) || (region && !domain_valid_id(region)) ||
+	    (rule && !domain_rule_parse(rule, &parsed)) ||
+	    (unacked && strcmp(unacked, "true") && strcmp(unacked, "false"))) {
+		free(job);
+		return reply_error_code(r, ERR_INVALID_REQUEST, NULL,
+					"date must be YYYY-MM-DD, region an "
+					"identifier, rule a clock rule, "
+					"unacknowledged true or false");
+	}
+	calendar_format_date(job->night, job->date);
+	snprintf(job->region, sizeof(job->region), "%s", region ? region : "");
+	snprintf(job->rule, sizeof(job->rule), "%s", rule ? rule : "");
+	job->unacked = unacked != NULL && strcmp(unacked, "true") == 0;
+	job->csv = wants_csv(r);
+	db_acquire(r->app->pool, on_list_lease, job);
+}
+
+static void render_item(struct request *r, const PGresult *res)
+{
+	json_t *item;
+
+	if (PQntuples(res) == 0)
+		return reply_error_code(r, ERR_NOT_FOUND, NULL,
+					"no such escalation");
+	/* Outside a night's report, lateness and novelty mean nothing. */
+	item = report_item_json(res, 0, 0);
+	json_object_del(item, "days_overdue");
+	json_object_del(item, "already_known");
+	reply_json(r, 200, item);
+}
+
+struct ack_job {
+	struct request *req;
+	char id[24];
+	char by[ID_MAX + 1];
+};
+
+static void on_ack(struct db_conn *conn, PGresult **res, int n, void *arg)
+{
+	struct ack_job *job = arg;
+
+	if (n == 0 || !db_result_ok(res[0]) || !db_result_ok(res[1]))
+		reply_error_code(job->req, n ? ERR_INTERNAL : ERR_UNAVAILABLE,
+				 NULL, "the acknowledgement failed");
+	else
+		render_item(job->req, res[1]);
+	db_release(conn);
+	free(job);
+}
+
+static void on_ack_lease(struct db_conn *conn, void *arg)
+{
+	struct ack_job *job = arg;
+	struct db_query q[2] = {
+		{.sql = report_ack_sql,
+		 .nparams = 2,
+		 .params = {job->id, job->by}},
+		{.sql = report_item_sql, .nparams = 1, .params = {job->id}},
+	};
+
+	if (conn == NULL || !db_send(conn, q, 2, on_ack, job)) {
+		if (conn != NULL)
+			db_release(conn);
+		reply_error_code(job->req, ERR_UNAVAILABLE, NULL,
+				 "the database cannot be reached");
+		free(job);
+	}
+}
+
+/* Who acknowledges: the body's "by" (an identifier). */
+static bool ack_by(struct request *r, char *by)
+{
+	json_t *body =
+		json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *v = json_object_get(body, "by");
+	bool ok = json_is_string(v) && domain_valid_id(json_string_value(v));
+
+	if (ok)
+		snprintf(by, ID_MAX + 1, "%s", json_string_value(v));
+	json_decref(body);
+	return ok;
+}
+
+void escalation_ack_post(struct request *r)
+{
+	struct ack_job *job = calloc(1, sizeof(*job));
+	long id;
+
+	if (job == NULL)
+		return reply_error_code(r, ERR_INTERNAL, NULL, "out of memory");
+	job->req = r;
+	if (!parse_count(r->params[0], 999999999999999999L, &id)) {
+		free(job);
+		return reply_error_code(r, ERR_NOT_FOUND, NULL,
+					"no such escalation");
+	}
+	if (!ack_by(r, job->by)) {
+		free(job);
+		return reply_error_code(r, ERR_INVALID_REQUEST, "by",
+					"the body must be {\"by\": \"<who>\"}, "
+					"an identifier");
+	}
+	snprintf(job->id, sizeof(job->id), "%ld", id);
+	db_acquire(r->app->pool, on_ack_lease, job);
+}
+
+/* --- the nightly schedule ------------------------------------------------ */
+
+/* The latest night whose report time has passed, in the report's zone. */
+static bool latest_due_night(const struct config *cfg, cal_millis now,
+			     cal_date *night)
+{
+	struct cal_zone zone;
+	int hh, mm;
+	cal_date today;
+
+	if (!calendar_zone_parse(cfg->report_zone, &zone) ||
+	    sscanf(cfg->report_time, "%d:%d", &hh, &mm) != 2)
+		return false;
+	today = calendar_local_date(&zone, now);
+	*night = calendar_minute_of_day(&zone, now) >= hh * 60 + mm ? today
+								    : today - 1;
+	return true;
+}
+
+static void on_schedule_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct app *app = arg;
+	cal_date night;
+
+	(void)fd;
+	(void)what;
+	if (app->draining ||
+	    !latest_due_night(&app->cfg, now_millis(), &night) ||
+	    night == last_night_done || !db_pool_ready(app->pool))
+		return;
+	start_run(app, NULL, RUN_SCHEDULE, night);
+}
+
+/* Before the loop runs (blocking is harmless then): a night missed while
+ * the daemon was down is run now, so it is in the database before the
+ * daemon reports ready.  A failure here is retried by the timer. */
+static void run_missed_night(struct app *app)
+{
+	cal_date night;
+	PGconn *conn;
+	char err[512];
+	bool ran;
+
+	if (!latest_due_night(&app->cfg, now_millis(), &night))
+		return;
+	conn = PQconnectdb(app->cfg.db);
+	if (PQstatus(conn) != CONNECTION_OK)
+		log_warning(CTX, "missed night: %s", PQerrorMessage(conn));
+	else if (!report_run_blocking(conn, &app->models, night,
+				      instance_name(), "schedule", false, &ran,
+				      err, sizeof(err)))
+		log_warning(CTX, "missed night: %s", err);
+	else
+		last_night_done = night;
+	PQfinish(conn);
+}
+
+bool escalations_schedule_start(struct app *app)
+{
+	struct timeval tick = {SCHEDULE_TICK_SECONDS, 0};
+	cal_date night;
+	int hh, mm;
+
+	if (!app->cfg.report_enabled)
+		return true;
+	if (sscanf(app->cfg.report_time, "%d:%d", &hh, &mm) != 2 || hh < 0 ||
+	    hh > 23 || mm < 0 || mm > 59 ||
+	    !latest_due_night(&app->cfg, now_millis(), &night)) {
+		log_error(CTX, "report_time must be HH:MM and report_zone a "
+			       "known time zone");
+		return false;
+	}
+	schedule_timer =
+		event_new(app->base, -1, EV_PERSIST, on_schedule_tick, app);
+	event_add(schedule_timer, &tick);
+	run_missed_night(app);
+	return true;
+}
+
+void escalations_schedule_stop(void)
+{
+	if (schedule_timer != NULL)
+		event_free(schedule_timer);
+	schedule_timer = NULL;
+}

@@ -1,0 +1,291 @@
+/*
+ * Coordinators' reads: GET /v1/pathways (worklists with keyset pagination)
+ * and GET /v1/stats/waiting.
+ *
+ * Both are ad-hoc statements with every filter a parameter that may be
+ * NULL.  They are sent unprepared on purpose: PostgreSQL then plans each
+ * with the actual values, so "$1 IS NULL OR region = $1" folds away and the
+ * matching partial index is used.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "http.h"
+#include "reads.h"
+
+#define WORKLIST_MAX_LIMIT 1000
+#define CONTENT_ITEMS_TEXT "13"
+
+static const char worklist_sql[] =
+	"SELECT state::text, (extract(epoch FROM opened_at) * 1000000)::bigint,"
+	" pathway_id FROM pathways WHERE closed_at IS NULL "
+	"AND ($1::text IS NULL OR region = $1) "
+	"AND ($2::text IS NULL OR model = $2) "
+	"AND ($3::text IS NULL OR level = $3) "
+	"AND ($4::text IS NULL OR phase = $4) "
+	"AND ($5::text IS NULL OR unit = $5) "
+	"AND ($6::text IS NULL OR ref_unit = $6) "
+	"AND ($7::date IS NULL OR next_due < $7) "
+	"AND ($8::date IS NULL OR next_due < $8) "
+	"AND ($9::text IS NULL OR $9 = ANY (flags)) "
+	"AND (NOT $10::bool OR content_covered < " CONTENT_ITEMS_TEXT ") "
+	"AND ($11::bigint IS NULL OR (opened_at, pathway_id) > "
+	"('epoch'::timestamptz + $11::bigint * interval '1 microsecond', "
+	"$12::text)) "
+	"ORDER BY opened_at, pathway_id LIMIT $13::int";
+
+/* Days are counted in Central European dates, the zone of all three
+ * countries' models. */
+static const char waiting_sql[] =
+	"WITH now_waiting AS (SELECT region, ref_to_level AS level, ref_unit "
+	"AS "
+	"unit, ($1::date - (ref_received_at AT TIME ZONE 'Europe/Stockholm')"
+	"::date) AS days FROM pathways WHERE closed_at IS NULL AND "
+	"ref_received_at IS NOT NULL AND ($2::text IS NULL OR region = $2) AND "
+	"($3::text IS NULL OR ref_to_level = $3) AND ($4::text IS NULL OR "
+	"ref_unit = $4)), "
+	"done AS (SELECT p.region, t.to_level AS level, t.unit, "
+	"((t.occurred_at AT TIME ZONE 'Europe/Stockholm')::date - "
+	"(t.waited_since AT TIME ZONE 'Europe/Stockholm')::date) AS days "
+	"FROM transitions t JOIN pathways p USING (pathway_id) WHERE t.type = "
+	"'treatment.started' AND t.waited_since IS NOT NULL AND t.occurred_at "
+	">= ($1::date - 90)::timestamptz AND t.occurred_at < ($1::date + 1)"
+	"::timestamptz AND ($2::text IS NULL OR p.region = $2) AND ($3::text "
+	"IS NULL OR t.to_level = $3) AND ($4::text IS NULL OR t.unit = $4)), "
+	"w AS (SELECT region, level, unit, count(*) AS n, "
+	"percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median, "
+	"percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90 FROM "
+	"now_waiting GROUP BY 1, 2, 3), "
+	"d AS (SELECT region, level, unit, count(*) AS n, "
+	"percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median, "
+	"percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90 FROM done "
+	"GROUP BY 1, 2, 3) "
+	"SELECT coalesce(json_agg(json_build_object('region', "
+	"coalesce(w.region, d.region), 'level', coalesce(w.level, d.level), "
+	"'unit', coalesce(w.unit, d.unit), 'waiting_now', coalesce(w.n, 0), "
+	"'waiting_now_median_days', w.median, 'waiting_now_p90_days', w.p90, "
+	"'completed_90d', coalesce(d.n, 0), 'completed_median_days', d.median, "
+	"'completed_p90_days', d.p90) ORDER BY coalesce(w.region, d.region), "
+	"coalesce(w.level, d.level), coalesce(w.unit, d.unit)), '[]')::text "
+	"FROM w FULL JOIN d ON w.region = d.region AND w.level = d.level AND "
+	"w.unit IS NOT DISTINCT FROM d.unit";
+
+/* Today in Central European time, or the as_of parameter. */
+static bool as_of_date(struct request *r, char out[CAL_DATE_LEN])
+{
+	const char *as_of = request_query(r, "as_of");
+	struct cal_zone cet;
+	struct timespec ts;
+	cal_date d;
+
+	if (as_of != NULL) {
+		if (!calendar_parse_date(as_of, &d))
+			return false;
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (!calendar_zone_parse("Europe/Stockholm", &cet))
+			return false;
+		d = calendar_local_date(&cet, (cal_millis)ts.tv_sec * 1000);
+	}
+	calendar_format_date(d, out);
+	return true;
+}
+
+/* The cursor is the last row's keyset, "<opened_at micros>.<pathway_id>",
+ * hex-encoded so clients treat it as opaque. */
+static void cursor_encode(const char *micros, const char *id, char *out,
+			  size_t len)
+{
+	char plain[ID_MAX + 32];
+	size_t n = (size_t)snprintf(plain, sizeof(plain), "%s.%s", micros, id);
+
+	for (size_t i = 0; i < n && 2 * i + 2 < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", (unsigned char)plain[i]);
+}
+
+static bool cursor_decode(const char *cursor, char *micros, char *id)
+{
+	char plain[ID_MAX + 32];
+	size_t len = strlen(cursor), i;
+	char *dot;
+
+	if (len == 0 || len % 2 != 0 || len / 2 >= sizeof(plain))
+		return false;
+	for (i = 0; i < len / 2; i++) {
+		unsigned v;
+		if (sscanf(cursor + 2 * i, "%2x", &v) != 1)
+			return false;
+		plain[i] = (char)v;
+	}
+	plain[i] = '\0';
+	dot = strchr(plain, '.');
+	if (dot == NULL || dot - plain > 20 || dot == plain)
+		return false;
+	*dot = '\0';
+	for (char *c = plain; *c; c++)
+		if ((*c < '0' || *c > '9') && !(c == plain && *c == '-'))
+			return false;
+	if (!domain_valid_id(dot + 1))
+		return false;
+	strcpy(micros, plain);
+	strcpy(id, dot + 1);
+	return true;
+}
+
+static void render_worklist(struct request *r, const PGresult *res)
+{
+	long limit = 100;
+	json_t *items = json_array();
+	int rows = PQntuples(res);
+	char cursor[2 * (ID_MAX + 32) + 1] = "";
+
+	if (!parse_count(request_query(r, "limit"), WORKLIST_MAX_LIMIT,
+			 &limit) ||
+	    limit < 1)
+		limit = 100;
+	for (int i = 0; i < rows && i < limit; i++)
+		json_array_append_new(items, column_json(res, i, 0));
+	/* One row beyond the page means there is a next page. */
+	if (rows > limit)
+		cursor_encode(PQgetvalue(res, (int)limit - 1, 1),
+			      PQgetvalue(res, (int)limit - 1, 2), cursor,
+			      sizeof(cursor));
+	reply_json(r, 200,
+		   json_pack("{s:o, s:o}", "items", items, "next_cursor",
+			     cursor[0] ? json_string(cursor) : json_null()));
+}
+
+static bool check_filter(struct request *r, const char *key,
+			 bool (*valid)(const char *))
+{
+	const char *v = request_query(r, key);
+
+	if (v == NULL || valid(v))
+		return true;
+	reply_error_code(r, ERR_INVALID_REQUEST, key, "%s is not valid", key);
+	return false;
+}
+
+static bool valid_level(const char *s)
+{
+	enum level l;
+
+	return domain_level_parse(s, &l);
+}
+
+static bool valid_open_phase(const char *s)
+{
+	enum phase p;
+
+	return domain_phase_parse(s, &p) && p != PHASE_CLOSED;
+}
+
+static bool valid_flag(const char *s)
+{
+	enum flag f;
+
+	return domain_flag_parse(s, &f);
+}
+
+static bool valid_date(const char *s)
+{
+	cal_date d;
+
+	return calendar_parse_date(s, &d);
+}
+
+static bool valid_bool(const char *s)
+{
+	return strcmp(s, "true") == 0 || strcmp(s, "false") == 0;
+}
+
+static bool is_true(struct request *r, const char *key)
+{
+	const char *v = request_query(r, key);
+
+	return v != NULL && strcmp(v, "true") == 0;
+}
+
+static bool worklist_filters_valid(struct request *r)
+{
+	static const char *const ids[] = {"region", "model", "unit",
+					  "waiting_unit"};
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (!check_filter(r, ids[i], domain_valid_id))
+			return false;
+	return check_filter(r, "level", valid_level) &&
+	       check_filter(r, "phase", valid_open_phase) &&
+	       check_filter(r, "flag", valid_flag) &&
+	       check_filter(r, "due_before", valid_date) &&
+	       check_filter(r, "as_of", valid_date) &&
+	       check_filter(r, "overdue", valid_bool) &&
+	       check_filter(r, "incomplete", valid_bool);
+}
+
+void worklist_get(struct request *r)
+{
+	const char *limit_text = request_query(r, "limit");
+	const char *cursor = request_query(r, "cursor");
+	char today[CAL_DATE_LEN], micros[32] = "", after_id[ID_MAX + 1] = "",
+				  fetch[24];
+	long limit = 100;
+
+	if (!worklist_filters_valid(r))
+		return;
+	if (limit_text != NULL &&
+	    (!parse_count(limit_text, WORKLIST_MAX_LIMIT, &limit) || limit < 1))
+		return reply_error_code(r, ERR_INVALID_REQUEST, "limit",
+					"limit must be 1-%d",
+					WORKLIST_MAX_LIMIT);
+	if (cursor != NULL && !cursor_decode(cursor, micros, after_id))
+		return reply_error_code(r, ERR_INVALID_REQUEST, "cursor",
+					"cursor must be a next_cursor value");
+	if (!as_of_date(r, today))
+		return reply_error_code(r, ERR_INTERNAL, NULL, "no clock");
+	snprintf(fetch, sizeof(fetch), "%ld", limit + 1);
+	struct db_query q = {
+		.sql = worklist_sql,
+		.nparams = 13,
+		.params = {request_query(r, "region"),
+			   request_query(r, "model"), request_query(r, "level"),
+			   request_query(r, "phase"), request_query(r, "unit"),
+			   request_query(r, "waiting_unit"),
+			   is_true(r, "overdue") ? today : NULL,
+			   request_query(r, "due_before"),
+			   request_query(r, "flag"),
+			   is_true(r, "incomplete") ? "true" : "false",
+			   micros[0] ? micros : NULL,
+			   after_id[0] ? after_id : NULL, fetch}};
+	read_query(r, &q, render_worklist);
+}
+
+static void render_waiting(struct request *r, const PGresult *res)
+{
+	json_t *units = column_json(res, 0, 0);
+
+	reply_json(r, 200,
+		   json_pack("{s:o}", "units", units ? units : json_array()));
+}
+
+void stats_waiting_get(struct request *r)
+{
+	char today[CAL_DATE_LEN];
+
+	if (!check_filter(r, "region", domain_valid_id) ||
+	    !check_filter(r, "unit", domain_valid_id) ||
+	    !check_filter(r, "level", valid_level) ||
+	    !check_filter(r, "as_of", valid_date))
+		return;
+	if (!as_of_date(r, today))
+		return reply_error_code(r, ERR_INTERNAL, NULL, "no clock");
+	struct db_query q = {.sql = waiting_sql,
+			     .nparams = 4,
+			     .params = {today, request_query(r, "region"),
+					request_query(r, "level"),
+					request_query(r, "unit")}};
+	read_query(r, &q, render_waiting);
+}

@@ -1,0 +1,491 @@
+/*
+ * Coordinators (issue 4): worklists with keyset pagination and filters, the
+ * nightly escalation report (items, reruns, acknowledgements, CSV = JSON,
+ * the CLI, one run with two daemons), and waiting times.  Every test uses
+ * its own region, so the shared database's other pathways do not count.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+/* Opens a pathway in region with model, unit gp-1; returns its id. */
+static void open_in(const char *region, const char *patient, const char *model,
+		    const char *data, char *pw, size_t len)
+{
+	struct http_response r;
+
+	e2e_post(PORT, &r,
+		 "{\"event_id\":\"%s-open\",\"type\":\"pathway.opened\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":"
+		 "\"2025-05-01T09:00:00+02:00\",\"model\":\"%s\","
+		 "\"region\":\"%s\",\"unit\":\"gp-1\",\"data\":%s}",
+		 patient, patient, model, region, data ? data : "{\"age\":50}");
+	ck_assert_msg(r.status == 201, "%d %s", r.status, r.body);
+	snprintf(pw, len, "%s", e2e_str(r.json, "pathway.pathway_id"));
+	http_response_free(&r);
+}
+
+static void send_to(const char *patient, const char *at, const char *unit)
+{
+	char data[256];
+
+	snprintf(data, sizeof(data),
+		 "{\"to_level\":\"clinic\",\"to_unit\":\"%s\"}", unit);
+	ck_assert_int_eq(
+		e2e_event(PORT, patient, "referral.sent", at, data, NULL), 201);
+}
+
+static void receive(const char *patient, const char *at)
+{
+	ck_assert_int_eq(
+		e2e_event(PORT, patient, "referral.received", at, NULL, NULL),
+		201);
+}
+
+/* Finds the item of a pathway and rule in a report answer. */
+static json_t *item_of(json_t *report, const char *pathway, const char *rule)
+{
+	size_t i;
+	json_t *it;
+
+	json_array_foreach(json_object_get(report, "items"), i, it)
+	{
+		if (strcmp(e2e_str(it, "pathway_id"), pathway) == 0 &&
+		    strcmp(e2e_str(it, "rule"), rule) == 0)
+			return it;
+	}
+	return NULL;
+}
+
+struct esc_fixture {
+	char region[64];
+	char a[160], b[160], c[160];
+};
+
+/* A: transit overdue since 9 May; B: Norwegian assessment due 4 June
+ * (inside the 3-working-day warning window of 2 June); C: due late June. */
+static void esc_setup(struct esc_fixture *f)
+{
+	char p[96];
+
+	e2e_id(f->region, sizeof(f->region), "esc");
+	snprintf(p, sizeof(p), "%s-a", f->region);
+	open_in(f->region, p, "dk", NULL, f->a, sizeof(f->a));
+	send_to(p, "2025-05-02T09:00:00+02:00", "c-1");
+	snprintf(p, sizeof(p), "%s-b", f->region);
+	open_in(f->region, p, "no", NULL, f->b, sizeof(f->b));
+	send_to(p, "2025-05-19T09:00:00+02:00", "c-1");
+	receive(p, "2025-05-20T09:00:00+02:00");
+	snprintf(p, sizeof(p), "%s-c", f->region);
+	open_in(f->region, p, "dk", NULL, f->c, sizeof(f->c));
+	send_to(p, "2025-05-28T09:00:00+02:00", "c-1");
+	receive(p, "2025-05-30T09:00:00+02:00");
+}
+
+static void run_night(const char *date, struct http_response *r)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/v1/escalations/run?date=%s", date);
+	ck_assert_int_eq(http_request(PORT, "POST", path, NULL, NULL, r), 200);
+}
+
+static json_t *read_night(const char *date, const char *region,
+			  const char *extra)
+{
+	struct http_response r;
+	json_t *doc;
+
+	ck_assert_int_eq(e2e_get(PORT, &r,
+				 "/v1/escalations?date=%s&region=%s%s", date,
+				 region, extra ? extra : ""),
+			 200);
+	doc = json_incref(r.json);
+	http_response_free(&r);
+	return doc;
+}
+
+START_TEST(report_holds_exactly_the_expected_items)
+{
+	struct esc_fixture f;
+	struct http_response r;
+	json_t *night, *again, *a, *b;
+
+	esc_setup(&f);
+	run_night("2025-06-02", &r);
+	http_response_free(&r);
+	night = read_night("2025-06-02", f.region, NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(night, "items")), 2);
+	a = item_of(night, f.a, "transit");
+	b = item_of(night, f.b, "assessment");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_eq(e2e_str(a, "due"), "2025-05-09");
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "days_overdue")),
+			 24);
+	ck_assert_str_eq(e2e_str(b, "due"), "2025-06-04");
+	ck_assert_int_eq(json_integer_value(json_object_get(b, "days_overdue")),
+			 -2);
+	ck_assert_str_eq(e2e_str(a, "first_reported_on"), "2025-06-02");
+	ck_assert(json_is_false(json_object_get(a, "already_known")));
+	ck_assert_str_eq(e2e_str(a, "phase"), "referred");
+	ck_assert_str_eq(e2e_str(a, "model"), "dk");
+
+	/* A second run of the same night adds nothing. */
+	run_night("2025-06-02", &r);
+	http_response_free(&r);
+	again = read_night("2025-06-02", f.region, NULL);
+	ck_assert(json_equal(night, again));
+	json_decref(again);
+
+	/* The next night: A is already known. */
+	run_night("2025-06-03", &r);
+	http_response_free(&r);
+	again = read_night("2025-06-03", f.region, NULL);
+	a = item_of(again, f.a, "transit");
+	ck_assert_ptr_nonnull(a);
+	ck_assert(json_is_true(json_object_get(a, "already_known")));
+	ck_assert_str_eq(e2e_str(a, "first_reported_on"), "2025-06-02");
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "id")),
+			 json_integer_value(json_object_get(
+				 item_of(night, f.a, "transit"), "id")));
+	json_decref(again);
+	json_decref(night);
+}
+END_TEST
+
+START_TEST(acknowledging_keeps_who_and_when)
+{
+	struct esc_fixture f;
+	struct http_response r;
+	json_t *night, *open_items;
+	char path[128];
+	long long id;
+
+	esc_setup(&f);
+	run_night("2025-06-02", &r);
+	http_response_free(&r);
+	night = read_night("2025-06-02", f.region, NULL);
+	id = json_integer_value(
+		json_object_get(item_of(night, f.a, "transit"), "id"));
+	snprintf(path, sizeof(path), "/v1/escalations/%lld/ack", id);
+	ck_assert_int_eq(
+		http_request(PORT, "POST", path, "{\"by\":\"kari\"}", NULL, &r),
+		200);
+	ck_assert_str_eq(e2e_str(r.json, "acknowledged.by"), "kari");
+	ck_assert_ptr_nonnull(e2e_str(r.json, "acknowledged.at"));
+	http_response_free(&r);
+	/* The first acknowledgement stands. */
+	http_request(PORT, "POST", path, "{\"by\":\"ola\"}", NULL, &r);
+	ck_assert_str_eq(e2e_str(r.json, "acknowledged.by"), "kari");
+	http_response_free(&r);
+	open_items = read_night("2025-06-02", f.region, "&unacknowledged=true");
+	ck_assert_int_eq(json_array_size(json_object_get(open_items, "items")),
+			 1);
+	ck_assert_ptr_nonnull(item_of(open_items, f.b, "assessment"));
+	http_request(PORT, "POST", "/v1/escalations/999999999/ack",
+		     "{\"by\":\"kari\"}", NULL, &r);
+	ck_assert_int_eq(r.status, 404);
+	http_response_free(&r);
+	json_decref(open_items);
+	json_decref(night);
+}
+END_TEST
+
+/* Splits CSV (no quoted fields in these reports) and compares it to the
+ * JSON items field by field. */
+START_TEST(csv_and_json_agree)
+{
+	struct esc_fixture f;
+	struct http_response r;
+	json_t *night;
+	char path[160], *save = NULL;
+	int rows = 0;
+
+	esc_setup(&f);
+	run_night("2025-06-02", &r);
+	http_response_free(&r);
+	night = read_night("2025-06-02", f.region, NULL);
+	snprintf(path, sizeof(path),
+		 "/v1/escalations?date=2025-06-02&region=%s", f.region);
+	ck_assert_int_eq(http_request(PORT, "GET", path, NULL,
+				      "Accept: text/csv\r\n", &r),
+			 200);
+	for (char *line = strtok_r(r.body, "\r\n", &save); line;
+	     line = strtok_r(NULL, "\r\n", &save), rows++) {
+		char *fields[16], *fsave = NULL;
+		int n = 0;
+		if (rows == 0) {
+			ck_assert(strncmp(line, "id,pathway_id,", 14) == 0);
+			continue;
+		}
+		for (char *c = strtok_r(line, ",", &fsave); c && n < 16;
+		     c = strtok_r(NULL, ",", &fsave))
+			fields[n++] = c;
+		json_t *it = json_array_get(json_object_get(night, "items"),
+					    (size_t)rows - 1);
+		ck_assert_int_ge(n, 13);
+		ck_assert_int_eq(atoll(fields[0]),
+				 json_integer_value(json_object_get(it, "id")));
+		ck_assert_str_eq(fields[1], e2e_str(it, "pathway_id"));
+		ck_assert_str_eq(fields[8], e2e_str(it, "rule"));
+		ck_assert_str_eq(fields[9], e2e_str(it, "due"));
+		ck_assert_int_eq(atoi(fields[10]),
+				 json_integer_value(
+					 json_object_get(it, "days_overdue")));
+	}
+	ck_assert_int_eq(rows - 1, 2);
+	http_response_free(&r);
+	json_decref(night);
+}
+END_TEST
+
+START_TEST(cli_report_matches_the_daemon)
+{
+	struct esc_fixture f;
+	struct http_response r;
+	json_t *night, *cli;
+	char cmd[8192];
+	const char *bin = getenv("PAINPATH_CLI") ? getenv("PAINPATH_CLI")
+						 : "build/painpath";
+	FILE *out;
+
+	esc_setup(&f);
+	run_night("2025-06-02", &r);
+	http_response_free(&r);
+	night = read_night("2025-06-02", f.region, NULL);
+	snprintf(cmd, sizeof(cmd),
+		 "%s report --date 2025-06-02 --region %s --format json "
+		 "--db '%s'",
+		 bin, f.region, e2e_pg.conninfo);
+	out = popen(cmd, "r");
+	ck_assert_ptr_nonnull(out);
+	cli = json_loadf(out, 0, NULL);
+	ck_assert_int_eq(pclose(out), 0);
+	ck_assert_ptr_nonnull(cli);
+	ck_assert(json_equal(json_object_get(cli, "items"),
+			     json_object_get(night, "items")));
+	json_decref(cli);
+	json_decref(night);
+}
+END_TEST
+
+START_TEST(unrun_night_is_not_found)
+{
+	struct http_response r;
+
+	e2e_get(PORT, &r, "/v1/escalations?date=1999-01-01");
+	ck_assert_int_eq(r.status, 404);
+	ck_assert_str_eq(e2e_str(r.json, "error.code"), "not_found");
+	http_response_free(&r);
+	e2e_get(PORT, &r, "/v1/escalations?date=yesterday");
+	ck_assert_int_eq(r.status, 400);
+	http_response_free(&r);
+}
+END_TEST
+
+/* Both daemons start with the night's report time passed: the night is
+ * run once, by whichever took the lock first. */
+START_TEST(two_daemons_run_the_night_once)
+{
+	struct pg_instance pg;
+	struct daemon_instance d1, d2;
+	static const char *const early[] = {
+		"--config", "test/data/report-early.conf", NULL};
+	char *runs, *log_rows;
+
+	ck_assert(harness_pg_start(&pg));
+	ck_assert(harness_daemon_start(&d1, pg.conninfo, early));
+	ck_assert(harness_daemon_start(&d2, pg.conninfo, early));
+	log_rows = harness_psql(&pg, "SELECT count(*) FROM escalation_run_log "
+				     "WHERE trigger = 'schedule'");
+	runs = harness_psql(&pg, "SELECT count(*), max(runs) FROM "
+				 "escalation_runs");
+	ck_assert_str_eq(log_rows, "1");
+	ck_assert_str_eq(runs, "1|1");
+	ck_assert_int_eq(harness_daemon_stop(&d1), 0);
+	ck_assert_int_eq(harness_daemon_stop(&d2), 0);
+	free(runs);
+	free(log_rows);
+	harness_pg_destroy(&pg);
+}
+END_TEST
+
+START_TEST(worklist_pages_are_stable)
+{
+	char region[64], p[96], pw[160], cursor[512] = "", first[5][160];
+	const char *seen[16];
+	int nseen = 0;
+	struct http_response r;
+
+	e2e_id(region, sizeof(region), "wl");
+	for (int i = 0; i < 5; i++) {
+		snprintf(p, sizeof(p), "%s-%d", region, i);
+		open_in(region, p, "dk", NULL, first[i], sizeof(first[i]));
+	}
+	for (int page = 0; page < 4; page++) {
+		char path[768];
+		snprintf(path, sizeof(path),
+			 "/v1/pathways?region=%s&limit=2%s%s", region,
+			 cursor[0] ? "&cursor=" : "", cursor);
+		ck_assert_int_eq(
+			http_request(PORT, "GET", path, NULL, NULL, &r), 200);
+		size_t i;
+		json_t *it;
+		json_array_foreach(json_object_get(r.json, "items"), i, it)
+		{
+			const char *id = e2e_str(it, "pathway_id");
+			for (int k = 0; k < nseen; k++)
+				ck_assert_str_ne(seen[k], id);
+			seen[nseen++] = strdup(id);
+		}
+		/* A pathway opened meanwhile does not disturb the pages. */
+		if (page == 0) {
+			snprintf(p, sizeof(p), "%s-late", region);
+			open_in(region, p, "dk", NULL, pw, sizeof(pw));
+		}
+		const char *next = e2e_str(r.json, "next_cursor");
+		if (next == NULL) {
+			http_response_free(&r);
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", next);
+		http_response_free(&r);
+	}
+	/* Every pathway there before paging began is seen exactly once (the
+	 * loop above refused duplicates); the late one only if it sorts
+	 * after the cursor. */
+	for (int i = 0; i < 5; i++) {
+		bool found = false;
+		for (int k = 0; k < nseen; k++)
+			found = found || strcmp(seen[k], first[i]) == 0;
+		ck_assert_msg(found, "%s not listed", first[i]);
+	}
+	ck_assert_int_ge(nseen, 5);
+	e2e_get(PORT, &r, "/v1/pathways?cursor=zz");
+	ck_assert_int_eq(r.status, 400);
+	http_response_free(&r);
+	e2e_get(PORT, &r, "/v1/pathways?limit=1001");
+	ck_assert_int_eq(r.status, 400);
+	http_response_free(&r);
+	for (int k = 0; k < nseen; k++)
+		free((void *)seen[k]);
+}
+END_TEST
+
+static int worklist_count(const char *region, const char *filters)
+{
+	struct http_response r;
+	int n;
+
+	e2e_get(PORT, &r, "/v1/pathways?region=%s&limit=1000%s", region,
+		filters);
+	ck_assert_msg(r.status == 200, "%s: %d %s", filters, r.status, r.body);
+	n = (int)json_array_size(json_object_get(r.json, "items"));
+	http_response_free(&r);
+	return n;
+}
+
+START_TEST(worklist_filters)
+{
+	struct esc_fixture f;
+	char p[96], pw[160];
+	struct http_response r;
+
+	esc_setup(&f);
+	snprintf(p, sizeof(p), "%s-d", f.region);
+	open_in(f.region, p, "dk", "{\"flags\":[\"dependence\"]}", pw,
+		sizeof(pw));
+	ck_assert_int_eq(e2e_event(PORT, p, "referral.sent",
+				   "2025-05-02T09:00:00+02:00",
+				   "{\"to_level\":\"team\",\"content\":{"
+				   "\"patient_view\":true}}",
+				   NULL),
+			 201);
+	ck_assert_int_eq(worklist_count(f.region, ""), 4);
+	ck_assert_int_eq(worklist_count(f.region, "&model=no"), 1);
+	ck_assert_int_eq(worklist_count(f.region, "&phase=assessing"), 2);
+	ck_assert_int_eq(worklist_count(f.region, "&phase=referred"), 2);
+	ck_assert_int_eq(worklist_count(f.region, "&level=gp"), 4);
+	ck_assert_int_eq(worklist_count(f.region, "&level=clinic"), 0);
+	ck_assert_int_eq(worklist_count(f.region, "&flag=dependence"), 1);
+	ck_assert_int_eq(worklist_count(f.region, "&incomplete=true"), 1);
+	ck_assert_int_eq(worklist_count(f.region, "&waiting_unit=c-1"), 2);
+	/* On 2 June: A's transit (9 May) and D's (9 May) have passed. */
+	ck_assert_int_eq(
+		worklist_count(f.region, "&overdue=true&as_of=2025-06-02"), 2);
+	ck_assert_int_eq(worklist_count(f.region, "&due_before=2025-06-05"), 3);
+	e2e_get(PORT, &r, "/v1/pathways?phase=closed");
+	ck_assert_int_eq(r.status, 400);
+	http_response_free(&r);
+	e2e_get(PORT, &r, "/v1/pathways?flag=happy");
+	ck_assert_int_eq(r.status, 400);
+	http_response_free(&r);
+}
+END_TEST
+
+START_TEST(waiting_times_per_unit)
+{
+	char region[64], unit[96], p[128], pw[160], path[256];
+	struct http_response r;
+	json_t *u;
+
+	e2e_id(region, sizeof(region), "wait");
+	snprintf(unit, sizeof(unit), "%s-clinic", region);
+	/* Waiting now: received 1 and 11 May; on 21 May, 20 and 10 days. */
+	for (int i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s-%d", region, i);
+		open_in(region, p, "dk", NULL, pw, sizeof(pw));
+		send_to(p, "2025-05-01T08:00:00+02:00", unit);
+		receive(p, i ? "2025-05-11T09:00:00+02:00"
+			     : "2025-05-01T09:00:00+02:00");
+	}
+	/* Completed: received 1 May, started 15 May: 14 days. */
+	snprintf(p, sizeof(p), "%s-done", region);
+	open_in(region, p, "dk", NULL, pw, sizeof(pw));
+	send_to(p, "2025-05-01T08:00:00+02:00", unit);
+	receive(p, "2025-05-01T09:00:00+02:00");
+	ck_assert_int_eq(e2e_event(PORT, p, "referral.accepted",
+				   "2025-05-02T09:00:00+02:00", NULL, NULL),
+			 201);
+	ck_assert_int_eq(e2e_event(PORT, p, "treatment.started",
+				   "2025-05-15T09:00:00+02:00", NULL, NULL),
+			 201);
+	snprintf(path, sizeof(path),
+		 "/v1/stats/waiting?unit=%s&as_of=2025-05-21", unit);
+	ck_assert_int_eq(http_request(PORT, "GET", path, NULL, NULL, &r), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "units")), 1);
+	u = json_array_get(json_object_get(r.json, "units"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(u, "waiting_now")),
+			 2);
+	ck_assert(json_number_value(json_object_get(
+			  u, "waiting_now_median_days")) == 15.0);
+	ck_assert(json_number_value(
+			  json_object_get(u, "waiting_now_p90_days")) == 19.0);
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(u, "completed_90d")), 1);
+	ck_assert(json_number_value(
+			  json_object_get(u, "completed_median_days")) == 14.0);
+	http_response_free(&r);
+}
+END_TEST
+
+void e2e_add_report_tests(Suite *s)
+{
+	TCase *tc = e2e_tcase("reports");
+
+	tcase_add_test(tc, report_holds_exactly_the_expected_items);
+	tcase_add_test(tc, acknowledging_keeps_who_and_when);
+	tcase_add_test(tc, csv_and_json_agree);
+	tcase_add_test(tc, cli_report_matches_the_daemon);
+	tcase_add_test(tc, unrun_night_is_not_found);
+	tcase_add_test(tc, two_daemons_run_the_night_once);
+	tcase_add_test(tc, worklist_pages_are_stable);
+	tcase_add_test(tc, worklist_filters);
+	tcase_add_test(tc, waiting_times_per_unit);
+	suite_add_tcase(s, tc);
+}
