@@ -64,8 +64,8 @@ const char *request_header(const struct request *r, const char *name);
 void reply_json(struct request *r, int status, json_t *body);
 void reply_json_replay(struct request *r, json_t *body);
 void reply_error(struct request *r, const struct pp_error *err);
-void reply_error_code(struct request *r, enum err_code code,
-		      const char *field, const char *fmt, ...)
+void reply_error_code(struct request *r, enum err_code code, const char *field,
+		      const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void reply_text(struct request *r, int status, const char *content_type,
 		const char *text, size_t len);

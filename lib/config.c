@@ -21,9 +21,15 @@ struct param {
 };
 
 #define STR(field, def)                                                        \
-	{#field, PARAM_STRING, offsetof(struct config, field), 0, 0, def}
+	{                                                                      \
+#field, PARAM_STRING, offsetof(struct config, field), 0, 0,    \
+			def                                                    \
+	}
 #define INT(field, lo, hi, def)                                                \
-	{#field, PARAM_INT, offsetof(struct config, field), lo, hi, #def}
+	{                                                                      \
+#field, PARAM_INT, offsetof(struct config, field), lo, hi,     \
+			#def                                                   \
+	}
 
 static const struct param params[] = {
 	STR(listen, "127.0.0.1"),

@@ -9,21 +9,21 @@ static const char *const phase_names[PHASE_COUNT] = {
 	"active", "referred", "assessing", "waiting", "closed"};
 
 static const char *const event_names[EV_COUNT] = {
-	"pathway.opened",	  "referral.sent",
-	"referral.received",	  "referral.accepted",
-	"referral.rejected",	  "referral.withdrawn",
-	"treatment.started",	  "patient.transferred",
-	"pathway.closed",	  "consultation.requested",
-	"consultation.answered",  "collaboration.started",
-	"collaboration.ended",	  "pro.reported",
-	"free_choice.offered",	  "free_choice.chosen"};
+	"pathway.opened",	 "referral.sent",
+	"referral.received",	 "referral.accepted",
+	"referral.rejected",	 "referral.withdrawn",
+	"treatment.started",	 "patient.transferred",
+	"pathway.closed",	 "consultation.requested",
+	"consultation.answered", "collaboration.started",
+	"collaboration.ended",	 "pro.reported",
+	"free_choice.offered",	 "free_choice.chosen"};
 
 static const char *const rule_names[RULE_COUNT] = {
 	"transit", "assessment", "treatment", "free_choice", "level_review"};
 
 static const char *const flag_names[FLAG_COUNT] = {
-	"young_adult_at_risk", "trauma",	"elderly",
-	"mental_illness",      "dependence",	"interpreter_needed",
+	"young_adult_at_risk", "trauma",	 "elderly",
+	"mental_illness",      "dependence",	 "interpreter_needed",
 	"severe_headache",     "orofacial_pain", "cancer_survivor"};
 
 static const char *const close_reason_names[CLOSE_COUNT] = {
@@ -31,12 +31,10 @@ static const char *const close_reason_names[CLOSE_COUNT] = {
 
 /* Keys of the referral items a referral's data.content may cover. */
 static const char *const content_item_names[REFERRAL_CONTENT_ITEMS] = {
-	"patient_view",		"pain_description",
-	"physical_function",	"comorbidity_sleep",
-	"psychosocial",		"medicines",
-	"dependence",		"alcohol_drugs",
-	"examinations",		"earlier_assessments",
-	"earlier_treatments",	"expectations",
+	"patient_view",	       "pain_description",   "physical_function",
+	"comorbidity_sleep",   "psychosocial",	     "medicines",
+	"dependence",	       "alcohol_drugs",	     "examinations",
+	"earlier_assessments", "earlier_treatments", "expectations",
 	"motivation"};
 
 static int lookup(const char *const *names, int count, const char *s)

@@ -52,9 +52,9 @@ bool error_set(struct pp_error *err, enum err_code code, const char *field,
 
 json_t *error_to_json(const struct pp_error *err)
 {
-	json_t *inner = json_pack("{s:s, s:s}", "code",
-				  error_code_name(err->code), "message",
-				  err->message);
+	json_t *inner =
+		json_pack("{s:s, s:s}", "code", error_code_name(err->code),
+			  "message", err->message);
 
 	if (inner == NULL)
 		return NULL;

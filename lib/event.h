@@ -21,7 +21,7 @@
 /* Events may be at most this far in the future (clock skew between an EHR
  * and us). */
 #define EVENT_MAX_FUTURE_MS (5 * 60 * 1000)
-#define EVENT_TEXT_MAX 4000
+#define EVENT_TEXT_MAX	    4000
 
 struct event {
 	char event_id[ID_MAX + 1];

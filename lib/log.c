@@ -13,7 +13,8 @@ static const char *const level_names[] = {"ERROR", "WARNING", "INFO", "DEBUG"};
 
 bool log_level_parse(const char *s, enum log_level *out)
 {
-	static const char *const lower[] = {"error", "warning", "info", "debug"};
+	static const char *const lower[] = {"error", "warning", "info",
+					    "debug"};
 
 	for (int i = 0; i < 4; i++)
 		if (strcmp(s, lower[i]) == 0) {
@@ -23,17 +24,15 @@ bool log_level_parse(const char *s, enum log_level *out)
 	return false;
 }
 
-void log_write(enum log_level level, const char *context, const char *fmt,
-	       ...)
+void log_write(enum log_level level, const char *context, const char *fmt, ...)
 {
 	char stamp[CAL_TIMESTAMP_LEN], line[2048];
 	struct timespec ts;
 	va_list ap;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	calendar_format_timestamp((cal_millis)ts.tv_sec * 1000 +
-					  ts.tv_nsec / 1000000,
-				  stamp);
+	calendar_format_timestamp(
+		(cal_millis)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, stamp);
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 /* Durations longer than ten years are certainly a typo. */
-#define MAX_DURATION_DAYS 3650
+#define MAX_DURATION_DAYS   3650
 #define MAX_DURATION_MONTHS 120
 
 struct loader {
@@ -63,8 +63,9 @@ static bool get_string(struct loader *ld, json_t *obj, const char *path,
 	}
 	if (!json_is_string(v) || json_string_length(v) == 0 ||
 	    json_string_length(v) > max)
-		return fail(ld, path, "\"%s\" must be a string of 1..%zu characters",
-			    key, max);
+		return fail(ld, path,
+			    "\"%s\" must be a string of 1..%zu characters", key,
+			    max);
 	*out = json_string_value(v);
 	return true;
 }
@@ -85,9 +86,10 @@ static bool parse_duration(struct loader *ld, json_t *obj, const char *path,
 	if (due != NULL) {
 		if (!deadline_allowed || !json_is_string(due) ||
 		    strcmp(json_string_value(due), "deadline") != 0)
-			return fail(ld, path,
-				    "\"due\" may only be \"deadline\", and only "
-				    "for the treatment clock");
+			return fail(
+				ld, path,
+				"\"due\" may only be \"deadline\", and only "
+				"for the treatment clock");
 		out->unit = DUR_DEADLINE;
 		out->n = 0;
 	}
@@ -96,8 +98,9 @@ static bool parse_duration(struct loader *ld, json_t *obj, const char *path,
 		if (v == NULL)
 			continue;
 		if (out->unit != DUR_NONE)
-			return fail(ld, path, "give exactly one of days, "
-					      "working_days, months, due");
+			return fail(ld, path,
+				    "give exactly one of days, "
+				    "working_days, months, due");
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) > units[i].max)
 			return fail(ld, path,
@@ -107,8 +110,9 @@ static bool parse_duration(struct loader *ld, json_t *obj, const char *path,
 		out->n = (int)json_integer_value(v);
 	}
 	if (out->unit == DUR_NONE)
-		return fail(ld, path, "missing a duration (days, working_days, "
-				      "months or due)");
+		return fail(ld, path,
+			    "missing a duration (days, working_days, "
+			    "months or due)");
 	return true;
 }
 
@@ -161,9 +165,9 @@ static bool parse_clock_flags(struct loader *ld, json_t *obj, const char *path,
 static bool parse_clock(struct loader *ld, enum rule r, json_t *obj,
 			const char *path, struct clock_rule *c)
 {
-	static const char *const keys[] = {"days",  "working_days", "months",
-					   "due",   "starts_at",    "levels",
-					   "flags", NULL};
+	static const char *const keys[] = {
+		"days",	     "working_days", "months", "due",
+		"starts_at", "levels",	     "flags",  NULL};
 	json_t *v;
 
 	if (!json_is_object(obj))
@@ -172,7 +176,7 @@ static bool parse_clock(struct loader *ld, enum rule r, json_t *obj,
 	    !parse_duration(ld, obj, path, r == RULE_TREATMENT, &c->duration))
 		return false;
 	c->enabled = true;
-	c->starts_at = r == RULE_TRANSIT	   ? EV_REFERRAL_SENT
+	c->starts_at = r == RULE_TRANSIT	? EV_REFERRAL_SENT
 		       : r == RULE_LEVEL_REVIEW ? EV_PATHWAY_OPENED
 						: EV_REFERRAL_RECEIVED;
 	v = json_object_get(obj, "starts_at");
@@ -189,8 +193,9 @@ static bool parse_clock(struct loader *ld, enum rule r, json_t *obj,
 	}
 	if (c->duration.unit == DUR_DEADLINE &&
 	    c->starts_at != EV_REFERRAL_ACCEPTED)
-		return fail(ld, path, "\"due\": \"deadline\" needs \"starts_at\": "
-				      "\"referral.accepted\"");
+		return fail(ld, path,
+			    "\"due\": \"deadline\" needs \"starts_at\": "
+			    "\"referral.accepted\"");
 	char sub[160];
 	v = json_object_get(obj, "levels");
 	snprintf(sub, sizeof(sub), "%s.levels", path);
@@ -269,13 +274,15 @@ static bool parse_age(struct loader *ld, json_t *obj, struct model *m)
 	if ((v = json_object_get(obj, "min")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    json_integer_value(v) > 150)
-			return fail(ld, "$.age.min", "must be an integer 0..150");
+			return fail(ld, "$.age.min",
+				    "must be an integer 0..150");
 		m->min_age = (int)json_integer_value(v);
 	}
 	if ((v = json_object_get(obj, "max")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    json_integer_value(v) > 150)
-			return fail(ld, "$.age.max", "must be an integer 0..150");
+			return fail(ld, "$.age.max",
+				    "must be an integer 0..150");
 		m->max_age = (int)json_integer_value(v);
 	}
 	if (m->min_age >= 0 && m->max_age >= 0 && m->min_age > m->max_age)
@@ -327,10 +334,11 @@ static bool parse_identity(struct loader *ld, json_t *doc, struct model *m)
 	    !get_string(ld, doc, "$", "language", false, 15, &lang))
 		return false;
 	if (!domain_valid_id(key))
-		return fail(ld, "$.key", "must be 1..128 of A-Z a-z 0-9 . _ : -");
+		return fail(ld, "$.key",
+			    "must be 1..128 of A-Z a-z 0-9 . _ : -");
 	if (!calendar_country_parse(country, &m->country))
-		return fail(ld, "$.country", "unknown country \"%s\" (NO, DK, SE)",
-			    country);
+		return fail(ld, "$.country",
+			    "unknown country \"%s\" (NO, DK, SE)", country);
 	if (!calendar_zone_parse(tz, &m->zone))
 		return fail(ld, "$.time_zone", "unknown time zone \"%s\"", tz);
 	snprintf(m->key, sizeof(m->key), "%s", key);
@@ -344,8 +352,8 @@ static bool parse_identity(struct loader *ld, json_t *doc, struct model *m)
 static bool parse_model(struct loader *ld, json_t *doc, struct model *m)
 {
 	static const char *const keys[] = {
-		"key",	  "name",   "country", "time_zone",	   "language",
-		"levels", "age",    "guards",  "notify_decisions", "clocks",
+		"key",	   "name", "country", "time_zone",	  "language",
+		"levels",  "age",  "guards",  "notify_decisions", "clocks",
 		"warning", NULL};
 	static const char *const warning_keys[] = {"days", "working_days",
 						   NULL};
@@ -366,7 +374,8 @@ static bool parse_model(struct loader *ld, json_t *doc, struct model *m)
 		return false;
 	if ((v = json_object_get(doc, "notify_decisions")) != NULL) {
 		if (!json_is_boolean(v))
-			return fail(ld, "$.notify_decisions", "must be a boolean");
+			return fail(ld, "$.notify_decisions",
+				    "must be a boolean");
 		m->notify_decisions = json_is_true(v);
 	}
 	if ((v = json_object_get(doc, "clocks")) != NULL &&
@@ -494,8 +503,9 @@ bool model_set_load_dir(const char *dir, struct model_set *out, char *err,
 				     errlen))
 			goto out;
 		if (model_set_find(out, out->models[out->count].key) != NULL) {
-			snprintf(err, errlen, "%s: $.key: model \"%s\" is "
-					      "defined twice",
+			snprintf(err, errlen,
+				 "%s: $.key: model \"%s\" is "
+				 "defined twice",
 				 path, out->models[out->count].key);
 			model_free(&out->models[out->count]);
 			goto out;
@@ -510,8 +520,7 @@ out:
 	return ok;
 }
 
-const struct model *model_set_find(const struct model_set *set,
-				   const char *key)
+const struct model *model_set_find(const struct model_set *set, const char *key)
 {
 	if (key == NULL)
 		return NULL;

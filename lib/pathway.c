@@ -104,8 +104,8 @@ static json_t *levels_to_json(const struct pathway *p)
 	json_t *arr = json_array();
 
 	for (int i = 0; i < p->levels_visited_count; i++)
-		json_array_append_new(
-			arr, json_string(domain_level_name(p->levels_visited[i])));
+		json_array_append_new(arr, json_string(domain_level_name(
+						   p->levels_visited[i])));
 	return arr;
 }
 
@@ -138,10 +138,11 @@ json_t *pathway_to_json(const struct pathway *p)
 
 	if (j == NULL)
 		return NULL;
-	json_object_set_new(j, "close_reason",
-			    p->closed_at != 0 ? json_string(domain_close_reason_name(
-							p->close_reason))
-					      : json_null());
+	json_object_set_new(
+		j, "close_reason",
+		p->closed_at != 0
+			? json_string(domain_close_reason_name(p->close_reason))
+			: json_null());
 	json_object_set_new(j, "pain_onset",
 			    p->has_pain_onset ? date_json(p->pain_onset)
 					      : json_null());
@@ -201,7 +202,8 @@ static bool read_level(const json_t *obj, const char *key, enum level *out)
 {
 	const json_t *v = json_object_get(obj, key);
 
-	return json_is_string(v) && domain_level_parse(json_string_value(v), out);
+	return json_is_string(v) &&
+	       domain_level_parse(json_string_value(v), out);
 }
 
 static int read_int_or(const json_t *obj, const char *key, int fallback)
@@ -292,8 +294,8 @@ bool pathway_from_json(const json_t *j, struct pathway *p)
 	if (!json_is_object(j))
 		return false;
 	v = json_object_get(j, "phase");
-	if (!json_is_string(v) || !domain_phase_parse(json_string_value(v),
-						      &p->phase))
+	if (!json_is_string(v) ||
+	    !domain_phase_parse(json_string_value(v), &p->phase))
 		return false;
 	v = json_object_get(j, "close_reason");
 	if (json_is_string(v) &&
@@ -301,7 +303,8 @@ bool pathway_from_json(const json_t *j, struct pathway *p)
 		return false;
 	p->version = read_int_or(j, "version", 0);
 	p->age_at_opening = read_int_or(j, "age_at_opening", -1);
-	p->last_content_covered = read_int_or(j, "referral_content_covered", -1);
+	p->last_content_covered =
+		read_int_or(j, "referral_content_covered", -1);
 	return read_id(j, "pathway_id", p->id, true) &&
 	       read_id(j, "patient_id", p->patient_id, true) &&
 	       read_id(j, "model", p->model, true) &&

@@ -57,7 +57,7 @@ struct pathway {
 	enum close_reason close_reason;
 	bool has_pain_onset;
 	cal_date pain_onset;
-	int age_at_opening; /* -1: unknown */
+	int age_at_opening;	  /* -1: unknown */
 	int last_content_covered; /* of the last referral sent with content */
 };
 

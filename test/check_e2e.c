@@ -102,7 +102,8 @@ void e2e_open(int port, const char *patient, const char *model,
 		 "{\"event_id\":\"%s\",\"type\":\"pathway.opened\","
 		 "\"patient_id\":\"%s\",\"occurred_at\":"
 		 "\"2025-01-06T09:00:00+01:00\",\"model\":\"%s\","
-		 "\"region\":\"r1\",\"unit\":\"gp-1\",\"data\":{\"age\":40%s%s}}",
+		 "\"region\":\"r1\",\"unit\":\"gp-1\",\"data\":{\"age\":40%s%s}"
+		 "}",
 		 eid, patient, model, extra_data ? "," : "",
 		 extra_data ? extra_data : "");
 	ck_assert_msg(r.status == 201, "open: %d %s", r.status, r.body);

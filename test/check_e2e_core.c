@@ -32,16 +32,14 @@ static void walk(int port, const char *patient, char *pathway, size_t len)
 				   "\"bergen-smerteklinikk\"}",
 				   NULL),
 			 201);
-	ck_assert_int_eq(
-		e2e_event(port, patient, "referral.received", AT("05"), NULL,
-			  NULL),
-		201);
-	ck_assert_int_eq(e2e_event(port, patient, "referral.accepted",
-				   AT("10"), "{\"deadline\":\"2025-05-01\"}",
-				   NULL),
+	ck_assert_int_eq(e2e_event(port, patient, "referral.received", AT("05"),
+				   NULL, NULL),
 			 201);
-	ck_assert_int_eq(e2e_event(port, patient, "treatment.started",
-				   AT("20"), NULL, NULL),
+	ck_assert_int_eq(e2e_event(port, patient, "referral.accepted", AT("10"),
+				   "{\"deadline\":\"2025-05-01\"}", NULL),
+			 201);
+	ck_assert_int_eq(e2e_event(port, patient, "treatment.started", AT("20"),
+				   NULL, NULL),
 			 201);
 }
 
@@ -107,8 +105,8 @@ START_TEST(restart_gives_the_same_answers)
 }
 END_TEST
 
-static void assert_error(struct http_response *r, int status,
-			 const char *code, const char *field)
+static void assert_error(struct http_response *r, int status, const char *code,
+			 const char *field)
 {
 	ck_assert_msg(r->status == status, "want %d got %d: %s", status,
 		      r->status, r->body);
@@ -142,29 +140,36 @@ START_TEST(invalid_event_names_the_field)
 		 "event_id"},
 		{"{\"event_id\":\"x y\",\"type\":\"pathway.opened\"}",
 		 "event_id"},
-		{"{\"event_id\":\"e\",\"type\":\"no.such\",\"patient_id\":\"p\","
+		{"{\"event_id\":\"e\",\"type\":\"no.such\",\"patient_id\":"
+		 "\"p\","
 		 "\"occurred_at\":\"2025-01-01T00:00:00Z\"}",
 		 "type"},
 		{"{\"event_id\":\"e\",\"type\":\"referral.sent\","
-		 "\"patient_id\":\"p\",\"occurred_at\":\"2025-01-01T00:00:00\"}",
+		 "\"patient_id\":\"p\",\"occurred_at\":\"2025-01-01T00:00:"
+		 "00\"}",
 		 "occurred_at"},
 		{"{\"event_id\":\"e\",\"type\":\"referral.sent\","
-		 "\"patient_id\":\"p\",\"occurred_at\":\"2099-01-01T00:00:00Z\"}",
+		 "\"patient_id\":\"p\",\"occurred_at\":\"2099-01-01T00:00:"
+		 "00Z\"}",
 		 "occurred_at"},
 		{"{\"event_id\":\"e\",\"type\":\"referral.sent\","
-		 "\"patient_id\":\"p\",\"occurred_at\":\"2025-01-01T00:00:00Z\","
+		 "\"patient_id\":\"p\",\"occurred_at\":\"2025-01-01T00:00:"
+		 "00Z\","
 		 "\"data\":{\"to_level\":\"hospital\"}}",
 		 "data.to_level"},
 		{"{\"event_id\":\"e\",\"type\":\"pathway.opened\","
-		 "\"patient_id\":\"p\",\"occurred_at\":\"2025-01-01T00:00:00Z\","
+		 "\"patient_id\":\"p\",\"occurred_at\":\"2025-01-01T00:00:"
+		 "00Z\","
 		 "\"region\":\"r\"}",
 		 "model"},
 		{"{\"event_id\":\"e\",\"type\":\"pathway.opened\","
-		 "\"patient_id\":\"p\",\"occurred_at\":\"2025-01-01T00:00:00Z\","
+		 "\"patient_id\":\"p\",\"occurred_at\":\"2025-01-01T00:00:"
+		 "00Z\","
 		 "\"model\":\"xx\",\"region\":\"r\",\"data\":{\"age\":40}}",
 		 "model"},
 		{"{\"event_id\":\"e\",\"type\":\"pathway.closed\","
-		 "\"patient_id\":\"p\",\"occurred_at\":\"2025-01-01T00:00:00Z\","
+		 "\"patient_id\":\"p\",\"occurred_at\":\"2025-01-01T00:00:"
+		 "00Z\","
 		 "\"data\":{\"reason\":\"bored\"}}",
 		 "data.reason"},
 	};
@@ -304,12 +309,12 @@ START_TEST(replay_answers_the_first_result)
 		 "\"patient_id\":\"%s\",\"occurred_at\":"
 		 "\"2025-01-07T09:00:00Z\",\"model\":\"dk\",\"region\":\"r1\"}",
 		 patient, patient);
-	ck_assert_int_eq(http_request(PORT, "POST", "/v1/events", body, NULL,
-				      &first),
-			 201);
-	ck_assert_int_eq(http_request(PORT, "POST", "/v1/events", body, NULL,
-				      &again),
-			 200);
+	ck_assert_int_eq(
+		http_request(PORT, "POST", "/v1/events", body, NULL, &first),
+		201);
+	ck_assert_int_eq(
+		http_request(PORT, "POST", "/v1/events", body, NULL, &again),
+		200);
 	replay = http_header(&again, "Idempotent-Replay");
 	ck_assert_str_eq(replay, "true");
 	ck_assert_str_eq(again.body, first.body);
@@ -335,28 +340,32 @@ START_TEST(batch_mixes_good_and_bad)
 	static const int want[] = {201, 201, 400, 409, 201, 200, 404};
 
 	e2e_id(p, sizeof(p), "batch");
-	e2e_post(
-		PORT, &r,
-		"{\"events\":["
-		"{\"event_id\":\"%s-1\",\"type\":\"pathway.opened\","
-		"\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-07T09:00:00Z\","
-		"\"model\":\"dk\",\"region\":\"r1\"},"
-		"{\"event_id\":\"%s-2\",\"type\":\"referral.sent\","
-		"\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-08T09:00:00Z\","
-		"\"data\":{\"to_level\":\"clinic\"}},"
-		"{\"event_id\":\"%s-3\",\"patient_id\":\"%s\"},"
-		"{\"event_id\":\"%s-4\",\"type\":\"treatment.started\","
-		"\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-09T09:00:00Z\"},"
-		"{\"event_id\":\"%s-5\",\"type\":\"referral.received\","
-		"\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-09T09:00:00Z\"},"
-		"{\"event_id\":\"%s-1\",\"type\":\"pathway.opened\","
-		"\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-07T09:00:00Z\","
-		"\"model\":\"dk\",\"region\":\"r1\"},"
-		"{\"event_id\":\"%s-7\",\"type\":\"referral.sent\","
-		"\"patient_id\":\"%s-nobody\",\"occurred_at\":"
-		"\"2025-01-08T09:00:00Z\",\"data\":{\"to_level\":\"clinic\"}}"
-		"]}",
-		p, p, p, p, p, p, p, p, p, p, p, p, p, p);
+	e2e_post(PORT, &r,
+		 "{\"events\":["
+		 "{\"event_id\":\"%s-1\",\"type\":\"pathway.opened\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-07T09:00:"
+		 "00Z\","
+		 "\"model\":\"dk\",\"region\":\"r1\"},"
+		 "{\"event_id\":\"%s-2\",\"type\":\"referral.sent\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-08T09:00:"
+		 "00Z\","
+		 "\"data\":{\"to_level\":\"clinic\"}},"
+		 "{\"event_id\":\"%s-3\",\"patient_id\":\"%s\"},"
+		 "{\"event_id\":\"%s-4\",\"type\":\"treatment.started\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-09T09:00:"
+		 "00Z\"},"
+		 "{\"event_id\":\"%s-5\",\"type\":\"referral.received\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-09T09:00:"
+		 "00Z\"},"
+		 "{\"event_id\":\"%s-1\",\"type\":\"pathway.opened\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-07T09:00:"
+		 "00Z\","
+		 "\"model\":\"dk\",\"region\":\"r1\"},"
+		 "{\"event_id\":\"%s-7\",\"type\":\"referral.sent\","
+		 "\"patient_id\":\"%s-nobody\",\"occurred_at\":"
+		 "\"2025-01-08T09:00:00Z\",\"data\":{\"to_level\":\"clinic\"}}"
+		 "]}",
+		 p, p, p, p, p, p, p, p, p, p, p, p, p, p);
 	ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
 	ck_assert_int_eq(json_array_size(e2e_at(r.json, "results")), 7);
 	for (int i = 0; i < 7; i++) {
@@ -461,9 +470,8 @@ START_TEST(concurrent_opens_for_one_patient_open_one_pathway)
 		int status = http_end(fds[i], &r);
 		if (status == 201)
 			created++;
-		else if (status == 409 &&
-			 strcmp(e2e_str(r.json, "error.code"),
-				"pathway_exists") == 0)
+		else if (status == 409 && strcmp(e2e_str(r.json, "error.code"),
+						 "pathway_exists") == 0)
 			exists++;
 		http_response_free(&r);
 	}

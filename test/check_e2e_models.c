@@ -52,9 +52,9 @@ START_TEST(norwegian_assessment_across_easter)
 	e2e_open(PORT, p, "no", NULL, pw, sizeof(pw));
 	refer_and_receive(p, "clinic", "2025-04-14T09:00:00+02:00",
 			  "2025-04-17T10:00:00+02:00", &r);
-	ck_assert_str_eq(deadline_due(e2e_at(&*r.json, "pathway"),
-				      "assessment"),
-			 "2025-05-06");
+	ck_assert_str_eq(
+		deadline_due(e2e_at(&*r.json, "pathway"), "assessment"),
+		"2025-05-06");
 	ck_assert_ptr_null(deadline_due(e2e_at(r.json, "pathway"), "transit"));
 	http_response_free(&r);
 
@@ -104,7 +104,8 @@ START_TEST(danish_free_choice_after_thirty_days)
 				   "2025-03-20T10:00:00+01:00", NULL, &r),
 			 201);
 	/* Accepted: the assessment clock stops, the free choice runs on. */
-	ck_assert_ptr_null(deadline_due(e2e_at(r.json, "pathway"), "assessment"));
+	ck_assert_ptr_null(
+		deadline_due(e2e_at(r.json, "pathway"), "assessment"));
 	ck_assert_str_eq(deadline_due(e2e_at(r.json, "pathway"), "free_choice"),
 			 "2025-04-09");
 	http_response_free(&r);
@@ -143,9 +144,10 @@ START_TEST(swedish_centre_needs_earlier_levels)
 	ck_assert_str_eq(e2e_str(r.json, "error.code"), "guard_failed");
 	ck_assert_ptr_nonnull(e2e_str(r.json, "error.field"));
 	http_response_free(&r);
-	e2e_event(PORT, p, "referral.sent", "2025-03-03T09:00:00+01:00",
-		  "{\"to_level\":\"centre\",\"earlier_levels_considered\":true}",
-		  &r);
+	e2e_event(
+		PORT, p, "referral.sent", "2025-03-03T09:00:00+01:00",
+		"{\"to_level\":\"centre\",\"earlier_levels_considered\":true}",
+		&r);
 	ck_assert_int_eq(r.status, 422);
 	http_response_free(&r);
 	ck_assert_int_eq(
@@ -175,7 +177,8 @@ START_TEST(age_guards_pick_the_model)
 	e2e_id(p, sizeof(p), "se-child");
 	e2e_post(PORT, &r,
 		 "{\"event_id\":\"%s\",\"type\":\"pathway.opened\","
-		 "\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-06T09:00:00Z\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-06T09:00:"
+		 "00Z\","
 		 "\"model\":\"se-child\",\"region\":\"r1\","
 		 "\"data\":{\"birth_date\":\"2007-01-06\"}}",
 		 p, p);
@@ -184,7 +187,8 @@ START_TEST(age_guards_pick_the_model)
 	http_response_free(&r);
 	e2e_post(PORT, &r,
 		 "{\"event_id\":\"%s-b\",\"type\":\"pathway.opened\","
-		 "\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-06T09:00:00Z\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-06T09:00:"
+		 "00Z\","
 		 "\"model\":\"se-child\",\"region\":\"r1\","
 		 "\"data\":{\"birth_date\":\"2007-01-07\"}}",
 		 p, p);
@@ -193,7 +197,8 @@ START_TEST(age_guards_pick_the_model)
 	e2e_id(p, sizeof(p), "no-noage");
 	e2e_post(PORT, &r,
 		 "{\"event_id\":\"%s\",\"type\":\"pathway.opened\","
-		 "\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-06T09:00:00Z\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-06T09:00:"
+		 "00Z\","
 		 "\"model\":\"no\",\"region\":\"r1\"}",
 		 p, p);
 	ck_assert_int_eq(r.status, 400);
@@ -234,8 +239,8 @@ START_TEST(norwegian_decisions_notify_the_referrer)
 	items = e2e_at(r.json, "items");
 	json_array_foreach(items, i, it)
 	{
-		const char *who = json_string_value(
-			json_object_get(it, "patient_id"));
+		const char *who =
+			json_string_value(json_object_get(it, "patient_id"));
 		if (who && strcmp(who, p) == 0)
 			mine = it;
 	}
@@ -270,8 +275,8 @@ END_TEST
 static char *start_with_models(const char *dir, int *status)
 {
 	char cmd[2048], *out = calloc(1, 65536);
-	const char *bin = getenv("PAINPATHD") ? getenv("PAINPATHD")
-					      : "build/painpathd";
+	const char *bin =
+		getenv("PAINPATHD") ? getenv("PAINPATHD") : "build/painpathd";
 	size_t used = 0, n;
 	FILE *f;
 
