@@ -194,11 +194,11 @@ START_TEST(test_bad_models)
 	FILE *f = fopen(BAD_DIR "/errors.tsv", "r");
 	char line[2048];
 	int line_number = 0, rows = 0, failures = 0;
-	char first[1024] = "";
+	char first[4096] = "";
 
 	ck_assert_msg(f != NULL, "cannot open " BAD_DIR "/errors.tsv");
 	while (fgets(line, sizeof(line), f) != NULL) {
-		char path[512], err[1024] = "", why[1024] = "";
+		char path[512], err[1024] = "", why[2400] = "";
 		char *fields[8];
 		int n = 0;
 		struct model m;
