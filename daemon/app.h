@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "model.h"
@@ -22,6 +23,7 @@ struct app {
 	struct evhttp_bound_socket *listener;
 	struct db_pool *pool;
 	struct model_set models;
+	struct token_set tokens;
 	struct config cfg;
 	bool draining;
 };
@@ -45,6 +47,7 @@ void stats_waiting_get(struct request *r);
 void escalations_get(struct request *r);
 void escalations_run_post(struct request *r);
 void escalation_ack_post(struct request *r);
+void audit_get(struct request *r);
 
 /* The nightly report's timer (escalations.c). */
 bool escalations_schedule_start(struct app *app)

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "app.h"
+#include "auth.h"
 #include "http.h"
 #include "log.h"
 #include "reads.h"
@@ -108,17 +109,20 @@ static void on_run_done(struct db_conn *conn, PGresult **res, int n, void *arg)
 		return run_job_end(job, false, -1);
 	items = atoi(PQgetvalue(res[0], 0, 0));
 	if (job->trigger == RUN_ADMIN)
-		reply_json(job->req, 200, report_json(res[n - 1], job->night));
+		reply_json(job->req, 200,
+			   json_pack("{s:s, s:i, s:s}", "date", job->date,
+				     "items", items, "ran_by",
+				     instance_name()));
 	run_job_end(job, true, items);
 }
 
 /* Step 2: the report (res[0] holds its item count), its record and log
- * line, commit, and for an admin the items to answer with. */
+ * line, commit. */
 static void send_run(struct run_job *job)
 {
 	char keys[REPORT_LIST_LEN], ends[REPORT_LIST_LEN];
 	const char *trigger = job->trigger == RUN_ADMIN ? "admin" : "schedule";
-	struct db_query q[5] = {
+	struct db_query q[4] = {
 		{.sql = report_run_sql,
 		 .nparams = 3,
 		 .params = {job->date, keys, ends}},
@@ -127,14 +131,10 @@ static void send_run(struct run_job *job)
 		 .nparams = 3,
 		 .params = {job->date, instance_name(), trigger}},
 		{.sql = "COMMIT"},
-		{.sql = report_items_sql,
-		 .nparams = 4,
-		 .params = {job->date, NULL, NULL, "false"}},
 	};
 
 	if (!report_windows(&job->app->models, job->night, keys, ends) ||
-	    !db_send(job->conn, q, job->trigger == RUN_ADMIN ? 5 : 4,
-		     on_run_done, job))
+	    !db_send(job->conn, q, 4, on_run_done, job))
 		run_job_end(job, false, -1);
 }
 
@@ -203,64 +203,6 @@ void escalations_run_post(struct request *r)
 
 /* --- reading and acknowledging ------------------------------------------ */
 
-struct list_job {
-	struct request *req;
-	cal_date night;
-	bool csv;
-	char date[CAL_DATE_LEN];
-	char region[ID_MAX + 1], rule[32];
-	bool unacked;
-};
-
-static void on_list(struct db_conn *conn, PGresult **res, int n, void *arg)
-{
-	struct list_job *job = arg;
-
-	if (n == 0 || !db_result_ok(res[0]) || !db_result_ok(res[1])) {
-		reply_error_code(job->req, n ? ERR_INTERNAL : ERR_UNAVAILABLE,
-				 NULL, "the report could not be read");
-	} else if (PQntuples(res[0]) == 0) {
-		reply_error_code(job->req, ERR_NOT_FOUND, "date",
-				 "the report for %s has not run; POST "
-				 "/v1/escalations/run?date=%s runs it",
-				 job->date, job->date);
-	} else if (job->csv) {
-		char *text = report_csv(res[1], job->night);
-		if (text == NULL)
-			reply_error_code(job->req, ERR_INTERNAL, NULL,
-					 "out of memory");
-		else
-			reply_text(job->req, 200, "text/csv; charset=utf-8",
-				   text, strlen(text));
-		free(text);
-	} else {
-		reply_json(job->req, 200, report_json(res[1], job->night));
-	}
-	db_release(conn);
-	free(job);
-}
-
-static void on_list_lease(struct db_conn *conn, void *arg)
-{
-	struct list_job *job = arg;
-	struct db_query q[2] = {
-		{.sql = report_ran_sql, .nparams = 1, .params = {job->date}},
-		{.sql = report_items_sql,
-		 .nparams = 4,
-		 .params = {job->date, job->region[0] ? job->region : NULL,
-			    job->rule[0] ? job->rule : NULL,
-			    job->unacked ? "true" : "false"}},
-	};
-
-	if (conn == NULL || !db_send(conn, q, 2, on_list, job)) {
-		if (conn != NULL)
-			db_release(conn);
-		reply_error_code(job->req, ERR_UNAVAILABLE, NULL,
-				 "the database cannot be reached");
-		free(job);
-	}
-}
-
 static bool wants_csv(struct request *r)
 {
 	const char *accept = request_header(r, "Accept");
@@ -270,121 +212,121 @@ static bool wants_csv(struct request *r)
 	       (format != NULL && strcmp(format, "csv") == 0);
 }
 
+#define REGIONS_LEN 4096
+
+static void render_list(struct request *r, PGresult **res, int n,
+			struct answer *a)
+{
+	cal_date night = 0;
+	json_t *doc;
+
+	(void)n;
+	if (!night_of(r, &night) || PQntuples(res[0]) == 0) {
+		const char *date = request_query(r, "date");
+		return answer_error(a, ERR_NOT_FOUND, "date",
+				    "the report for %s has not run; POST "
+				    "/v1/escalations/run?date=... runs it",
+				    date ? date : "today");
+	}
+	doc = report_json(res[1], night);
+	answer_patients_of(a, json_object_get(doc, "items"));
+	if (!wants_csv(r))
+		return answer_json(a, doc);
+	json_decref(doc);
+	a->text = report_csv(res[1], night);
+	a->content_type = "text/csv; charset=utf-8";
+	if (a->text == NULL)
+		answer_error(a, ERR_INTERNAL, NULL, "out of memory");
+}
+
 void escalations_get(struct request *r)
 {
-	struct list_job *job = calloc(1, sizeof(*job));
 	const char *region = request_query(r, "region");
 	const char *rule = request_query(r, "rule");
 	const char *unacked = request_query(r, "unacknowledged");
+	char date[CAL_DATE_LEN], regions[REGIONS_LEN];
+	cal_date night;
 	enum rule parsed;
 
-	if (job == NULL)
-		return reply_error_code(r, ERR_INTERNAL, NULL, "out of memory");
-	job->req = r;
-	if (!night_of(r, &job->night) || (region && !domain_valid_id(region)) ||
+	if (!night_of(r, &night) || (region && !domain_valid_id(region)) ||
 	    (rule && !domain_rule_parse(rule, &parsed)) ||
-	    (unacked && strcmp(unacked, "true") && strcmp(unacked, "false"))) {
-		free(job);
+	    (unacked && strcmp(unacked, "true") && strcmp(unacked, "false")))
 		return reply_error_code(r, ERR_INVALID_REQUEST, NULL,
 					"date must be YYYY-MM-DD, region an "
 					"identifier, rule a clock rule, "
 					"unacknowledged true or false");
-	}
-	calendar_format_date(job->night, job->date);
-	snprintf(job->region, sizeof(job->region), "%s", region ? region : "");
-	snprintf(job->rule, sizeof(job->rule), "%s", rule ? rule : "");
-	job->unacked = unacked != NULL && strcmp(unacked, "true") == 0;
-	job->csv = wants_csv(r);
-	db_acquire(r->app->pool, on_list_lease, job);
+	if (region != NULL && !auth_covers_region(r->token, region))
+		return reply_error_code(r, ERR_FORBIDDEN, "region",
+					"this token does not cover region %s",
+					region);
+	calendar_format_date(night, date);
+	struct db_query q[2] = {
+		{.sql = report_ran_sql, .nparams = 1, .params = {date}},
+		{.sql = report_items_sql,
+		 .nparams = 5,
+		 .params = {date, region, rule,
+			    unacked && strcmp(unacked, "true") == 0 ? "true"
+								    : "false",
+			    request_regions(r, regions, sizeof(regions))}},
+	};
+	read_batch(r, q, 2, render_list);
 }
 
-static void render_item(struct request *r, const PGresult *res)
+static void render_ack(struct request *r, PGresult **res, int n,
+		       struct answer *a)
 {
 	json_t *item;
 
-	if (PQntuples(res) == 0)
-		return reply_error_code(r, ERR_NOT_FOUND, NULL,
-					"no such escalation");
+	(void)r;
+	(void)n;
+	if (PQntuples(res[1]) == 0)
+		return answer_error(a, ERR_NOT_FOUND, NULL,
+				    "no such escalation");
 	/* Outside a night's report, lateness and novelty mean nothing. */
-	item = report_item_json(res, 0, 0);
+	item = report_item_json(res[1], 0, 0);
 	json_object_del(item, "days_overdue");
 	json_object_del(item, "already_known");
-	reply_json(r, 200, item);
+	answer_patient(a,
+		       json_string_value(json_object_get(item, "patient_id")));
+	answer_json(a, item);
 }
 
-struct ack_job {
-	struct request *req;
-	char id[24];
-	char by[ID_MAX + 1];
-};
-
-static void on_ack(struct db_conn *conn, PGresult **res, int n, void *arg)
-{
-	struct ack_job *job = arg;
-
-	if (n == 0 || !db_result_ok(res[0]) || !db_result_ok(res[1]))
-		reply_error_code(job->req, n ? ERR_INTERNAL : ERR_UNAVAILABLE,
-				 NULL, "the acknowledgement failed");
-	else
-		render_item(job->req, res[1]);
-	db_release(conn);
-	free(job);
-}
-
-static void on_ack_lease(struct db_conn *conn, void *arg)
-{
-	struct ack_job *job = arg;
-	struct db_query q[2] = {
-		{.sql = report_ack_sql,
-		 .nparams = 2,
-		 .params = {job->id, job->by}},
-		{.sql = report_item_sql, .nparams = 1, .params = {job->id}},
-	};
-
-	if (conn == NULL || !db_send(conn, q, 2, on_ack, job)) {
-		if (conn != NULL)
-			db_release(conn);
-		reply_error_code(job->req, ERR_UNAVAILABLE, NULL,
-				 "the database cannot be reached");
-		free(job);
-	}
-}
-
-/* Who acknowledges: the body's "by" (an identifier). */
+/* Who acknowledges: the body's "by", else the token's id. */
 static bool ack_by(struct request *r, char *by)
 {
 	json_t *body =
 		json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *v = json_object_get(body, "by");
-	bool ok = json_is_string(v) && domain_valid_id(json_string_value(v));
+	bool ok = r->body_len == 0 || (json_is_object(body) && v == NULL) ||
+		  (json_is_string(v) && domain_valid_id(json_string_value(v)));
 
-	if (ok)
-		snprintf(by, ID_MAX + 1, "%s", json_string_value(v));
+	snprintf(by, ID_MAX + 1, "%s",
+		 json_is_string(v) ? json_string_value(v) : r->token->id);
 	json_decref(body);
 	return ok;
 }
 
 void escalation_ack_post(struct request *r)
 {
-	struct ack_job *job = calloc(1, sizeof(*job));
-	long id;
+	char id[24], by[ID_MAX + 1], regions[REGIONS_LEN];
+	long value;
 
-	if (job == NULL)
-		return reply_error_code(r, ERR_INTERNAL, NULL, "out of memory");
-	job->req = r;
-	if (!parse_count(r->params[0], 999999999999999999L, &id)) {
-		free(job);
+	if (!parse_count(r->params[0], 999999999999999999L, &value))
 		return reply_error_code(r, ERR_NOT_FOUND, NULL,
 					"no such escalation");
-	}
-	if (!ack_by(r, job->by)) {
-		free(job);
+	if (!ack_by(r, by))
 		return reply_error_code(r, ERR_INVALID_REQUEST, "by",
-					"the body must be {\"by\": \"<who>\"}, "
+					"the body may be {\"by\": \"<who>\"}, "
 					"an identifier");
-	}
-	snprintf(job->id, sizeof(job->id), "%ld", id);
-	db_acquire(r->app->pool, on_ack_lease, job);
+	snprintf(id, sizeof(id), "%ld", value);
+	const char *scope = request_regions(r, regions, sizeof(regions));
+	struct db_query q[2] = {
+		{.sql = report_ack_sql,
+		 .nparams = 3,
+		 .params = {id, by, scope}},
+		{.sql = report_item_sql, .nparams = 2, .params = {id, scope}},
+	};
+	read_batch(r, q, 2, render_ack);
 }
 
 /* --- the nightly schedule ------------------------------------------------ */

@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include <stdarg.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <sys/queue.h>
 
 #include "app.h"
+#include "auth.h"
 #include "log.h"
 
 /* libevent cuts bodies off at this multiple of max_body_bytes with its own
@@ -167,6 +169,51 @@ const char *request_header(const struct request *r, const char *name)
 				  name);
 }
 
+const char *request_uri(const struct request *r)
+{
+	const char *uri = evhttp_request_get_uri(r->ev);
+
+	return uri ? uri : "";
+}
+
+const char *request_remote(const struct request *r, char *buf, size_t len)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+	char *address = NULL;
+	ev_uint16_t port = 0;
+
+	if (evcon == NULL)
+		return NULL;
+	evhttp_connection_get_peer(evcon, &address, &port);
+	snprintf(buf, len, "%s:%u", address ? address : "?", (unsigned)port);
+	return buf;
+}
+
+/* Finds the caller's token; answers 401/403 itself when it must. */
+static bool authorize(struct request *r, const struct route *rt)
+{
+	const char *header = request_header(r, "Authorization");
+
+	if (rt->roles == 0)
+		return true;
+	if (header != NULL && strncasecmp(header, "Bearer ", 7) == 0)
+		r->token = auth_find(&r->app->tokens, header + 7);
+	if (r->token == NULL) {
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
+				  "WWW-Authenticate", "Bearer");
+		reply_error_code(r, ERR_UNAUTHORIZED, NULL,
+				 "a valid bearer token is required");
+		return false;
+	}
+	if (!(rt->roles & ALLOW(r->token->role))) {
+		reply_error_code(r, ERR_FORBIDDEN, NULL,
+				 "the %s role may not do this",
+				 auth_role_name(r->token->role));
+		return false;
+	}
+	return true;
+}
+
 /* Splits path into segments in buf; returns the count or -1. */
 static int split_path(const char *path, char *buf, size_t buflen, char **segs)
 {
@@ -288,7 +335,9 @@ static void dispatch(struct request *r, char *segbuf, size_t buflen)
 	if (r->app->draining)
 		return reply_error_code(r, ERR_UNAVAILABLE, NULL,
 					"the daemon is shutting down");
-	rt->handler(r);
+	r->route = rt->pattern;
+	if (authorize(r, rt))
+		rt->handler(r);
 }
 
 static void on_request(struct evhttp_request *ev, void *arg)

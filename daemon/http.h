@@ -26,8 +26,12 @@ enum http_method { METHOD_GET, METHOD_POST, METHOD_OTHER };
 
 #define ROUTE_MAX_PARAMS 2
 
+struct token;
+
 struct request {
 	struct app *app;
+	const struct token *token; /* NULL on public routes */
+	const char *route;	   /* the matched route's pattern */
 	struct evhttp_request *ev;
 	enum http_method method;
 	const char *params[ROUTE_MAX_PARAMS]; /* captured path segments */
@@ -40,10 +44,14 @@ struct request {
 
 typedef void (*route_handler)(struct request *r);
 
+/* Who may call a route: bit per enum role; 0 = public (no token). */
+#define ALLOW(role) (1u << (role))
+
 struct route {
 	enum http_method method;
 	const char *pattern; /* "/v1/pathways/:id/transitions" */
 	route_handler handler;
+	unsigned roles;
 };
 
 /* Binds and starts serving; *bound_port receives the port actually bound
@@ -59,6 +67,9 @@ int http_in_flight(void);
 
 const char *request_query(const struct request *r, const char *key);
 const char *request_header(const struct request *r, const char *name);
+const char *request_uri(const struct request *r);
+/* "address:port" of the client. */
+const char *request_remote(const struct request *r, char *buf, size_t len);
 
 /* Each of these sends the answer and frees r. body is stolen. */
 void reply_json(struct request *r, int status, json_t *body);

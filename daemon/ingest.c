@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "auth.h"
 #include "db.h"
 #include "event.h"
 #include "fsm.h"
@@ -446,12 +447,21 @@ static bool send_step2(struct ingest_job *job, const struct pathway *after,
 
 /* --- step 1: lock and check ---------------------------------------------- */
 
-static bool answer_from_history(struct item *it, const PGresult *found)
+static bool answer_from_history(struct ingest_job *job, struct item *it,
+				const PGresult *found)
 {
 	json_error_t jerr;
 
 	if (PQntuples(found) != 1)
 		return false;
+	/* Another region's event: say no more than that the id is taken. */
+	if (!auth_covers_region(job->req->token, PQgetvalue(found, 0, 3))) {
+		struct pp_error err;
+		error_set(&err, ERR_EVENT_ID_CONFLICT, "event_id",
+			  "event_id %s is already used", it->ev.event_id);
+		item_refuse(it, &err);
+		return true;
+	}
 	snprintf(it->pathway_id, sizeof(it->pathway_id), "%s",
 		 PQgetvalue(found, 0, 0));
 	if (strcmp(PQgetvalue(found, 0, 1), "t") != 0) {
@@ -487,9 +497,9 @@ static const struct model *model_for(struct ingest_job *job,
 	return m;
 }
 
-static bool load_before(struct item *it, const PGresult *locked,
-			struct pathway *before, bool *has_before,
-			struct pp_error *err)
+static bool load_before(const struct request *r, struct item *it,
+			const PGresult *locked, struct pathway *before,
+			bool *has_before, struct pp_error *err)
 {
 	json_error_t jerr;
 	json_t *state;
@@ -511,8 +521,10 @@ static bool load_before(struct item *it, const PGresult *locked,
 	if (!ok)
 		return error_set(err, ERR_INTERNAL, NULL,
 				 "the stored pathway could not be read");
-	/* Another patient's pathway is none of this event's business. */
-	if (strcmp(before->patient_id, it->ev.patient_id) != 0)
+	/* Another patient's pathway, or another region's, is none of this
+	 * event's business: it answers as if it did not exist. */
+	if (strcmp(before->patient_id, it->ev.patient_id) != 0 ||
+	    !auth_covers_region(r->token, before->region))
 		return error_set(err, ERR_NOT_FOUND, "pathway_id",
 				 "no such pathway for this patient");
 	if (it->ev.type == EV_PATHWAY_OPENED)
@@ -547,10 +559,10 @@ static void on_step1(struct db_conn *conn, PGresult **res, int n, void *arg)
 				  "the event could not be checked");
 			return rollback_then_continue(job);
 		}
-	if (answer_from_history(it, res[2]))
+	if (answer_from_history(job, it, res[2]))
 		return rollback_then_continue(job);
 	new_pathway_id(new_id);
-	if (!load_before(it, res[1], &before, &has_before, &err) ||
+	if (!load_before(job->req, it, res[1], &before, &has_before, &err) ||
 	    (m = model_for(job, it, has_before ? &before : NULL, &err)) ==
 		    NULL ||
 	    !fsm_apply(has_before ? &before : NULL, &it->ev, m, new_id,
@@ -622,10 +634,15 @@ static void prepare_item(struct ingest_job *job, struct item *it, json_t *json,
 		}
 		return item_refuse(it, &err);
 	}
+	if (it->ev.type == EV_PATHWAY_OPENED &&
+	    !auth_covers_region(job->req->token, it->ev.region)) {
+		error_set(&err, ERR_FORBIDDEN, "region",
+			  "this token does not cover region %s", it->ev.region);
+		return item_refuse(it, &err);
+	}
 	it->canonical = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS);
 	if (it->canonical == NULL)
 		item_fail(it, ERR_INTERNAL, "out of memory");
-	(void)job;
 }
 
 static bool split_batch(struct ingest_job *job, struct request *r)

@@ -39,6 +39,7 @@ static void usage(FILE *out)
 		"usage: painpathd [--config FILE] [--listen ADDR] [--port N]\n"
 		"                 [--db CONNINFO] [--models DIR] [--schema "
 		"DIR]\n"
+		"                 [--tokens FILE]\n"
 		"                 [--log-level error|warning|info|debug]\n"
 		"                 [--ready-fd FD]\n");
 }
@@ -54,19 +55,20 @@ static bool parse_args(int argc, char **argv, struct options *o)
 		{"schema", required_argument, NULL, 's'},
 		{"log-level", required_argument, NULL, 'v'},
 		{"ready-fd", required_argument, NULL, 'r'},
+		{"tokens", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	static const struct {
 		int opt;
 		const char *key;
-	} map[] = {{'l', "listen"},	{'p', "port"},
-		   {'d', "db"},		{'m', "models_dir"},
-		   {'s', "schema_dir"}, {'v', "log_level"}};
+	} map[] = {{'l', "listen"},	{'p', "port"},	     {'d', "db"},
+		   {'m', "models_dir"}, {'s', "schema_dir"}, {'v', "log_level"},
+		   {'t', "tokens_file"}};
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->ready_fd = -1;
-	while ((c = getopt_long(argc, argv, "c:l:p:d:m:s:v:r:h", longopts,
+	while ((c = getopt_long(argc, argv, "c:l:p:d:m:s:v:r:t:h", longopts,
 				NULL)) != -1) {
 		if (c == 'c') {
 			o->config_path = optarg;
@@ -195,6 +197,43 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	evtimer_add(drain_tick, &poll);
 }
 
+static bool is_loopback(const char *address)
+{
+	return strncmp(address, "127.", 4) == 0 ||
+	       strcmp(address, "::1") == 0 || strcmp(address, "localhost") == 0;
+}
+
+/* tokens_file, or $PAINPATH_TOKENS_FILE.  Development tokens (plain-text
+ * secrets) are for a developer's machine only. */
+static bool load_tokens(struct app *app)
+{
+	const char *path = app->cfg.tokens_file;
+	char err[512];
+
+	if (path[0] == '\0' && getenv("PAINPATH_TOKENS_FILE") != NULL)
+		path = getenv("PAINPATH_TOKENS_FILE");
+	if (path[0] == '\0') {
+		log_error(CTX, "no tokens_file: every request would be "
+			       "refused (config/dev-tokens.conf for "
+			       "development)");
+		return false;
+	}
+	if (!auth_load_file(path, &app->tokens, err, sizeof(err))) {
+		log_error(CTX, "tokens: %s", err);
+		return false;
+	}
+	if (auth_has_development_tokens(&app->tokens) &&
+	    !is_loopback(app->cfg.listen)) {
+		log_error(CTX,
+			  "%s holds development tokens (plain:): they are "
+			  "refused unless listening on loopback, not %s",
+			  path, app->cfg.listen);
+		return false;
+	}
+	log_info(CTX, "loaded %zu token(s) from %s", app->tokens.count, path);
+	return true;
+}
+
 static bool report_ready(int fd, int port)
 {
 	char text[16];
@@ -222,6 +261,8 @@ static bool start(struct app *app, const struct options *o,
 		.statements = app_statements,
 	};
 
+	if (!load_tokens(app))
+		return false;
 	if (!model_set_load_dir(app->cfg.models_dir, &app->models, err,
 				sizeof(err))) {
 		log_error(CTX, "models: %s", err);
@@ -283,6 +324,7 @@ out:
 	if (app.base != NULL)
 		event_base_free(app.base);
 	model_set_free(&app.models);
+	auth_free(&app.tokens);
 	config_free(&app.cfg);
 	return status;
 }

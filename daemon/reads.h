@@ -1,6 +1,9 @@
 /*
- * reads: one query on a leased connection, answered by a render function.
- * Shared by the GET routes.
+ * reads: the machinery every read route shares.  A batch of queries runs on
+ * a leased connection; a render function turns the results into an answer
+ * and names the patients the answer shows; if it shows any, an audit row
+ * (who, what, which patients, from where) is written before the answer
+ * leaves, and if that write fails the answer does not leave.
  */
 #ifndef PAINPATHD_READS_H
 #define PAINPATHD_READS_H
@@ -11,20 +14,45 @@
 #include <libpq-fe.h>
 
 #include "db.h"
+#include "error.h"
 
 struct request;
 
-/* Called with a successful result; must reply. */
-typedef void (*render_fn)(struct request *r, const PGresult *res);
+struct answer {
+	int status;
+	json_t *body;		  /* owned; JSON answer */
+	char *text;		  /* owned; or a text answer (CSV) */
+	const char *content_type; /* for text */
+	bool failed;
+	struct pp_error err;
+	json_t *patients; /* owned set (object keys) of patient ids shown */
+};
 
-/* Copies q (and its parameter strings), runs it, then calls render, or
- * answers 503/500 itself. */
+/* Called with every result of the batch successful; fills a. */
+typedef void (*render_fn)(struct request *r, PGresult **res, int n,
+			  struct answer *a);
+
+/* Copies the queries' parameters, runs them as one batch, renders, audits
+ * and answers (or answers 503/500 itself). */
+void read_batch(struct request *r, const struct db_query *q, int n,
+		render_fn render);
 void read_query(struct request *r, const struct db_query *q, render_fn render);
+
+/* Helpers for render functions. */
+void answer_json(struct answer *a, json_t *body);
+void answer_error(struct answer *a, enum err_code code, const char *field,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void answer_patient(struct answer *a, const char *patient_id);
+/* Adds the "patient_id" of every object in list. */
+void answer_patients_of(struct answer *a, json_t *list);
 
 /* Parses a JSON text column; NULL for SQL NULL or bad JSON. */
 json_t *column_json(const PGresult *res, int row, int col);
 /* A decimal number 0..max in text, for query parameters. */
 bool parse_count(const char *s, long max, long *out)
 	__attribute__((warn_unused_result));
+/* The request's token's regions as a text[] literal, or NULL for all.
+ * buf must live as long as the query. */
+const char *request_regions(const struct request *r, char *buf, size_t len);
 
 #endif

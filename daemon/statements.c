@@ -42,20 +42,34 @@ const struct db_statement app_statements[] = {
 	{"notification_insert",
 	 "INSERT INTO notifications (pathway_id, event_id, kind, region, "
 	 "payload) VALUES ($1, $2, $3, $4, $5::jsonb)"},
+	/* $2: the token's regions (NULL: all); another region's pathway
+	 * answers as if it did not exist. */
 	{"pathway_get",
-	 "SELECT state::text FROM pathways WHERE pathway_id = $1"},
+	 "SELECT state::text, patient_id FROM pathways WHERE pathway_id = $1 "
+	 "AND ($2::text[] IS NULL OR region = ANY ($2::text[]))"},
 	{"pathway_transitions",
-	 "SELECT coalesce(json_agg(response->'transition' ORDER BY seq), "
-	 "'[]')::text FROM transitions WHERE pathway_id = $1"},
+	 "SELECT coalesce(json_agg(t.response->'transition' ORDER BY t.seq), "
+	 "'[]')::text, max(p.patient_id) FROM transitions t JOIN pathways p "
+	 "USING (pathway_id) WHERE t.pathway_id = $1 AND ($2::text[] IS NULL "
+	 "OR p.region = ANY ($2::text[]))"},
 	{"patient_pathways",
 	 "SELECT coalesce(json_agg(state ORDER BY closed_at IS NOT NULL, "
-	 "opened_at DESC), '[]')::text FROM pathways WHERE patient_id = $1"},
+	 "opened_at DESC), '[]')::text FROM pathways WHERE patient_id = $1 "
+	 "AND ($2::text[] IS NULL OR region = ANY ($2::text[]))"},
 	{"notifications_after",
 	 "SELECT coalesce(json_agg(jsonb_build_object('notification_id', "
 	 "notification_id::text, 'created_at', created_at, 'event_id', "
 	 "event_id, 'kind', kind) || payload ORDER BY notification_id), "
 	 "'[]')::text, max(notification_id)::text FROM (SELECT * FROM "
-	 "notifications WHERE notification_id > $1::bigint ORDER BY "
-	 "notification_id LIMIT $2::int) n"},
+	 "notifications WHERE notification_id > $1::bigint AND ($3::text[] IS "
+	 "NULL OR region = ANY ($3::text[])) ORDER BY notification_id LIMIT "
+	 "$2::int) n"},
+	{"audit_of_patient",
+	 "SELECT coalesce(json_agg(json_build_object('audit_id', "
+	 "audit_id::text,"
+	 " 'at', at, 'token_id', token_id, 'method', method, 'route', route, "
+	 "'uri', uri, 'remote', remote, 'status', status) ORDER BY audit_id), "
+	 "'[]')::text FROM (SELECT * FROM audit_log WHERE patient_ids @> "
+	 "ARRAY[$1::text] ORDER BY audit_id DESC LIMIT $2::int) a"},
 	{NULL, NULL},
 };

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "auth.h"
 #include "http.h"
 #include "reads.h"
 
@@ -35,6 +36,7 @@ static const char worklist_sql[] =
 	"AND ($11::bigint IS NULL OR (opened_at, pathway_id) > "
 	"('epoch'::timestamptz + $11::bigint * interval '1 microsecond', "
 	"$12::text)) "
+	"AND ($14::text[] IS NULL OR region = ANY ($14::text[])) "
 	"ORDER BY opened_at, pathway_id LIMIT $13::int";
 
 /* Days are counted in Central European dates, the zone of all three
@@ -46,7 +48,8 @@ static const char waiting_sql[] =
 	"::date) AS days FROM pathways WHERE closed_at IS NULL AND "
 	"ref_received_at IS NOT NULL AND ($2::text IS NULL OR region = $2) AND "
 	"($3::text IS NULL OR ref_to_level = $3) AND ($4::text IS NULL OR "
-	"ref_unit = $4)), "
+	"ref_unit = $4) AND ($5::text[] IS NULL OR region = ANY "
+	"($5::text[]))), "
 	"done AS (SELECT p.region, t.to_level AS level, t.unit, "
 	"((t.occurred_at AT TIME ZONE 'Europe/Stockholm')::date - "
 	"(t.waited_since AT TIME ZONE 'Europe/Stockholm')::date) AS days "
@@ -54,7 +57,8 @@ static const char waiting_sql[] =
 	"'treatment.started' AND t.waited_since IS NOT NULL AND t.occurred_at "
 	">= ($1::date - 90)::timestamptz AND t.occurred_at < ($1::date + 1)"
 	"::timestamptz AND ($2::text IS NULL OR p.region = $2) AND ($3::text "
-	"IS NULL OR t.to_level = $3) AND ($4::text IS NULL OR t.unit = $4)), "
+	"IS NULL OR t.to_level = $3) AND ($4::text IS NULL OR t.unit = $4) AND "
+	"($5::text[] IS NULL OR p.region = ANY ($5::text[]))), "
 	"w AS (SELECT region, level, unit, count(*) AS n, "
 	"percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median, "
 	"percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90 FROM "
@@ -135,8 +139,10 @@ static bool cursor_decode(const char *cursor, char *micros, char *id)
 	return true;
 }
 
-static void render_worklist(struct request *r, const PGresult *res)
+static void render_worklist(struct request *r, PGresult **results, int n,
+			    struct answer *a)
 {
+	const PGresult *res = results[0];
 	long limit = 100;
 	json_t *items = json_array();
 	int rows = PQntuples(res);
@@ -146,16 +152,31 @@ static void render_worklist(struct request *r, const PGresult *res)
 			 &limit) ||
 	    limit < 1)
 		limit = 100;
+	(void)n;
 	for (int i = 0; i < rows && i < limit; i++)
 		json_array_append_new(items, column_json(res, i, 0));
+	answer_patients_of(a, items);
 	/* One row beyond the page means there is a next page. */
 	if (rows > limit)
 		cursor_encode(PQgetvalue(res, (int)limit - 1, 1),
 			      PQgetvalue(res, (int)limit - 1, 2), cursor,
 			      sizeof(cursor));
-	reply_json(r, 200,
-		   json_pack("{s:o, s:o}", "items", items, "next_cursor",
-			     cursor[0] ? json_string(cursor) : json_null()));
+	answer_json(a,
+		    json_pack("{s:o, s:o}", "items", items, "next_cursor",
+			      cursor[0] ? json_string(cursor) : json_null()));
+}
+
+/* An explicit region outside the token's is refused; without one the
+ * token's regions filter the answer. */
+static bool region_allowed(struct request *r)
+{
+	const char *region = request_query(r, "region");
+
+	if (region == NULL || auth_covers_region(r->token, region))
+		return true;
+	reply_error_code(r, ERR_FORBIDDEN, "region",
+			 "this token does not cover region %s", region);
+	return false;
 }
 
 static bool check_filter(struct request *r, const char *key,
@@ -231,7 +252,7 @@ void worklist_get(struct request *r)
 	const char *limit_text = request_query(r, "limit");
 	const char *cursor = request_query(r, "cursor");
 	char today[CAL_DATE_LEN], micros[32] = "", after_id[ID_MAX + 1] = "",
-				  fetch[24];
+				  fetch[24], regions[4096];
 	long limit = 100;
 
 	if (!worklist_filters_valid(r))
@@ -246,10 +267,12 @@ void worklist_get(struct request *r)
 					"cursor must be a next_cursor value");
 	if (!as_of_date(r, today))
 		return reply_error_code(r, ERR_INTERNAL, NULL, "no clock");
+	if (!region_allowed(r))
+		return;
 	snprintf(fetch, sizeof(fetch), "%ld", limit + 1);
 	struct db_query q = {
 		.sql = worklist_sql,
-		.nparams = 13,
+		.nparams = 14,
 		.params = {request_query(r, "region"),
 			   request_query(r, "model"), request_query(r, "level"),
 			   request_query(r, "phase"), request_query(r, "unit"),
@@ -259,21 +282,25 @@ void worklist_get(struct request *r)
 			   request_query(r, "flag"),
 			   is_true(r, "incomplete") ? "true" : "false",
 			   micros[0] ? micros : NULL,
-			   after_id[0] ? after_id : NULL, fetch}};
+			   after_id[0] ? after_id : NULL, fetch,
+			   request_regions(r, regions, sizeof(regions))}};
 	read_query(r, &q, render_worklist);
 }
 
-static void render_waiting(struct request *r, const PGresult *res)
+static void render_waiting(struct request *r, PGresult **res, int n,
+			   struct answer *a)
 {
-	json_t *units = column_json(res, 0, 0);
+	json_t *units = column_json(res[0], 0, 0);
 
-	reply_json(r, 200,
-		   json_pack("{s:o}", "units", units ? units : json_array()));
+	(void)r;
+	(void)n;
+	answer_json(a,
+		    json_pack("{s:o}", "units", units ? units : json_array()));
 }
 
 void stats_waiting_get(struct request *r)
 {
-	char today[CAL_DATE_LEN];
+	char today[CAL_DATE_LEN], regions[4096];
 
 	if (!check_filter(r, "region", domain_valid_id) ||
 	    !check_filter(r, "unit", domain_valid_id) ||
@@ -282,10 +309,13 @@ void stats_waiting_get(struct request *r)
 		return;
 	if (!as_of_date(r, today))
 		return reply_error_code(r, ERR_INTERNAL, NULL, "no clock");
-	struct db_query q = {.sql = waiting_sql,
-			     .nparams = 4,
-			     .params = {today, request_query(r, "region"),
-					request_query(r, "level"),
-					request_query(r, "unit")}};
+	if (!region_allowed(r))
+		return;
+	struct db_query q = {
+		.sql = waiting_sql,
+		.nparams = 5,
+		.params = {today, request_query(r, "region"),
+			   request_query(r, "level"), request_query(r, "unit"),
+			   request_regions(r, regions, sizeof(regions))}};
 	read_query(r, &q, render_waiting);
 }

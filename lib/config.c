@@ -53,6 +53,8 @@ static const struct param params[] = {
 	STR(report_time, "02:00"),
 	STR(report_zone, "Europe/Oslo"),
 	INT(report_enabled, 0, 1, 1),
+	STR(tokens_file, ""),
+	INT(audit_durable, 0, 1, 1),
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))

@@ -32,6 +32,8 @@ struct config {
 	char *report_time;
 	char *report_zone;
 	int report_enabled;
+	char *tokens_file;
+	int audit_durable;
 };
 
 void config_defaults(struct config *cfg);

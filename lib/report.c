@@ -65,15 +65,18 @@ const char report_items_sql[] = ITEM_COLUMNS
 	"FROM escalation_items i JOIN escalations e USING (escalation_id) "
 	"WHERE i.report_date = $1::date AND ($2::text IS NULL OR e.region = "
 	"$2) AND ($3::text IS NULL OR e.rule = $3) AND (NOT $4::bool OR "
-	"e.acked_at IS NULL) ORDER BY e.region, e.due, e.pathway_id, e.rule";
+	"e.acked_at IS NULL) AND ($5::text[] IS NULL OR e.region = ANY "
+	"($5::text[])) ORDER BY e.region, e.due, e.pathway_id, e.rule";
 
 /* The first acknowledgement stands: who and when are never overwritten. */
 const char report_ack_sql[] =
 	"UPDATE escalations SET acked_by = $2, acked_at = now() WHERE "
-	"escalation_id = $1::bigint AND acked_at IS NULL";
+	"escalation_id = $1::bigint AND acked_at IS NULL AND ($3::text[] IS "
+	"NULL OR region = ANY ($3::text[]))";
 
 const char report_item_sql[] =
-	ITEM_COLUMNS "FROM escalations e WHERE e.escalation_id = $1::bigint";
+	ITEM_COLUMNS "FROM escalations e WHERE e.escalation_id = $1::bigint "
+		     "AND ($2::text[] IS NULL OR e.region = ANY ($2::text[]))";
 
 enum column {
 	COL_ID,

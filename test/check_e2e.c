@@ -155,10 +155,15 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	/* Every daemon of the suite reads the test tokens; requests carry
+	 * the admin's unless a test says otherwise. */
+	setenv("PAINPATH_TOKENS_FILE", "test/data/tokens.conf", 1);
+	http_default_headers = "Authorization: Bearer dev-admin\r\n";
 	/* One cluster and one daemon for the whole suite, in the parent. */
 	e2e_add_core_tests(s);
 	e2e_add_model_tests(s);
 	e2e_add_report_tests(s);
+	e2e_add_auth_tests(s);
 	sr = srunner_create(s);
 	suite_setup();
 	srunner_run_all(sr, CK_NORMAL);

@@ -35,5 +35,6 @@ TCase *e2e_tcase(const char *name);
 void e2e_add_core_tests(Suite *s);
 void e2e_add_model_tests(Suite *s);
 void e2e_add_report_tests(Suite *s);
+void e2e_add_auth_tests(Suite *s);
 
 #endif

@@ -1111,11 +1111,17 @@ static bool method_has_body(const char *method)
 	       strcasecmp(method, "PATCH") == 0;
 }
 
+const char *http_default_headers;
+
 int http_begin(int port, const char *method, const char *path, const char *body,
 	       const char *extra_headers)
 {
 	int64_t deadline = now_ms() + HTTP_TIMEOUT_MS;
 	const char *extra = extra_headers ? extra_headers : "";
+	const char *defaults =
+		http_default_headers && !strcasestr(extra, "authorization:")
+			? http_default_headers
+			: "";
 	char *req = NULL, ctype[64] = "", clen[64] = "";
 	size_t blen = body ? strlen(body) : 0;
 	int fd = -1, n;
@@ -1131,8 +1137,8 @@ int http_begin(int port, const char *method, const char *path, const char *body,
 		     "%s %s HTTP/1.1\r\n"
 		     "Host: 127.0.0.1:%d\r\n"
 		     "Connection: close\r\n"
-		     "%s%s%s\r\n",
-		     method, path, port, ctype, clen, extra);
+		     "%s%s%s%s\r\n",
+		     method, path, port, ctype, clen, defaults, extra);
 	if (n < 0) {
 		req = NULL;
 		goto out;

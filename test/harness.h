@@ -63,6 +63,11 @@ struct http_response {
 	json_t *json; /* parsed body when it is JSON, else NULL */
 };
 
+/* Header lines ("Name: value\r\n") added to every http_request and
+ * http_begin whose extra_headers carry no Authorization of their own (a
+ * suite's default token).  NULL: none. */
+extern const char *http_default_headers;
+
 /* One request on a fresh connection ("Connection: close").  body may be NULL.
  * extra_headers is zero or more "Name: value\r\n" lines or NULL.  Content-Type
  * application/json is sent with a body.  Returns the status (0 on failure). */

@@ -1,0 +1,252 @@
+/* The audited read machinery (reads.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "auth.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "reads.h"
+
+#define READ_MAX_BATCH 4
+
+struct read_job {
+	struct request *req;
+	struct db_conn *conn;
+	struct db_query q[READ_MAX_BATCH];
+	int n;
+	char *copies[READ_MAX_BATCH][DB_MAX_PARAMS];
+	render_fn render;
+	struct answer a;
+};
+
+static void read_job_free(struct read_job *job)
+{
+	for (int i = 0; i < job->n; i++)
+		for (int p = 0; p < job->q[i].nparams; p++)
+			free(job->copies[i][p]);
+	json_decref(job->a.body);
+	json_decref(job->a.patients);
+	free(job->a.text);
+	free(job);
+}
+
+/* Sends the answer, gives the connection back, frees the job. */
+static void finish(struct read_job *job)
+{
+	struct request *r = job->req;
+	struct answer *a = &job->a;
+
+	if (a->failed)
+		reply_error(r, &a->err);
+	else if (a->text != NULL)
+		reply_text(r, a->status, a->content_type, a->text,
+			   strlen(a->text));
+	else
+		reply_json(r, a->status, json_incref(a->body));
+	if (job->conn != NULL)
+		db_release(job->conn);
+	read_job_free(job);
+}
+
+static void fail(struct read_job *job, enum err_code code, const char *msg)
+{
+	json_decref(job->a.body);
+	job->a.body = NULL;
+	free(job->a.text);
+	job->a.text = NULL;
+	answer_error(&job->a, code, NULL, "%s", msg);
+	finish(job);
+}
+
+static void on_audited(struct db_conn *conn, PGresult **res, int n, void *arg)
+{
+	struct read_job *job = arg;
+
+	(void)conn;
+	for (int i = 0; i < n; i++)
+		if (!db_result_ok(res[i])) {
+			log_error(job->req->context, "audit: %s",
+				  PQresultErrorMessage(res[i]));
+			n = 0;
+		}
+	if (n == 0)
+		return fail(job, ERR_UNAVAILABLE,
+			    "the read could not be audited, so it is not "
+			    "answered");
+	finish(job);
+}
+
+/* "{a,b}" from the set's keys: identifiers, which never need quoting. */
+static char *patients_literal(json_t *patients)
+{
+	size_t n = json_object_size(patients), used = 1;
+	char *buf = malloc(n * (ID_MAX + 1) + 3);
+	const char *id;
+	json_t *v;
+
+	if (buf == NULL)
+		return NULL;
+	buf[0] = '{';
+	json_object_foreach(patients, id, v)
+	{
+		used += (size_t)sprintf(buf + used, "%s%s", used > 1 ? "," : "",
+					id);
+	}
+	strcpy(buf + used, "}");
+	return buf;
+}
+
+static void send_audit(struct read_job *job)
+{
+	struct request *r = job->req;
+	char status[8], remote[80];
+	char *patients = patients_literal(job->a.patients);
+	bool durable = r->app->cfg.audit_durable;
+	struct db_query q[4] = {
+		{.sql = "BEGIN"},
+		{.sql = durable ? "SELECT 1"
+				: "SET LOCAL synchronous_commit TO off"},
+		{.sql = "INSERT INTO audit_log (token_id, method, route, uri, "
+			"patient_ids, remote, status) VALUES ($1, $2, $3, $4, "
+			"$5::text[], $6, $7::int)",
+		 .nparams = 7,
+		 .params = {r->token ? r->token->id : "-",
+			    r->method == METHOD_POST ? "POST" : "GET", r->route,
+			    request_uri(r), patients,
+			    request_remote(r, remote, sizeof(remote)), status}},
+		{.sql = "COMMIT"},
+	};
+
+	snprintf(status, sizeof(status), "%d", job->a.status);
+	if (patients == NULL || !db_send(job->conn, q, 4, on_audited, job))
+		fail(job, ERR_UNAVAILABLE, "the read could not be audited");
+	free(patients);
+}
+
+static void on_read(struct db_conn *conn, PGresult **res, int n, void *arg)
+{
+	struct read_job *job = arg;
+
+	(void)conn;
+	if (n == 0)
+		return fail(job, ERR_UNAVAILABLE,
+			    "the database cannot be reached");
+	for (int i = 0; i < n; i++)
+		if (!db_result_ok(res[i])) {
+			log_error(job->req->context, "query %d: %s", i,
+				  PQresultErrorMessage(res[i]));
+			return fail(job, ERR_INTERNAL, "the query failed");
+		}
+	job->render(job->req, res, n, &job->a);
+	if (!job->a.failed && json_object_size(job->a.patients) > 0)
+		return send_audit(job);
+	finish(job);
+}
+
+static void on_lease(struct db_conn *conn, void *arg)
+{
+	struct read_job *job = arg;
+
+	job->conn = conn;
+	if (conn == NULL)
+		return fail(job, ERR_UNAVAILABLE,
+			    "the database cannot be reached");
+	if (!db_send(conn, job->q, job->n, on_read, job))
+		fail(job, ERR_UNAVAILABLE, "the database cannot be reached");
+}
+
+void read_batch(struct request *r, const struct db_query *q, int n,
+		render_fn render)
+{
+	struct read_job *job = calloc(1, sizeof(*job));
+
+	if (job == NULL || n > READ_MAX_BATCH) {
+		free(job);
+		return reply_error_code(r, ERR_INTERNAL, NULL, "out of memory");
+	}
+	job->req = r;
+	job->render = render;
+	job->n = n;
+	job->a.status = 200;
+	job->a.patients = json_object();
+	for (int i = 0; i < n; i++) {
+		job->q[i] = q[i];
+		for (int p = 0; p < q[i].nparams; p++) {
+			job->copies[i][p] =
+				q[i].params[p] ? strdup(q[i].params[p]) : NULL;
+			job->q[i].params[p] = job->copies[i][p];
+		}
+	}
+	db_acquire(r->app->pool, on_lease, job);
+}
+
+void read_query(struct request *r, const struct db_query *q, render_fn render)
+{
+	read_batch(r, q, 1, render);
+}
+
+void answer_json(struct answer *a, json_t *body)
+{
+	json_decref(a->body);
+	a->body = body;
+}
+
+void answer_error(struct answer *a, enum err_code code, const char *field,
+		  const char *fmt, ...)
+{
+	va_list ap;
+
+	error_set(&a->err, code, field, "%s", "");
+	va_start(ap, fmt);
+	vsnprintf(a->err.message, sizeof(a->err.message), fmt, ap);
+	va_end(ap);
+	a->failed = true;
+}
+
+void answer_patient(struct answer *a, const char *patient_id)
+{
+	if (patient_id != NULL && domain_valid_id(patient_id))
+		json_object_set_new(a->patients, patient_id, json_true());
+}
+
+void answer_patients_of(struct answer *a, json_t *list)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(list, i, v)
+	{
+		answer_patient(
+			a, json_string_value(json_object_get(v, "patient_id")));
+	}
+}
+
+json_t *column_json(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	return json_loads(PQgetvalue(res, row, col), 0, NULL);
+}
+
+bool parse_count(const char *s, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || s[0] == '\0' || strlen(s) > 18)
+		return false;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v < 0 || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+const char *request_regions(const struct request *r, char *buf, size_t len)
+{
+	return r->token ? auth_regions_literal(r->token, buf, len) : NULL;
+}
