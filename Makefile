@@ -30,7 +30,7 @@ UNIT_SRC   = $(filter-out test/check_e2e%.c,$(wildcard test/check_*.c))
 E2E_SRC    = $(wildcard test/check_e2e*.c)
 HARNESS_SRC = test/harness.c
 
-.PHONY: all deps run check unit e2e sanitize format format-check clean bench
+.PHONY: all deps run check unit e2e sanitize format format-check clean bench fuzz
 
 all: $(BUILD)/painpathd $(BUILD)/painpath
 
@@ -76,7 +76,7 @@ check: deps all format-check
 	$(MAKE) e2e
 	$(MAKE) sanitize
 
-FORMAT_FILES = $(wildcard lib/*.[ch] daemon/*.[ch] cli/*.[ch] test/*.[ch] bench/*.[ch])
+FORMAT_FILES = $(wildcard lib/*.[ch] daemon/*.[ch] cli/*.[ch] test/*.[ch] bench/*.[ch] fuzz/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
@@ -85,7 +85,13 @@ format-check:
 bench: deps all
 	@BUILD=$(BUILD) bench/run.sh
 
+# libFuzzer targets (clang); FUZZ_SECONDS per target.  Not part of check.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

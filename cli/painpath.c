@@ -4,6 +4,7 @@
  *
  *   painpath migrate --db CONNINFO [--schema DIR]
  *   painpath check-models [DIR]
+ *   painpath hash-token SECRET
  *   painpath report --date YYYY-MM-DD [--region R] [--format json|csv]
  *                   [--db CONNINFO] [--models DIR]
  */
@@ -15,6 +16,7 @@
 #include <libpq-fe.h>
 
 #include "config.h"
+#include "sha256.h"
 #include "migrate.h"
 #include "model.h"
 #include "report.h"
@@ -24,6 +26,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: painpath migrate --db CONNINFO [--schema DIR]\n"
 		"       painpath check-models [DIR]\n"
+		"       painpath hash-token SECRET\n"
 		"       painpath report --date YYYY-MM-DD [--region R]\n"
 		"                       [--format json|csv] [--db CONNINFO]\n"
 		"                       [--models DIR]\n");
@@ -167,6 +170,16 @@ static int cmd_report(int argc, char **argv, const struct config *cfg)
 	return status;
 }
 
+/* The secret column of a tokens_file line for this token. */
+static int cmd_hash_token(const char *secret)
+{
+	char hex[SHA256_HEX_LEN];
+
+	sha256_hex(secret, strlen(secret), hex);
+	printf("sha256:%s\n", hex);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
@@ -179,6 +192,8 @@ int main(int argc, char **argv)
 		status = cmd_migrate(argc - 1, argv + 1, &cfg);
 	else if (strcmp(argv[1], "report") == 0)
 		status = cmd_report(argc - 1, argv + 1, &cfg);
+	else if (strcmp(argv[1], "hash-token") == 0 && argc == 3)
+		status = cmd_hash_token(argv[2]);
 	else if (strcmp(argv[1], "check-models") == 0)
 		status = cmd_check_models(argc - 1, argv + 1, &cfg);
 	else

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential pkg-config libevent-dev libjansson-dev libpq-dev
-	check postgresql postgresql-client clang clang-format valgrind curl)
+	check postgresql postgresql-client clang clang-format libclang-rt-14-dev valgrind curl)
 
 missing=()
 for p in "${packages[@]}"; do

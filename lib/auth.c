@@ -24,14 +24,12 @@ static bool parse_role(const char *s, enum role *out)
 
 static bool parse_regions(char *s, struct token *t)
 {
-	char *save = NULL;
-
 	if (strcmp(s, "*") == 0) {
 		t->all_regions = true;
 		return true;
 	}
-	for (char *r = strtok_r(s, ",", &save); r;
-	     r = strtok_r(NULL, ",", &save)) {
+	/* strsep, not strtok: "a,,b" is a typo to refuse, not two regions. */
+	for (char *r; (r = strsep(&s, ",")) != NULL;) {
 		if (!domain_valid_id(r) || t->nregions == AUTH_MAX_REGIONS)
 			return false;
 		strcpy(t->regions[t->nregions++], r);

@@ -553,9 +553,15 @@ bool calendar_parse_timestamp(const char *text, cal_millis *out)
 	    !read_fraction(&text, &fraction) || !read_offset(&text, &offset) ||
 	    *text != '\0')
 		return false;
+	int64_t t = days * MS_PER_DAY + time_of_day + fraction -
+		    offset * MS_PER_MINUTE;
+	/* The range holds for the instant in UTC, not only for the local
+	 * text: what is accepted must format and parse back. */
+	if (t < days_from_civil(PARSE_FIRST_YEAR, 1, 1) * MS_PER_DAY ||
+	    t >= days_from_civil(PARSE_LAST_YEAR + 1, 1, 1) * MS_PER_DAY)
+		return false;
 	if (out)
-		*out = days * MS_PER_DAY + time_of_day + fraction -
-		       offset * MS_PER_MINUTE;
+		*out = t;
 	return true;
 }
 

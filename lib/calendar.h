@@ -78,7 +78,8 @@ int calendar_working_days_between(enum cal_country country, cal_date from,
 				  cal_date to);
 
 /* RFC 3339 with a mandatory offset ("Z" or "+hh:mm"/"-hh:mm"), optional
- * fraction of a second (kept to the millisecond), years 1900..2999.
+ * fraction of a second (kept to the millisecond), the instant in UTC within
+ * years 1900..2999.
  * Rejects anything else, including out-of-range fields. */
 bool calendar_parse_timestamp(const char *text, cal_millis *out)
 	__attribute__((warn_unused_result));

@@ -323,6 +323,9 @@ static bool parse_header(const json_t *obj, cal_millis now, struct event *ev,
 	if (ev->occurred_at > now + EVENT_MAX_FUTURE_MS)
 		return bad(err, "occurred_at",
 			   "is more than 5 minutes in the future");
+	/* 0 means "not yet" in a pathway's timestamps. */
+	if (ev->occurred_at <= 0)
+		return bad(err, "occurred_at", "must be after 1970-01-01");
 	return true;
 }
 

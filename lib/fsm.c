@@ -113,6 +113,11 @@ static bool check_age(const struct event *ev, const struct model *m,
 		age = age_on(ev->birth_date, today);
 	}
 	*age_out = age;
+	if (ev->has_pain_onset &&
+	    ev->pain_onset > local_day(m, ev->occurred_at))
+		return error_set(err, ERR_INVALID_EVENT, "data.pain_onset",
+				 "data.pain_onset is after the pathway was "
+				 "opened");
 	if (m->min_age < 0 && m->max_age < 0)
 		return true;
 	if (age < 0)
