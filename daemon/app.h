@@ -22,6 +22,8 @@ struct app {
 	struct evhttp *http;
 	struct evhttp_bound_socket *listener;
 	struct db_pool *pool;
+	struct db_pool *read_pool; /* --db-read: coordinators' reads; or NULL */
+	char *config_path;	   /* for SIGHUP */
 	struct model_set models;
 	struct token_set tokens;
 	struct config cfg;

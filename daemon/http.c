@@ -18,6 +18,7 @@
 #include "app.h"
 #include "auth.h"
 #include "log.h"
+#include "metrics.h"
 
 /* libevent cuts bodies off at this multiple of max_body_bytes with its own
  * plain 413; up to it we read the body and answer the documented JSON. */
@@ -101,6 +102,12 @@ static void send_and_free(struct request *r, int status, const char *type,
 	evbuffer_add(buf, text, len);
 	evhttp_send_reply(r->ev, status, reason_phrase(status), buf);
 	evbuffer_free(buf);
+	metrics_request(r->route,
+			r->method == METHOD_GET	   ? "GET"
+			: r->method == METHOD_POST ? "POST"
+						   : "OTHER",
+			status,
+			(double)(now_millis() - r->started_at) / 1000.0);
 	log_info(r->context, "%s %s -> %d (%lld ms)",
 		 r->method == METHOD_GET    ? "GET"
 		 : r->method == METHOD_POST ? "POST"
@@ -373,6 +380,16 @@ static int bound_port_of(struct evhttp_bound_socket *sock)
 	return -1;
 }
 
+void http_apply_limits(struct app *app)
+{
+	const struct config *cfg = &app->cfg;
+
+	evhttp_set_max_body_size(app->http, (ev_ssize_t)cfg->max_body_bytes *
+						    HARD_BODY_FACTOR);
+	evhttp_set_max_headers_size(app->http, MAX_HEADERS_BYTES);
+	evhttp_set_timeout(app->http, cfg->request_timeout_s);
+}
+
 bool http_start(struct app *app, const struct route *routes, size_t nroutes,
 		int *bound_port, char *err, size_t errlen)
 {
@@ -385,14 +402,12 @@ bool http_start(struct app *app, const struct route *routes, size_t nroutes,
 		snprintf(err, errlen, "evhttp_new failed");
 		return false;
 	}
-	evhttp_set_max_body_size(app->http, (ev_ssize_t)cfg->max_body_bytes *
-						    HARD_BODY_FACTOR);
-	evhttp_set_max_headers_size(app->http, MAX_HEADERS_BYTES);
-	evhttp_set_timeout(app->http, cfg->request_timeout_s);
+	http_apply_limits(app);
 	evhttp_set_allowed_methods(
 		app->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 				   EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
-				   EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+				   EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS |
+				   EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
 	evhttp_set_default_content_type(app->http, "application/json");
 	evhttp_set_gencb(app->http, on_request, app);
 	app->listener = evhttp_bind_socket_with_handle(app->http, cfg->listen,

@@ -59,6 +59,8 @@ struct route {
 bool http_start(struct app *app, const struct route *routes, size_t nroutes,
 		int *bound_port, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
+/* (Re)applies the configured body, header and time limits. */
+void http_apply_limits(struct app *app);
 /* Stops accepting new connections; requests in flight still get answers. */
 void http_stop_accepting(struct app *app);
 void http_free(struct app *app);

@@ -25,6 +25,7 @@
 #include "fsm.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 
 #define MAX_ATTEMPTS 4
 
@@ -116,6 +117,11 @@ static json_t *batch_result(const struct item *it)
 static void job_reply(struct ingest_job *job)
 {
 	struct request *r = job->req;
+
+	for (size_t i = 0; i < job->count; i++)
+		metrics_event(job->items[i].ev.type,
+			      job->items[i].canonical != NULL,
+			      job->items[i].status);
 
 	if (!job->batch) {
 		struct item *it = &job->items[0];

@@ -39,7 +39,7 @@ static void usage(FILE *out)
 		"usage: painpathd [--config FILE] [--listen ADDR] [--port N]\n"
 		"                 [--db CONNINFO] [--models DIR] [--schema "
 		"DIR]\n"
-		"                 [--tokens FILE]\n"
+		"                 [--tokens FILE] [--db-read CONNINFO]\n"
 		"                 [--log-level error|warning|info|debug]\n"
 		"                 [--ready-fd FD]\n");
 }
@@ -56,19 +56,21 @@ static bool parse_args(int argc, char **argv, struct options *o)
 		{"log-level", required_argument, NULL, 'v'},
 		{"ready-fd", required_argument, NULL, 'r'},
 		{"tokens", required_argument, NULL, 't'},
+		{"db-read", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	static const struct {
 		int opt;
 		const char *key;
-	} map[] = {{'l', "listen"},	{'p', "port"},	     {'d', "db"},
-		   {'m', "models_dir"}, {'s', "schema_dir"}, {'v', "log_level"},
-		   {'t', "tokens_file"}};
+	} map[] = {{'l', "listen"},	 {'p', "port"},
+		   {'d', "db"},		 {'m', "models_dir"},
+		   {'s', "schema_dir"},	 {'v', "log_level"},
+		   {'t', "tokens_file"}, {'R', "db_read"}};
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->ready_fd = -1;
-	while ((c = getopt_long(argc, argv, "c:l:p:d:m:s:v:r:t:h", longopts,
+	while ((c = getopt_long(argc, argv, "c:l:p:d:m:s:v:r:t:R:h", longopts,
 				NULL)) != -1) {
 		if (c == 'c') {
 			o->config_path = optarg;
@@ -99,29 +101,40 @@ static bool parse_args(int argc, char **argv, struct options *o)
 	return true;
 }
 
-static bool load_config(struct app *app, const struct options *o)
+/* The config file, then the flags over it, into cfg (defaults first). */
+static bool read_config(struct config *cfg, const struct options *o)
 {
 	char err[512];
 	enum log_level level;
 
-	config_defaults(&app->cfg);
+	config_defaults(cfg);
 	if (o->config_path != NULL &&
-	    !config_load_file(&app->cfg, o->config_path, err, sizeof(err))) {
+	    !config_load_file(cfg, o->config_path, err, sizeof(err))) {
 		log_error(CTX, "config: %s", err);
 		return false;
 	}
 	for (int i = 0; i < o->n; i++)
-		if (!config_set(&app->cfg, o->keys[i], o->values[i], err,
+		if (!config_set(cfg, o->keys[i], o->values[i], err,
 				sizeof(err))) {
 			log_error(CTX, "--%s: %s", o->keys[i], err);
 			return false;
 		}
-	if (!log_level_parse(app->cfg.log_level, &level)) {
+	if (!log_level_parse(cfg->log_level, &level)) {
 		log_error(CTX,
 			  "log_level must be error, warning, info or debug");
 		return false;
 	}
-	log_current_level = level;
+	return true;
+}
+
+static bool load_config(struct app *app, const struct options *o)
+{
+	enum log_level level;
+
+	if (!read_config(&app->cfg, o))
+		return false;
+	if (log_level_parse(app->cfg.log_level, &level))
+		log_current_level = level;
 	return true;
 }
 
@@ -234,6 +247,104 @@ static bool load_tokens(struct app *app)
 	return true;
 }
 
+/* Token sets replaced by a reload: requests in flight may still point
+ * into them, so they live until exit. */
+static struct token_set retired[64];
+static int nretired;
+
+static void reload_free_retired(void)
+{
+	for (int i = 0; i < nretired; i++)
+		auth_free(&retired[i]);
+}
+
+static const struct options *startup_options;
+
+#define SWAP_STR(a, b)                                                         \
+	do {                                                                   \
+		char *tmp_ = (a);                                              \
+		(a) = (b);                                                     \
+		(b) = tmp_;                                                    \
+	} while (0)
+
+/* Loads what a reload needs, all or nothing. */
+static bool reload_load(const struct app *app, struct config *next,
+			struct model_set *models, struct token_set *tokens)
+{
+	const char *path;
+	char err[512];
+
+	if (!read_config(next, startup_options)) {
+		config_free(next);
+		return false;
+	}
+	if (!model_set_load_dir(next->models_dir, models, err, sizeof(err))) {
+		log_error(CTX, "reload: models: %s", err);
+		config_free(next);
+		return false;
+	}
+	path = next->tokens_file[0] ? next->tokens_file
+				    : getenv("PAINPATH_TOKENS_FILE");
+	if (path != NULL && auth_load_file(path, tokens, err, sizeof(err))) {
+		if (!auth_has_development_tokens(tokens) ||
+		    is_loopback(app->cfg.listen))
+			return true;
+		snprintf(err, sizeof(err), "development tokens off loopback");
+		auth_free(tokens);
+	}
+	log_error(CTX, "reload: tokens: %s", path ? err : "no tokens_file");
+	model_set_free(models);
+	config_free(next);
+	return false;
+}
+
+/* SIGHUP: new config, models and tokens, or, if any is invalid, the
+ * running ones unchanged. */
+static void reload(struct app *app)
+{
+	struct config next;
+	struct model_set models;
+	struct token_set tokens;
+	enum log_level level;
+
+	if (!reload_load(app, &next, &models, &tokens)) {
+		log_error(CTX, "reload refused: keeping the running config");
+		return;
+	}
+	model_set_free(&app->models);
+	app->models = models;
+	if (nretired < 64)
+		retired[nretired++] = app->tokens;
+	else
+		auth_free(&app->tokens);
+	app->tokens = tokens;
+	if (strcmp(app->cfg.listen, next.listen) != 0 ||
+	    strcmp(app->cfg.db, next.db) != 0 ||
+	    strcmp(app->cfg.db_read, next.db_read) != 0 ||
+	    app->cfg.port != next.port || app->cfg.pool_size != next.pool_size)
+		log_warning(CTX, "reload: listen, port, db, db_read and "
+				 "pool_size change only on restart");
+	SWAP_STR(app->cfg.listen, next.listen);
+	SWAP_STR(app->cfg.db, next.db);
+	SWAP_STR(app->cfg.db_read, next.db_read);
+	next.port = app->cfg.port;
+	next.pool_size = app->cfg.pool_size;
+	config_free(&app->cfg);
+	app->cfg = next;
+	if (log_level_parse(app->cfg.log_level, &level))
+		log_current_level = level;
+	http_apply_limits(app);
+	log_info(CTX, "reloaded: %zu model(s), %zu token(s)", app->models.count,
+		 app->tokens.count);
+}
+
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	reload(arg);
+}
+
 static bool report_ready(int fd, int port)
 {
 	char text[16];
@@ -278,6 +389,13 @@ static bool start(struct app *app, const struct options *o,
 		log_error(CTX, "cannot create the event loop or the pool");
 		return false;
 	}
+	if (app->cfg.db_read[0] != '\0') {
+		pc.conninfo = app->cfg.db_read;
+		app->read_pool = db_pool_new(app->base, &pc);
+		if (app->read_pool == NULL)
+			return false;
+		log_info(CTX, "coordinators' reads go to the read pool");
+	}
 	if (!http_start(app, app_routes, app_route_count, &port, err,
 			sizeof(err))) {
 		log_error(CTX, "http: %s", err);
@@ -287,8 +405,9 @@ static bool start(struct app *app, const struct options *o,
 		return false;
 	signals[0] = evsignal_new(app->base, SIGTERM, on_signal, app);
 	signals[1] = evsignal_new(app->base, SIGINT, on_signal, app);
-	evsignal_add(signals[0], NULL);
-	evsignal_add(signals[1], NULL);
+	signals[2] = evsignal_new(app->base, SIGHUP, on_sighup, app);
+	for (int i = 0; i < 3; i++)
+		evsignal_add(signals[i], NULL);
 	log_info(CTX, "serving on %s:%d", app->cfg.listen, port);
 	return o->ready_fd < 0 || report_ready(o->ready_fd, port);
 }
@@ -297,20 +416,21 @@ int main(int argc, char **argv)
 {
 	struct app app;
 	struct options o;
-	struct event *signals[2] = {NULL, NULL};
+	struct event *signals[3] = {NULL, NULL, NULL};
 	int status = 1;
 
 	memset(&app, 0, sizeof(app));
 	signal(SIGPIPE, SIG_IGN);
 	if (!parse_args(argc, argv, &o) || !load_config(&app, &o))
 		goto out;
+	startup_options = &o;
 	if (!start(&app, &o, signals))
 		goto out;
 	event_base_dispatch(app.base);
 	log_info(CTX, "stopped");
 	status = 0;
 out:
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		if (signals[i] != NULL)
 			event_free(signals[i]);
 	if (shutdown_timer != NULL)
@@ -319,8 +439,11 @@ out:
 		event_free(drain_tick);
 	escalations_schedule_stop();
 	http_free(&app);
+	if (app.read_pool != NULL)
+		db_pool_free(app.read_pool);
 	if (app.pool != NULL)
 		db_pool_free(app.pool);
+	reload_free_retired();
 	if (app.base != NULL)
 		event_base_free(app.base);
 	model_set_free(&app.models);

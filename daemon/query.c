@@ -16,6 +16,7 @@
 struct read_job {
 	struct request *req;
 	struct db_conn *conn;
+	bool on_replica; /* conn comes from the read pool */
 	struct db_query q[READ_MAX_BATCH];
 	int n;
 	char *copies[READ_MAX_BATCH][DB_MAX_PARAMS];
@@ -100,6 +101,22 @@ static char *patients_literal(json_t *patients)
 	return buf;
 }
 
+static void send_audit(struct read_job *job);
+
+/* Audit rows are written on the primary, also for reads from a replica. */
+static void on_audit_lease(struct db_conn *conn, void *arg)
+{
+	struct read_job *job = arg;
+
+	job->conn = conn;
+	job->on_replica = false;
+	if (conn == NULL)
+		return fail(job, ERR_UNAVAILABLE,
+			    "the read could not be audited, so it is not "
+			    "answered");
+	send_audit(job);
+}
+
 static void send_audit(struct read_job *job)
 {
 	struct request *r = job->req;
@@ -122,6 +139,13 @@ static void send_audit(struct read_job *job)
 	};
 
 	snprintf(status, sizeof(status), "%d", job->a.status);
+	if (job->on_replica) {
+		free(patients);
+		db_release(job->conn);
+		job->conn = NULL;
+		db_acquire(r->app->pool, on_audit_lease, job);
+		return;
+	}
 	if (patients == NULL || !db_send(job->conn, q, 4, on_audited, job))
 		fail(job, ERR_UNAVAILABLE, "the read could not be audited");
 	free(patients);
@@ -181,7 +205,10 @@ void read_batch(struct request *r, const struct db_query *q, int n,
 			job->q[i].params[p] = job->copies[i][p];
 		}
 	}
-	db_acquire(r->app->pool, on_lease, job);
+	/* Reads may go to a streaming replica; writes never do. */
+	job->on_replica = r->method == METHOD_GET && r->app->read_pool != NULL;
+	db_acquire(job->on_replica ? r->app->read_pool : r->app->pool, on_lease,
+		   job);
 }
 
 void read_query(struct request *r, const struct db_query *q, render_fn render)

@@ -1,6 +1,7 @@
 /* The route table: every endpoint the daemon answers. */
 #include "app.h"
 #include "http.h"
+#include "metrics.h"
 
 #define EHR	    ALLOW(ROLE_EHR)
 #define COORDINATOR ALLOW(ROLE_COORDINATOR)
@@ -27,6 +28,7 @@ static const struct route routes[] = {
 	{METHOD_GET, "/v1/models", models_get, EHR | COORDINATOR | ADMIN},
 	{METHOD_GET, "/healthz", healthz_get, PUBLIC},
 	{METHOD_GET, "/readyz", readyz_get, PUBLIC},
+	{METHOD_GET, "/metrics", metrics_get, PUBLIC},
 };
 const struct route *const app_routes = routes;
 const unsigned app_route_count = sizeof(routes) / sizeof(routes[0]);

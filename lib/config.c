@@ -54,6 +54,7 @@ static const struct param params[] = {
 	STR(report_zone, "Europe/Oslo"),
 	INT(report_enabled, 0, 1, 1),
 	STR(tokens_file, ""),
+	STR(db_read, ""),
 	INT(audit_durable, 0, 1, 1),
 };
 

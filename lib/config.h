@@ -33,6 +33,7 @@ struct config {
 	char *report_zone;
 	int report_enabled;
 	char *tokens_file;
+	char *db_read;
 	int audit_durable;
 };
 

@@ -113,6 +113,7 @@ int domain_content_item_parse(const char *s)
 bool domain_valid_id(const char *s)
 {
 	size_t n = 0;
+	bool alnum = false;
 
 	if (s == NULL)
 		return false;
@@ -123,6 +124,8 @@ bool domain_valid_id(const char *s)
 			  c == ':' || c == '-';
 		if (!ok || n >= ID_MAX)
 			return false;
+		alnum = alnum || (c != '.' && c != '_' && c != ':' && c != '-');
 	}
-	return n > 0;
+	/* "." and ".." look like paths to anything that logs or proxies. */
+	return n > 0 && alnum;
 }

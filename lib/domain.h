@@ -99,7 +99,8 @@ bool domain_close_reason_parse(const char *s, enum close_reason *out)
 /* Returns the item index or -1. */
 int domain_content_item_parse(const char *s);
 
-/* 1..ID_MAX characters of A-Z a-z 0-9 . _ : - */
+/* 1..ID_MAX characters of A-Z a-z 0-9 . _ : -, at least one of them a
+ * letter or a digit. */
 bool domain_valid_id(const char *s);
 
 #endif

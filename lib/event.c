@@ -329,6 +329,33 @@ static bool parse_header(const json_t *obj, cal_millis now, struct event *ev,
 	return true;
 }
 
+/* True if j nests no deeper than limit (a scalar is depth 0). */
+static bool depth_within(const json_t *j, int limit)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (!json_is_object(j) && !json_is_array(j))
+		return true;
+	if (limit == 0)
+		return false;
+	if (json_is_object(j)) {
+		json_object_foreach((json_t *)j, key, v)
+		{
+			if (!depth_within(v, limit - 1))
+				return false;
+		}
+		return true;
+	}
+	json_array_foreach(j, i, v)
+	{
+		if (!depth_within(v, limit - 1))
+			return false;
+	}
+	return true;
+}
+
 bool event_parse(const json_t *obj, cal_millis now, struct event *ev,
 		 struct pp_error *err)
 {
@@ -346,6 +373,8 @@ bool event_parse(const json_t *obj, cal_millis now, struct event *ev,
 	ev->data = json_object_get(obj, "data");
 	if (ev->data != NULL && !json_is_object(ev->data))
 		return bad(err, "data", "must be an object");
+	if (ev->data != NULL && !depth_within(ev->data, EVENT_DATA_MAX_DEPTH))
+		return bad(err, "data", "nests too deep (at most 32 levels)");
 	if (ev->data == NULL) {
 		/* A shared immutable empty object, so readers need no NULL
 		 * checks; never modified, never freed. */

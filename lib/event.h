@@ -22,6 +22,9 @@
  * and us). */
 #define EVENT_MAX_FUTURE_MS (5 * 60 * 1000)
 #define EVENT_TEXT_MAX	    4000
+/* Nesting allowed inside data: far below the JSON parser's own limit, so
+ * whatever is accepted can be stored, read back and replayed. */
+#define EVENT_DATA_MAX_DEPTH 32
 
 struct event {
 	char event_id[ID_MAX + 1];

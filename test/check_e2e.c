@@ -162,6 +162,7 @@ int main(void)
 	/* One cluster and one daemon for the whole suite, in the parent. */
 	e2e_add_core_tests(s);
 	e2e_add_model_tests(s);
+	e2e_add_hostile_tests(s);
 	e2e_add_report_tests(s);
 	e2e_add_auth_tests(s);
 	sr = srunner_create(s);

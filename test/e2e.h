@@ -34,6 +34,7 @@ TCase *e2e_tcase(const char *name);
 
 void e2e_add_core_tests(Suite *s);
 void e2e_add_model_tests(Suite *s);
+void e2e_add_hostile_tests(Suite *s);
 void e2e_add_report_tests(Suite *s);
 void e2e_add_auth_tests(Suite *s);
 

@@ -1,0 +1,214 @@
+#include "metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "db.h"
+#include "http.h"
+
+#define MAX_ROUTES   32
+#define STATUS_SLOTS 6 /* 1xx..5xx by class, exact codes kept below */
+#define MAX_CODES    16
+
+/* Latency buckets in seconds, as Prometheus histograms count them. */
+static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+				 0.1,	0.25,	0.5,   1,    2.5,   5};
+#define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+struct route_stats {
+	const char *route;
+	const char *method;
+	int codes[MAX_CODES];
+	unsigned long long count[MAX_CODES];
+	int ncodes;
+	unsigned long long bucket[NBUCKETS];
+	unsigned long long observations;
+	double seconds_sum;
+};
+
+static struct route_stats routes[MAX_ROUTES];
+static int nroutes;
+/* Outcomes of events: [type][status class 2..5] */
+static unsigned long long events[EV_COUNT + 1][6];
+
+static struct route_stats *route_slot(const char *route, const char *method)
+{
+	for (int i = 0; i < nroutes; i++)
+		if (routes[i].route == route &&
+		    strcmp(routes[i].method, method) == 0)
+			return &routes[i];
+	if (nroutes == MAX_ROUTES)
+		return NULL;
+	routes[nroutes].route = route;
+	routes[nroutes].method = method;
+	return &routes[nroutes++];
+}
+
+void metrics_request(const char *route, const char *method, int status,
+		     double seconds)
+{
+	struct route_stats *s = route_slot(route ? route : "unmatched", method);
+	int i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->ncodes && s->codes[i] != status; i++)
+		;
+	if (i == s->ncodes && s->ncodes < MAX_CODES)
+		s->codes[s->ncodes++] = status;
+	if (i < MAX_CODES)
+		s->count[i]++;
+	for (size_t b = 0; b < NBUCKETS; b++)
+		if (seconds <= buckets[b])
+			s->bucket[b]++;
+	s->observations++;
+	s->seconds_sum += seconds;
+}
+
+void metrics_event(enum event_type type, bool known_type, int status)
+{
+	int cls = status / 100;
+
+	if (cls < 2 || cls > 5)
+		cls = 5;
+	events[known_type ? type : EV_COUNT][cls]++;
+}
+
+struct text {
+	char *buf;
+	size_t len, cap;
+};
+
+static void add(struct text *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->buf ? t->buf + t->len : NULL,
+			      t->buf ? t->cap - t->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (t->buf && t->len + (size_t)n < t->cap) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t cap = (t->cap + (size_t)n + 1) * 2;
+		char *grown = realloc(t->buf, cap);
+		if (grown == NULL)
+			return;
+		t->buf = grown;
+		t->cap = cap;
+	}
+}
+
+static void render_requests(struct text *t)
+{
+	add(t, "# HELP painpath_http_requests_total HTTP requests answered.\n"
+	       "# TYPE painpath_http_requests_total counter\n");
+	for (int i = 0; i < nroutes; i++)
+		for (int c = 0; c < routes[i].ncodes; c++)
+			add(t,
+			    "painpath_http_requests_total{method=\"%s\","
+			    "route=\"%s\",status=\"%d\"} %llu\n",
+			    routes[i].method, routes[i].route,
+			    routes[i].codes[c], routes[i].count[c]);
+	add(t, "# HELP painpath_http_request_seconds Time to answer.\n"
+	       "# TYPE painpath_http_request_seconds histogram\n");
+	for (int i = 0; i < nroutes; i++) {
+		const struct route_stats *s = &routes[i];
+		for (size_t b = 0; b < NBUCKETS; b++)
+			add(t,
+			    "painpath_http_request_seconds_bucket{method=\"%"
+			    "s\","
+			    "route=\"%s\",le=\"%g\"} %llu\n",
+			    s->method, s->route, buckets[b], s->bucket[b]);
+		add(t,
+		    "painpath_http_request_seconds_bucket{method=\"%s\","
+		    "route=\"%s\",le=\"+Inf\"} %llu\n"
+		    "painpath_http_request_seconds_sum{method=\"%s\","
+		    "route=\"%s\"} %.6f\n"
+		    "painpath_http_request_seconds_count{method=\"%s\","
+		    "route=\"%s\"} %llu\n",
+		    s->method, s->route, s->observations, s->method, s->route,
+		    s->seconds_sum, s->method, s->route, s->observations);
+	}
+}
+
+static void render_events(struct text *t)
+{
+	static const char *const outcome[] = {"",      "",	  "accepted",
+					      "other", "refused", "failed"};
+
+	add(t, "# HELP painpath_events_total Events by type and outcome.\n"
+	       "# TYPE painpath_events_total counter\n");
+	for (int e = 0; e <= EV_COUNT; e++)
+		for (int c = 2; c <= 5; c++)
+			if (events[e][c] > 0)
+				add(t,
+				    "painpath_events_total{type=\"%s\","
+				    "outcome=\"%s\"} %llu\n",
+				    e < EV_COUNT ? domain_event_name(e)
+						 : "unknown",
+				    outcome[c], events[e][c]);
+}
+
+static void render_pool(struct text *t, const char *name,
+			const struct db_pool *pool)
+{
+	struct db_pool_stats st;
+
+	if (pool == NULL)
+		return;
+	db_pool_stats(pool, &st);
+	add(t,
+	    "painpath_db_connections{pool=\"%s\",state=\"configured\"} %d\n"
+	    "painpath_db_connections{pool=\"%s\",state=\"connected\"} %d\n"
+	    "painpath_db_connections{pool=\"%s\",state=\"in_use\"} %d\n"
+	    "painpath_db_waiting{pool=\"%s\"} %d\n"
+	    "painpath_db_connects_total{pool=\"%s\"} %llu\n"
+	    "painpath_db_errors_total{pool=\"%s\"} %llu\n"
+	    "painpath_db_queries_total{pool=\"%s\"} %llu\n",
+	    name, st.size, name, st.connected, name, st.leased, name,
+	    st.waiting, name, (unsigned long long)st.connects, name,
+	    (unsigned long long)st.failures, name,
+	    (unsigned long long)st.queries);
+}
+
+char *metrics_render(const struct app *app)
+{
+	struct text t = {0};
+
+	render_requests(&t);
+	render_events(&t);
+	add(&t, "# HELP painpath_db_connections Pooled connections.\n"
+		"# TYPE painpath_db_connections gauge\n"
+		"# TYPE painpath_db_waiting gauge\n"
+		"# TYPE painpath_db_connects_total counter\n"
+		"# TYPE painpath_db_errors_total counter\n"
+		"# TYPE painpath_db_queries_total counter\n");
+	render_pool(&t, "primary", app->pool);
+	render_pool(&t, "read", app->read_pool);
+	add(&t,
+	    "# TYPE painpath_http_in_flight gauge\n"
+	    "painpath_http_in_flight %d\n",
+	    http_in_flight());
+	return t.buf;
+}
+
+void metrics_get(struct request *r)
+{
+	char *text = metrics_render(r->app);
+
+	if (text == NULL)
+		return reply_error_code(r, ERR_INTERNAL, NULL, "out of memory");
+	reply_text(r, 200, "text/plain; version=0.0.4", text, strlen(text));
+	free(text);
+}
