@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,76 @@
 static const struct route *route_table;
 static size_t route_count;
 static int in_flight;
+
+/* Connections that have sent a request and not closed, keyed by pointer
+ * in an open-addressing set: libevent 2.1 has no connection limit of its
+ * own.  Silent connections are closed by the request timeout instead. */
+#define CONN_SET_SIZE 16384
+static struct evhttp_connection *conn_set[CONN_SET_SIZE];
+static int open_connections;
+
+static size_t conn_slot(const struct evhttp_connection *evcon)
+{
+	return ((uintptr_t)evcon >> 4) * 2654435761u % CONN_SET_SIZE;
+}
+
+static bool conn_known(const struct evhttp_connection *evcon)
+{
+	for (size_t i = conn_slot(evcon), n = 0; n < CONN_SET_SIZE;
+	     i = (i + 1) % CONN_SET_SIZE, n++) {
+		if (conn_set[i] == evcon)
+			return true;
+		if (conn_set[i] == NULL)
+			return false;
+	}
+	return false;
+}
+
+/* Removes by re-inserting the rest of the cluster (no tombstones). */
+static void conn_forget(struct evhttp_connection *evcon)
+{
+	size_t i = conn_slot(evcon);
+
+	while (conn_set[i] != NULL && conn_set[i] != evcon)
+		i = (i + 1) % CONN_SET_SIZE;
+	if (conn_set[i] == NULL)
+		return;
+	conn_set[i] = NULL;
+	open_connections--;
+	for (i = (i + 1) % CONN_SET_SIZE; conn_set[i] != NULL;
+	     i = (i + 1) % CONN_SET_SIZE) {
+		struct evhttp_connection *moved = conn_set[i];
+		size_t j = conn_slot(moved);
+		conn_set[i] = NULL;
+		while (conn_set[j] != NULL)
+			j = (j + 1) % CONN_SET_SIZE;
+		conn_set[j] = moved;
+	}
+}
+
+static void on_connection_closed(struct evhttp_connection *evcon, void *arg)
+{
+	(void)arg;
+	conn_forget(evcon);
+}
+
+/* False when the connection would be one over the limit. */
+static bool conn_admit(struct evhttp_connection *evcon, int limit)
+{
+	size_t i;
+
+	if (evcon == NULL || conn_known(evcon))
+		return true;
+	if (open_connections >= limit || open_connections >= CONN_SET_SIZE / 2)
+		return false;
+	for (i = conn_slot(evcon); conn_set[i] != NULL;
+	     i = (i + 1) % CONN_SET_SIZE)
+		;
+	conn_set[i] = evcon;
+	open_connections++;
+	evhttp_connection_set_closecb(evcon, on_connection_closed, NULL);
+	return true;
+}
 static uint64_t request_counter;
 
 static cal_millis now_millis(void)
@@ -42,6 +113,11 @@ static cal_millis now_millis(void)
 int http_in_flight(void)
 {
 	return in_flight;
+}
+
+int http_open_connections(void)
+{
+	return open_connections;
 }
 
 static const char *reason_phrase(int status)
@@ -342,6 +418,13 @@ static void dispatch(struct request *r, char *segbuf, size_t buflen)
 	if (r->app->draining)
 		return reply_error_code(r, ERR_UNAVAILABLE, NULL,
 					"the daemon is shutting down");
+	if (!conn_admit(evhttp_request_get_connection(r->ev),
+			r->app->cfg.max_connections)) {
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
+				  "Connection", "close");
+		return reply_error_code(r, ERR_UNAVAILABLE, NULL,
+					"too many connections; retry later");
+	}
 	r->route = rt->pattern;
 	if (authorize(r, rt))
 		rt->handler(r);

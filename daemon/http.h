@@ -66,6 +66,8 @@ void http_stop_accepting(struct app *app);
 void http_free(struct app *app);
 /* Requests accepted and not yet answered. */
 int http_in_flight(void);
+/* Client connections that have sent a request and are still open. */
+int http_open_connections(void);
 
 const char *request_query(const struct request *r, const char *key);
 const char *request_header(const struct request *r, const char *name);

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 
 #define CTX "main"
@@ -309,6 +310,7 @@ static void reload(struct app *app)
 
 	if (!reload_load(app, &next, &models, &tokens)) {
 		log_error(CTX, "reload refused: keeping the running config");
+		metrics_reload(false);
 		return;
 	}
 	model_set_free(&app->models);
@@ -336,6 +338,7 @@ static void reload(struct app *app)
 	http_apply_limits(app);
 	log_info(CTX, "reloaded: %zu model(s), %zu token(s)", app->models.count,
 		 app->tokens.count);
+	metrics_reload(true);
 }
 
 static void on_sighup(evutil_socket_t sig, short what, void *arg)

@@ -32,6 +32,12 @@ static struct route_stats routes[MAX_ROUTES];
 static int nroutes;
 /* Outcomes of events: [type][status class 2..5] */
 static unsigned long long events[EV_COUNT + 1][6];
+static unsigned long long reloads[2];
+
+void metrics_reload(bool applied)
+{
+	reloads[applied]++;
+}
 
 static struct route_stats *route_slot(const char *route, const char *method)
 {
@@ -198,8 +204,13 @@ char *metrics_render(const struct app *app)
 	render_pool(&t, "read", app->read_pool);
 	add(&t,
 	    "# TYPE painpath_http_in_flight gauge\n"
-	    "painpath_http_in_flight %d\n",
-	    http_in_flight());
+	    "painpath_http_in_flight %d\n"
+	    "# TYPE painpath_http_connections gauge\n"
+	    "painpath_http_connections %d\n"
+	    "# TYPE painpath_reloads_total counter\n"
+	    "painpath_reloads_total{result=\"applied\"} %llu\n"
+	    "painpath_reloads_total{result=\"refused\"} %llu\n",
+	    http_in_flight(), http_open_connections(), reloads[1], reloads[0]);
 	return t.buf;
 }
 

@@ -17,6 +17,7 @@ struct request;
 void metrics_request(const char *route, const char *method, int status,
 		     double seconds);
 void metrics_event(enum event_type type, bool known_type, int status);
+void metrics_reload(bool applied);
 /* Text for GET /metrics (malloc'd). */
 char *metrics_render(const struct app *app);
 void metrics_get(struct request *r);

@@ -46,7 +46,7 @@ static const struct param params[] = {
 	INT(max_body_bytes, 1024, 1 << 28, 4194304),
 	INT(max_batch, 1, 100000, 1000),
 	INT(request_timeout_s, 1, 3600, 30),
-	INT(max_connections, 1, 1000000, 4096),
+	INT(max_connections, 1, 8192, 4096),
 	INT(db_wait_s, 0, 3600, 30),
 	INT(shutdown_grace_s, 0, 3600, 10),
 	INT(retry_after_s, 1, 3600, 1),

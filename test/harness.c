@@ -1236,3 +1236,109 @@ void http_response_free(struct http_response *r)
 		json_decref(r->json);
 	memset(r, 0, sizeof(*r));
 }
+
+/* ---- replication (fault tests) ---- */
+
+bool harness_pg_configure(const struct pg_instance *pg, const char *lines)
+{
+	char path[PATH_MAX + 32];
+
+	if (!pg->dir[0])
+		return false;
+	xsnprintf(path, sizeof(path), "%s/data/postgresql.conf", pg->dir);
+	if (!write_file(path, lines)) {
+		fprintf(stderr, "harness: cannot append to %s\n", path);
+		return false;
+	}
+	return true;
+}
+
+bool harness_pg_start_standby(const struct pg_instance *primary,
+			      struct pg_instance *standby)
+{
+	char basebackup[PATH_MAX + 16], data[PATH_MAX + 16], port[16];
+	char path[PATH_MAX + 32], conf[PATH_MAX + 256], pidtext[32];
+	char *argv[] = {
+		basebackup, "-D", data,	  "-R",	      "-X",
+		"stream",   "-c", "fast", "-h",	      (char *)primary->dir,
+		"-p",	    port, "-U",	  ident.name, "-w",
+		NULL};
+	int log_fd = -1;
+	bool ok = false;
+
+	memset(standby, 0, sizeof(*standby));
+	if (!pg_init() || !primary->running)
+		goto out;
+	xsnprintf(standby->dir, sizeof(standby->dir), "%s", TMP_TEMPLATE);
+	if (!mkdtemp(standby->dir)) {
+		fprintf(stderr, "harness: mkdtemp: %s\n", strerror(errno));
+		standby->dir[0] = '\0';
+		goto out;
+	}
+	track_pg(standby->dir);
+	if (ident.drop && chown(standby->dir, ident.uid, ident.gid) != 0) {
+		fprintf(stderr, "harness: chown %s: %s\n", standby->dir,
+			strerror(errno));
+		goto out;
+	}
+	xsnprintf(path, sizeof(path), "%s/harness.pid", standby->dir);
+	xsnprintf(pidtext, sizeof(pidtext), "%ld\n", (long)getpid());
+	if (!write_file(path, pidtext))
+		goto out;
+	log_fd = open_log(standby->dir);
+	xsnprintf(basebackup, sizeof(basebackup), "%s/pg_basebackup", bindir);
+	xsnprintf(data, sizeof(data), "%s/data", standby->dir);
+	xsnprintf(port, sizeof(port), "%d", PG_PORT);
+	if (run_pg(argv, log_fd, log_fd) != 0) {
+		fprintf(stderr, "harness: pg_basebackup from %s failed\n",
+			primary->dir);
+		dump_file(standby->dir, "harness.log");
+		goto out;
+	}
+	/* The copied postgresql.conf names the primary's socket directory;
+	 * the later setting wins. */
+	xsnprintf(conf, sizeof(conf),
+		  "\n# painpath test harness: standby\n"
+		  "unix_socket_directories = '%s'\n"
+		  "synchronous_standby_names = ''\n",
+		  standby->dir);
+	if (!harness_pg_configure(standby, conf))
+		goto out;
+	if (!harness_pg_start_server(standby))
+		goto out;
+	xsnprintf(standby->conninfo, sizeof(standby->conninfo),
+		  "host=%s port=%d dbname=painpath user=%s", standby->dir,
+		  PG_PORT, ident.name);
+	ok = true;
+out:
+	if (log_fd >= 0)
+		close(log_fd);
+	if (!ok && standby->dir[0])
+		harness_pg_destroy(standby);
+	return ok;
+}
+
+bool harness_pg_promote(struct pg_instance *pg)
+{
+	char pgctl[PATH_MAX + 16], data[PATH_MAX + 16];
+	char *argv[] = {pgctl, "-D", data,	"-w", "-t",
+			"120", "-s", "promote", NULL};
+	int log_fd;
+	bool ok;
+
+	if (!pg_init() || !pg->running)
+		return false;
+	xsnprintf(pgctl, sizeof(pgctl), "%s/pg_ctl", bindir);
+	xsnprintf(data, sizeof(data), "%s/data", pg->dir);
+	log_fd = open_log(pg->dir);
+	ok = run_pg(argv, log_fd, log_fd) == 0;
+	if (log_fd >= 0)
+		close(log_fd);
+	if (!ok) {
+		fprintf(stderr, "harness: pg_ctl promote failed in %s\n",
+			pg->dir);
+		dump_file(pg->dir, "harness.log");
+		dump_file(pg->dir, "server.log");
+	}
+	return ok;
+}

@@ -88,4 +88,18 @@ int http_raw(int port, const void *bytes, size_t len, int timeout_ms,
 char *http_header(const struct http_response *r, const char *name);
 void http_response_free(struct http_response *r);
 
+/* Appends lines ("key = value\n") to the cluster's postgresql.conf; they
+ * take effect at the next start (or reload). */
+bool harness_pg_configure(const struct pg_instance *pg, const char *lines);
+/* A streaming standby of the running primary in its own temporary directory
+ * (its own socket directory, same port number): pg_basebackup -R -X stream,
+ * then started (hot standby, read-only).  The standby's
+ * synchronous_standby_names is emptied, so once promoted it waits for no
+ * standby of its own.  standby->conninfo names the standby alone.  Remove it
+ * with harness_pg_destroy. */
+bool harness_pg_start_standby(const struct pg_instance *primary,
+			      struct pg_instance *standby);
+/* pg_ctl promote -w: the standby becomes a read-write primary. */
+bool harness_pg_promote(struct pg_instance *pg);
+
 #endif
