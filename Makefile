@@ -30,7 +30,7 @@ UNIT_SRC   = $(filter-out test/check_e2e%.c,$(wildcard test/check_*.c))
 E2E_SRC    = $(wildcard test/check_e2e*.c)
 HARNESS_SRC = test/harness.c
 
-.PHONY: all deps run check unit e2e sanitize format format-check clean bench fuzz
+.PHONY: all deps run check unit e2e sanitize valgrind format format-check clean bench fuzz
 
 all: $(BUILD)/painpathd $(BUILD)/painpath
 
@@ -71,10 +71,18 @@ sanitize:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit e2e
 
+# A short run of end-to-end tests with the daemon under valgrind: no
+# memory errors, no definite or indirect leaks.
+valgrind: $(BUILD)/check_e2e $(BUILD)/painpathd $(BUILD)/painpath
+	cd $(CURDIR) && CK_RUN_CASE=core VALGRIND_DAEMON=$(BUILD)/painpathd \
+	  PAINPATHD=test/valgrind-painpathd.sh PAINPATH_CLI=$(BUILD)/painpath \
+	  $(BUILD)/check_e2e
+
 check: deps all format-check
 	$(MAKE) unit
 	$(MAKE) e2e
 	$(MAKE) sanitize
+	$(MAKE) valgrind
 
 FORMAT_FILES = $(wildcard lib/*.[ch] daemon/*.[ch] cli/*.[ch] test/*.[ch] bench/*.[ch] fuzz/*.[ch])
 format:

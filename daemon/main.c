@@ -173,18 +173,27 @@ static bool migrate_database(const struct config *cfg)
 static struct event *shutdown_timer;
 static struct event *drain_tick;
 
-static void maybe_exit(evutil_socket_t fd, short what, void *arg)
+/* Each drain tick: done once every request in flight has its answer. */
+static void exit_when_drained(evutil_socket_t fd, short what, void *arg)
 {
 	struct app *app = arg;
 
 	(void)fd;
-	if (http_in_flight() == 0 || what == EV_TIMEOUT) {
-		if (http_in_flight() > 0)
-			log_warning(CTX,
-				    "exiting with %d request(s) unanswered",
-				    http_in_flight());
+	(void)what;
+	if (http_in_flight() == 0)
 		event_base_loopbreak(app->base);
-	}
+}
+
+/* The drain's deadline (shutdown_grace_s). */
+static void exit_at_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct app *app = arg;
+
+	(void)fd;
+	(void)what;
+	log_warning(CTX, "exiting with %d request(s) unanswered",
+		    http_in_flight());
+	event_base_loopbreak(app->base);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -205,9 +214,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	http_stop_accepting(app);
 	escalations_schedule_stop();
 	/* Deadline for the drain, and a check each tick until it is done. */
-	shutdown_timer = evtimer_new(app->base, maybe_exit, app);
+	shutdown_timer = evtimer_new(app->base, exit_at_deadline, app);
 	evtimer_add(shutdown_timer, &grace);
-	drain_tick = event_new(app->base, -1, EV_PERSIST, maybe_exit, app);
+	drain_tick =
+		event_new(app->base, -1, EV_PERSIST, exit_when_drained, app);
 	evtimer_add(drain_tick, &poll);
 }
 
@@ -430,6 +440,10 @@ int main(int argc, char **argv)
 	if (!start(&app, &o, signals))
 		goto out;
 	event_base_dispatch(app.base);
+	/* Freeing the signal events below restores the default action: a
+	 * late SIGTERM must not kill a daemon that is already exiting. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 	log_info(CTX, "stopped");
 	status = 0;
 out:

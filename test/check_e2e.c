@@ -26,13 +26,16 @@ static void suite_setup(void)
 		ck_abort_msg("cannot start painpathd");
 }
 
-static void suite_teardown(void)
+/* The daemon must exit 0 after SIGTERM (under valgrind: also without
+ * memory errors or leaks). */
+static int suite_teardown(void)
 {
 	int status = harness_daemon_stop(&e2e_daemon);
 
 	harness_pg_destroy(&e2e_pg);
 	if (status != 0)
 		fprintf(stderr, "painpathd exited with %d\n", status);
+	return status;
 }
 
 void e2e_id(char *out, size_t len, const char *prefix)
@@ -165,12 +168,14 @@ int main(void)
 	e2e_add_hostile_tests(s);
 	e2e_add_report_tests(s);
 	e2e_add_auth_tests(s);
+	e2e_add_ops_tests(s);
 	e2e_add_fault_tests(s);
 	sr = srunner_create(s);
 	suite_setup();
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	suite_teardown();
+	if (suite_teardown() != 0)
+		failed++;
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

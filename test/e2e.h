@@ -37,6 +37,7 @@ void e2e_add_model_tests(Suite *s);
 void e2e_add_hostile_tests(Suite *s);
 void e2e_add_report_tests(Suite *s);
 void e2e_add_auth_tests(Suite *s);
+void e2e_add_ops_tests(Suite *s);
 void e2e_add_fault_tests(Suite *s);
 
 #endif
