@@ -67,6 +67,8 @@ e2e: $(BUILD)/check_e2e $(BUILD)/painpathd $(BUILD)/painpath
 	cd $(CURDIR) && PAINPATHD=$(BUILD)/painpathd PAINPATH_CLI=$(BUILD)/painpath $(BUILD)/check_e2e
 
 # The whole suite once more under AddressSanitizer + UBSan, in its own tree.
+# Stack use after return catches pointers into a returned frame.
+sanitize: export ASAN_OPTIONS = detect_stack_use_after_return=1
 sanitize:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit e2e

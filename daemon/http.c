@@ -30,12 +30,22 @@
 static const struct route *route_table;
 static size_t route_count;
 static int in_flight;
+/* Answers handed to libevent and not yet written out: a drain waits for
+ * them too, or the loop's end would cut them short. */
+static int flushing;
+static uint64_t request_counter;
 
 /* Connections that have sent a request and not closed, keyed by pointer
- * in an open-addressing set: libevent 2.1 has no connection limit of its
- * own.  Silent connections are closed by the request timeout instead. */
+ * in an open-addressing set, with their answers not yet written: libevent
+ * 2.1 has no connection limit of its own, and an answer whose client went
+ * away is never reported written.  Silent connections are closed by the
+ * request timeout instead. */
 #define CONN_SET_SIZE 16384
-static struct evhttp_connection *conn_set[CONN_SET_SIZE];
+struct conn_entry {
+	struct evhttp_connection *evcon;
+	int unflushed;
+};
+static struct conn_entry conn_set[CONN_SET_SIZE];
 static int open_connections;
 
 static size_t conn_slot(const struct evhttp_connection *evcon)
@@ -43,35 +53,36 @@ static size_t conn_slot(const struct evhttp_connection *evcon)
 	return ((uintptr_t)evcon >> 4) * 2654435761u % CONN_SET_SIZE;
 }
 
-static bool conn_known(const struct evhttp_connection *evcon)
+static struct conn_entry *conn_find(const struct evhttp_connection *evcon)
 {
 	for (size_t i = conn_slot(evcon), n = 0; n < CONN_SET_SIZE;
 	     i = (i + 1) % CONN_SET_SIZE, n++) {
-		if (conn_set[i] == evcon)
-			return true;
-		if (conn_set[i] == NULL)
-			return false;
+		if (conn_set[i].evcon == evcon)
+			return &conn_set[i];
+		if (conn_set[i].evcon == NULL)
+			return NULL;
 	}
-	return false;
+	return NULL;
 }
 
 /* Removes by re-inserting the rest of the cluster (no tombstones). */
 static void conn_forget(struct evhttp_connection *evcon)
 {
-	size_t i = conn_slot(evcon);
+	struct conn_entry *e = conn_find(evcon);
+	size_t i;
 
-	while (conn_set[i] != NULL && conn_set[i] != evcon)
-		i = (i + 1) % CONN_SET_SIZE;
-	if (conn_set[i] == NULL)
+	if (e == NULL)
 		return;
-	conn_set[i] = NULL;
+	flushing -= e->unflushed;
+	i = (size_t)(e - conn_set);
+	conn_set[i] = (struct conn_entry){NULL, 0};
 	open_connections--;
-	for (i = (i + 1) % CONN_SET_SIZE; conn_set[i] != NULL;
+	for (i = (i + 1) % CONN_SET_SIZE; conn_set[i].evcon != NULL;
 	     i = (i + 1) % CONN_SET_SIZE) {
-		struct evhttp_connection *moved = conn_set[i];
-		size_t j = conn_slot(moved);
-		conn_set[i] = NULL;
-		while (conn_set[j] != NULL)
+		struct conn_entry moved = conn_set[i];
+		size_t j = conn_slot(moved.evcon);
+		conn_set[i] = (struct conn_entry){NULL, 0};
+		while (conn_set[j].evcon != NULL)
 			j = (j + 1) % CONN_SET_SIZE;
 		conn_set[j] = moved;
 	}
@@ -88,19 +99,41 @@ static bool conn_admit(struct evhttp_connection *evcon, int limit)
 {
 	size_t i;
 
-	if (evcon == NULL || conn_known(evcon))
+	if (evcon == NULL || conn_find(evcon) != NULL)
 		return true;
 	if (open_connections >= limit || open_connections >= CONN_SET_SIZE / 2)
 		return false;
-	for (i = conn_slot(evcon); conn_set[i] != NULL;
+	for (i = conn_slot(evcon); conn_set[i].evcon != NULL;
 	     i = (i + 1) % CONN_SET_SIZE)
 		;
-	conn_set[i] = evcon;
+	conn_set[i] = (struct conn_entry){evcon, 0};
 	open_connections++;
 	evhttp_connection_set_closecb(evcon, on_connection_closed, NULL);
 	return true;
 }
-static uint64_t request_counter;
+
+static void on_reply_written(struct evhttp_request *ev, void *arg)
+{
+	struct conn_entry *e = conn_find(evhttp_request_get_connection(ev));
+
+	(void)arg;
+	if (e != NULL && e->unflushed > 0) {
+		e->unflushed--;
+		flushing--;
+	}
+}
+
+/* Counts an answer until libevent has written it, or its client left. */
+static void track_flush(struct evhttp_request *ev)
+{
+	struct conn_entry *e = conn_find(evhttp_request_get_connection(ev));
+
+	if (e == NULL)
+		return;
+	e->unflushed++;
+	flushing++;
+	evhttp_request_set_on_complete_cb(ev, on_reply_written, NULL);
+}
 
 static cal_millis now_millis(void)
 {
@@ -113,6 +146,11 @@ static cal_millis now_millis(void)
 int http_in_flight(void)
 {
 	return in_flight;
+}
+
+int http_unflushed(void)
+{
+	return flushing;
 }
 
 int http_open_connections(void)
@@ -176,6 +214,7 @@ static void send_and_free(struct request *r, int status, const char *type,
 	if (r->app->draining)
 		evhttp_add_header(out, "Connection", "close");
 	evbuffer_add(buf, text, len);
+	track_flush(r->ev);
 	evhttp_send_reply(r->ev, status, reason_phrase(status), buf);
 	evbuffer_free(buf);
 	metrics_request(r->route,
@@ -397,6 +436,13 @@ static void dispatch(struct request *r, char *segbuf, size_t buflen)
 	const struct route *rt;
 	bool wrong_method;
 
+	if (!conn_admit(evhttp_request_get_connection(r->ev),
+			r->app->cfg.max_connections)) {
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
+				  "Connection", "close");
+		return reply_error_code(r, ERR_UNAVAILABLE, NULL,
+					"too many connections; retry later");
+	}
 	r->query = calloc(1, sizeof(*r->query));
 	if (r->query == NULL || !read_body(r))
 		return reply_error_code(r, ERR_INTERNAL, NULL, "out of memory");
@@ -418,13 +464,6 @@ static void dispatch(struct request *r, char *segbuf, size_t buflen)
 	if (r->app->draining)
 		return reply_error_code(r, ERR_UNAVAILABLE, NULL,
 					"the daemon is shutting down");
-	if (!conn_admit(evhttp_request_get_connection(r->ev),
-			r->app->cfg.max_connections)) {
-		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
-				  "Connection", "close");
-		return reply_error_code(r, ERR_UNAVAILABLE, NULL,
-					"too many connections; retry later");
-	}
 	r->route = rt->pattern;
 	if (authorize(r, rt))
 		rt->handler(r);

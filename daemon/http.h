@@ -66,6 +66,9 @@ void http_stop_accepting(struct app *app);
 void http_free(struct app *app);
 /* Requests accepted and not yet answered. */
 int http_in_flight(void);
+/* Answers sent but not yet written to their sockets.  A client that goes
+ * away first leaves its answer here; the drain's deadline covers that. */
+int http_unflushed(void);
 /* Client connections that have sent a request and are still open. */
 int http_open_connections(void);
 

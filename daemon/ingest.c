@@ -1,20 +1,29 @@
 /*
- * POST /v1/events: one event or a batch, each applied in its own
- * transaction on one leased connection, one after the other.
+ * POST /v1/events: one event or a batch.
  *
- * Per event, two round trips, each a pipelined batch:
- *   1. BEGIN; lock the pathway row (FOR UPDATE); look the event_id up.
- *   2. write the pathway, the transition (and a notification); COMMIT.
- * The state machine runs in C between them.  The lock serialises events for
- * one pathway across every daemon on the database; the unique index on
- * event_id and the one-open-pathway index catch the races the lock cannot
- * (two pathway.opened at once), and such an event is simply retried: the
- * retry then sees the winner's commit and answers a replay or a refusal.
- * An event is acknowledged only after its COMMIT succeeded.
+ * Every event that passes parsing joins one queue, shared by all requests.
+ * Groups of events for different patients are taken from it and each group
+ * is one transaction in two pipelined round trips:
+ *   1. BEGIN; per event: lock the pathway row (FOR UPDATE), look the
+ *      event_id up;
+ *   2. per event the state machine accepted: write the pathway, its
+ *      transition (and a notification); then COMMIT.
+ * The state machine runs in C between them.  One commit then covers the
+ * whole group (group commit), and no event is acknowledged before it.
+ *
+ * Events the state machine refuses leave the group without writing.  If a
+ * group's writes fail (a race lost on a unique index, a deadlock), the
+ * group is rolled back and its events go back to the head of the queue to
+ * run one by one, so one bad event never fails its neighbours; alone, a
+ * lost race is retried and then sees the winner's commit (a replay, or a
+ * refusal).  Events of one patient keep their order: a group takes at most
+ * one event per patient, and never one behind an earlier waiting one.
+ * Row locks are taken in patient order, so groups do not deadlock.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -26,37 +35,70 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "writes.h"
 
 #define MAX_ATTEMPTS 4
+/* Two queries per event in step 1, at most three in step 2. */
+#define GROUP_MAX ((DB_MAX_BATCH - 2) / WRITE_MAX_QUERIES)
 
-enum item_state { ITEM_PENDING, ITEM_DONE };
+enum item_state { ITEM_QUEUED, ITEM_RUNNING, ITEM_DONE };
+
+struct ingest_job;
 
 struct item {
+	struct ingest_job *job;
 	json_t *json; /* the event (borrowed from the job's document) */
 	char *canonical;
 	struct event ev;
 	enum item_state state;
+	bool solo; /* runs in a group of its own (after a failed group) */
+	int attempts;
 	int status;
-	json_t *response; /* owned: the answer body (single) or NULL */
+	json_t *response; /* owned: the answer body */
 	struct pp_error err;
 	bool replayed;
 	char pathway_id[ID_MAX + 1];
-	int attempts;
+	TAILQ_ENTRY(item) queue;
+	/* while its group runs; the write's parameters point into after */
+	struct pathway after;
+	struct transition tr;
+	struct pathway_write write;
+	bool writes;
 };
 
 struct ingest_job {
 	struct request *req;
 	struct app *app;
-	struct db_conn *conn;
 	json_t *doc;
 	bool batch;
 	struct item *items;
 	size_t count;
-	size_t current;
+	size_t unanswered;
+	size_t held; /* events of it that a group still points to */
+	bool finishing;
+	struct ingest_job *next_finished;
 };
 
-static void process_next(struct ingest_job *job);
-static void send_step1(struct ingest_job *job);
+struct group {
+	struct app *app;
+	struct db_conn *conn;
+	struct item *items[GROUP_MAX]; /* NULL once requeued */
+	/* The patients it holds back until it ends (copies: a requeued
+	 * item may be answered and freed before). */
+	char patients[GROUP_MAX][ID_MAX + 1];
+	int n;
+};
+
+static TAILQ_HEAD(item_queue, item) queue = TAILQ_HEAD_INITIALIZER(queue);
+static int groups_running;
+/* Patients with an event in a running group: their next events wait, so
+ * that each patient's events apply one after the other, in order. */
+static json_t *patients_running;
+/* Requests whose every event has its answer.  They are answered (and
+ * freed) only by flush_replies, once no group holds their events. */
+static struct ingest_job *finished;
+
+static void kick(struct app *app);
 
 static cal_millis now_millis(void)
 {
@@ -64,21 +106,6 @@ static cal_millis now_millis(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (cal_millis)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void item_refuse(struct item *it, const struct pp_error *err)
-{
-	it->state = ITEM_DONE;
-	it->err = *err;
-	it->status = error_http_status(err->code);
-}
-
-static void item_fail(struct item *it, enum err_code code, const char *msg)
-{
-	struct pp_error err;
-
-	error_set(&err, code, NULL, "%s", msg);
-	item_refuse(it, &err);
 }
 
 static void job_free(struct ingest_job *job)
@@ -113,7 +140,6 @@ static json_t *batch_result(const struct item *it)
 		json_object_set_new(res, "replayed", json_true());
 	return res;
 }
-
 static void job_reply(struct ingest_job *job)
 {
 	struct request *r = job->req;
@@ -122,7 +148,6 @@ static void job_reply(struct ingest_job *job)
 		metrics_event(job->items[i].ev.type,
 			      job->items[i].canonical != NULL,
 			      job->items[i].status);
-
 	if (!job->batch) {
 		struct item *it = &job->items[0];
 		if (it->err.code != ERR_NONE)
@@ -141,23 +166,46 @@ static void job_reply(struct ingest_job *job)
 	job_free(job);
 }
 
-static void job_finish(struct ingest_job *job)
+/* A request is answered once every event has its answer and no group
+ * points to any of them any more. */
+static void maybe_finish(struct ingest_job *job)
 {
-	if (job->conn != NULL)
-		db_release(job->conn);
-	job->conn = NULL;
-	job_reply(job);
+	if (job->unanswered > 0 || job->held > 0 || job->finishing)
+		return;
+	job->finishing = true;
+	job->next_finished = finished;
+	finished = job;
 }
 
-/* The connection broke: everything not yet answered is unavailable. */
-static void fail_remaining(struct ingest_job *job)
+static void item_done(struct item *it, int status)
 {
-	for (size_t i = 0; i < job->count; i++)
-		if (job->items[i].state == ITEM_PENDING)
-			item_fail(&job->items[i], ERR_UNAVAILABLE,
-				  "the database cannot be reached; retry with "
-				  "the same event_id");
-	job_finish(job);
+	it->state = ITEM_DONE;
+	it->status = status;
+	it->job->unanswered--;
+	maybe_finish(it->job);
+}
+
+static void flush_replies(void)
+{
+	while (finished != NULL) {
+		struct ingest_job *job = finished;
+		finished = job->next_finished;
+		job_reply(job);
+	}
+}
+
+static void item_refuse(struct item *it, const struct pp_error *err)
+{
+	it->err = *err;
+	item_done(it, error_http_status(err->code));
+}
+
+static void item_fail(struct item *it, enum err_code code, const char *msg)
+{
+	struct pp_error err;
+
+	error_set(&err, code, NULL, "%s", msg);
+	item_refuse(it, &err);
 }
 
 static void new_pathway_id(char out[ID_MAX + 1])
@@ -174,294 +222,14 @@ static void new_pathway_id(char out[ID_MAX + 1])
 	for (size_t i = 0; i < sizeof(raw); i++)
 		sprintf(out + 3 + 2 * i, "%02x", raw[i]);
 }
-
-static void on_rolled_back(struct db_conn *conn, PGresult **res, int n,
-			   void *arg)
-{
-	struct ingest_job *job = arg;
-
-	(void)conn;
-	(void)res;
-	if (n == 0)
-		return fail_remaining(job);
-	if (job->items[job->current].state == ITEM_PENDING)
-		send_step1(job);
-	else
-		process_next(job);
-}
-
-/* Ends the open transaction, then retries the current item or moves on. */
-static void rollback_then_continue(struct ingest_job *job)
-{
-	struct db_query q = {.sql = "ROLLBACK"};
-
-	if (!db_send(job->conn, &q, 1, on_rolled_back, job))
-		fail_remaining(job);
-}
-
-/* --- step 2: write ------------------------------------------------------ */
-
-struct write_params {
-	char version[16], seq[16], flags[512], occurred[CAL_TIMESTAMP_LEN],
-		recorded[CAL_TIMESTAMP_LEN], opened[CAL_TIMESTAMP_LEN],
-		updated[CAL_TIMESTAMP_LEN], closed[CAL_TIMESTAMP_LEN],
-		due[RULE_COUNT][CAL_DATE_LEN], next_due[CAL_DATE_LEN],
-		received[CAL_TIMESTAMP_LEN], waited_since[CAL_TIMESTAMP_LEN],
-		covered[16];
-	char *state, *data, *response, *notification;
-};
-
-static void format_flags(unsigned flags, char *out, size_t len)
-{
-	size_t used = (size_t)snprintf(out, len, "{");
-
-	for (int f = 0; f < FLAG_COUNT; f++)
-		if (flags & (1u << f))
-			used += (size_t)snprintf(out + used, len - used, "%s%s",
-						 used > 1 ? "," : "",
-						 domain_flag_name(f));
-	snprintf(out + used, len - used, "}");
-}
-
-static const char *opt(const char *s)
-{
-	return s[0] != '\0' ? s : NULL;
-}
-
-static void fill_write_params(struct write_params *w, const struct pathway *p,
-			      const struct transition *tr)
-{
-	cal_date next;
-
-	snprintf(w->version, sizeof(w->version), "%d", p->version);
-	snprintf(w->seq, sizeof(w->seq), "%d", tr->seq);
-	format_flags(p->flags, w->flags, sizeof(w->flags));
-	calendar_format_timestamp(tr->occurred_at, w->occurred);
-	calendar_format_timestamp(tr->recorded_at, w->recorded);
-	calendar_format_timestamp(p->opened_at, w->opened);
-	calendar_format_timestamp(p->updated_at, w->updated);
-	calendar_format_timestamp(p->closed_at, w->closed);
-	for (int r = 0; r < RULE_COUNT; r++)
-		calendar_format_date(p->clocks[r].due, w->due[r]);
-	if (pathway_next_due(p, &next))
-		calendar_format_date(next, w->next_due);
-	else
-		w->next_due[0] = '\0';
-	calendar_format_timestamp(p->referral.received_at, w->received);
-	calendar_format_timestamp(tr->waited_since, w->waited_since);
-	snprintf(w->covered, sizeof(w->covered), "%d", p->last_content_covered);
-}
-
-/* The open referral's columns: NULL when there is none (or, for the unit
- * and receipt, before it was received). */
-static void referral_columns(const struct write_params *w,
-			     const struct pathway *p, const char **to_level,
-			     const char **unit, const char **received,
-			     const char **covered)
-{
-	const struct pathway_referral *r = &p->referral;
-	bool received_open = r->open && r->received_at != 0;
-
-	*to_level = r->open ? domain_level_name(r->to_level) : NULL;
-	*unit = received_open ? opt(r->received_unit) : NULL;
-	*received = received_open ? w->received : NULL;
-	*covered = p->last_content_covered >= 0 ? w->covered : NULL;
-}
-
-static void add_pathway_query(struct db_query *q, const struct write_params *w,
-			      const struct pathway *p, bool insert)
-{
-	const char *due[RULE_COUNT], *to_level, *unit, *received, *covered;
-
-	for (int r = 0; r < RULE_COUNT; r++)
-		due[r] = p->clocks[r].running ? w->due[r] : NULL;
-	referral_columns(w, p, &to_level, &unit, &received, &covered);
-	if (insert) {
-		*q = (struct db_query){
-			.stmt = "pathway_insert",
-			.nparams = 23,
-			.params = {p->id,
-				   p->patient_id,
-				   p->model,
-				   p->region,
-				   domain_level_name(p->level),
-				   opt(p->unit),
-				   domain_phase_name(p->phase),
-				   w->version,
-				   w->flags,
-				   w->state,
-				   w->opened,
-				   w->updated,
-				   p->closed_at ? w->closed : NULL,
-				   due[RULE_TRANSIT],
-				   due[RULE_ASSESSMENT],
-				   due[RULE_TREATMENT],
-				   due[RULE_FREE_CHOICE],
-				   due[RULE_LEVEL_REVIEW],
-				   opt(w->next_due),
-				   to_level,
-				   unit,
-				   received,
-				   covered}};
-		return;
-	}
-	*q = (struct db_query){
-		.stmt = "pathway_update",
-		.nparams = 19,
-		.params = {p->id, domain_level_name(p->level), opt(p->unit),
-			   domain_phase_name(p->phase), w->version, w->flags,
-			   w->state, w->updated,
-			   p->closed_at ? w->closed : NULL, due[RULE_TRANSIT],
-			   due[RULE_ASSESSMENT], due[RULE_TREATMENT],
-			   due[RULE_FREE_CHOICE], due[RULE_LEVEL_REVIEW],
-			   opt(w->next_due), to_level, unit, received,
-			   covered}};
-}
-
-static void add_transition_query(struct db_query *q,
-				 const struct write_params *w,
-				 const struct pathway *p,
-				 const struct transition *tr,
-				 const char *event_id, const char *canonical)
-{
-	*q = (struct db_query){
-		.stmt = "transition_insert",
-		.nparams = 15,
-		.params = {p->id, w->seq, event_id, domain_event_name(tr->type),
-			   tr->has_from ? domain_phase_name(tr->from_phase)
-					: NULL,
-			   domain_phase_name(tr->to_phase),
-			   domain_level_name(tr->from_level),
-			   domain_level_name(tr->to_level), opt(tr->unit),
-			   w->occurred, w->recorded, w->data, canonical,
-			   w->response,
-			   tr->waited_since ? w->waited_since : NULL}};
-}
-
-static bool retryable(const PGresult *res)
-{
-	const char *state = db_result_sqlstate(res);
-	const char *constraint =
-		PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-
-	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
-		return true;
-	return strcmp(state, "23505") == 0 &&
-	       (constraint == NULL || strcmp(constraint, "pathways_pkey") != 0);
-}
-
-/* The first failed result of a write batch, or NULL.  An UPDATE that
- * matched no row counts as failed: the version moved under us. */
-static const PGresult *first_failure(PGresult **res, int n, bool *stale)
-{
-	*stale = false;
-	for (int i = 0; i < n; i++) {
-		if (PQresultStatus(res[i]) == PGRES_PIPELINE_ABORTED)
-			continue;
-		if (!db_result_ok(res[i]))
-			return res[i];
-		if (i == 0 && strcmp(PQcmdTuples(res[i]), "0") == 0) {
-			*stale = true;
-			return res[i];
-		}
-	}
-	return NULL;
-}
-
-static void on_step2(struct db_conn *conn, PGresult **res, int n, void *arg)
-{
-	struct ingest_job *job = arg;
-	struct item *it = &job->items[job->current];
-	const PGresult *failed;
-	bool stale;
-
-	(void)conn;
-	if (n == 0)
-		return fail_remaining(job);
-	failed = first_failure(res, n, &stale);
-	if (failed == NULL) {
-		it->state = ITEM_DONE;
-		it->status = 201;
-		job->current++;
-		return process_next(job);
-	}
-	json_decref(it->response);
-	it->response = NULL;
-	if ((stale || retryable(failed)) && ++it->attempts < MAX_ATTEMPTS)
-		/* Lost a race: the retry sees the winner's commit. */
-		return rollback_then_continue(job);
-	if (!stale && strcmp(db_result_sqlstate(failed), "23505") == 0) {
-		struct pp_error err;
-		error_set(&err, ERR_PATHWAY_EXISTS, "pathway_id",
-			  "a pathway with this pathway_id exists");
-		item_refuse(it, &err);
-		return rollback_then_continue(job);
-	}
-	log_error(job->req->context, "event %s: write failed: %s",
-		  it->ev.event_id,
-		  stale ? "version moved" : PQresultErrorMessage(failed));
-	item_fail(it, ERR_INTERNAL, "the event could not be recorded");
-	rollback_then_continue(job);
-}
-
-static bool send_step2(struct ingest_job *job, const struct pathway *after,
-		       const struct transition *tr,
-		       const struct fsm_effects *fx, bool insert)
-{
-	struct item *it = &job->items[job->current];
-	struct write_params w;
-	struct db_query q[4];
-	int nq = 0;
-	bool ok;
-	json_t *pw = pathway_to_json(after);
-	json_t *trj = fsm_transition_to_json(tr, it->ev.event_id, it->ev.data);
-	json_t *note = fx->notify_decision
-			       ? fsm_decision_notification(after, &it->ev)
-			       : NULL;
-
-	memset(&w, 0, sizeof(w));
-	fill_write_params(&w, after, tr);
-	it->response =
-		json_pack("{s:O, s:O}", "pathway", pw, "transition", trj);
-	w.state = json_dumps(pw, JSON_COMPACT);
-	w.data = json_dumps(it->ev.data, JSON_COMPACT);
-	w.response = json_dumps(it->response, JSON_COMPACT);
-	w.notification = note ? json_dumps(note, JSON_COMPACT) : NULL;
-	snprintf(it->pathway_id, sizeof(it->pathway_id), "%s", after->id);
-	add_pathway_query(&q[nq++], &w, after, insert);
-	add_transition_query(&q[nq++], &w, after, tr, it->ev.event_id,
-			     it->canonical);
-	if (note != NULL)
-		q[nq++] = (struct db_query){
-			.stmt = "notification_insert",
-			.nparams = 5,
-			.params = {after->id, it->ev.event_id,
-				   "referral.decision", after->region,
-				   w.notification}};
-	q[nq++] = (struct db_query){.sql = "COMMIT"};
-	ok = w.state && w.data && w.response && (!note || w.notification) &&
-	     db_send(job->conn, q, nq, on_step2, job);
-	free(w.state);
-	free(w.data);
-	free(w.response);
-	free(w.notification);
-	json_decref(pw);
-	json_decref(trj);
-	json_decref(note);
-	return ok;
-}
-
-/* --- step 1: lock and check ---------------------------------------------- */
-
-static bool answer_from_history(struct ingest_job *job, struct item *it,
-				const PGresult *found)
+static bool answer_from_history(struct item *it, const PGresult *found)
 {
 	json_error_t jerr;
 
 	if (PQntuples(found) != 1)
 		return false;
 	/* Another region's event: say no more than that the id is taken. */
-	if (!auth_covers_region(job->req->token, PQgetvalue(found, 0, 3))) {
+	if (!auth_covers_region(it->job->req->token, PQgetvalue(found, 0, 3))) {
 		struct pp_error err;
 		error_set(&err, ERR_EVENT_ID_CONFLICT, "event_id",
 			  "event_id %s is already used", it->ev.event_id);
@@ -478,20 +246,18 @@ static bool answer_from_history(struct ingest_job *job, struct item *it,
 		item_refuse(it, &err);
 		return true;
 	}
-	it->state = ITEM_DONE;
-	it->status = 200;
 	it->replayed = true;
 	it->response = json_loads(PQgetvalue(found, 0, 2), 0, &jerr);
+	item_done(it, 200);
 	return true;
 }
-
-static const struct model *model_for(struct ingest_job *job,
+static const struct model *model_for(const struct app *app,
 				     const struct item *it,
 				     const struct pathway *before,
 				     struct pp_error *err)
 {
 	const char *key = before ? before->model : it->ev.model;
-	const struct model *m = model_set_find(&job->app->models, key);
+	const struct model *m = model_set_find(&app->models, key);
 
 	if (m == NULL && before == NULL)
 		error_set(err, ERR_INVALID_EVENT, "model",
@@ -502,7 +268,6 @@ static const struct model *model_for(struct ingest_job *job,
 			  "the pathway's model %s is no longer loaded", key);
 	return m;
 }
-
 static bool load_before(const struct request *r, struct item *it,
 			const PGresult *locked, struct pathway *before,
 			bool *has_before, struct pp_error *err)
@@ -540,117 +305,6 @@ static bool load_before(const struct request *r, struct item *it,
 				 before->id);
 	return true;
 }
-
-static void on_step1(struct db_conn *conn, PGresult **res, int n, void *arg)
-{
-	struct ingest_job *job = arg;
-	struct item *it = &job->items[job->current];
-	struct pathway before, after;
-	struct transition tr;
-	struct fsm_effects fx;
-	struct pp_error err;
-	const struct model *m;
-	bool has_before;
-	char new_id[ID_MAX + 1];
-
-	(void)conn;
-	if (n == 0)
-		return fail_remaining(job);
-	for (int i = 0; i < n; i++)
-		if (!db_result_ok(res[i])) {
-			log_error(job->req->context, "event %s: lookup: %s",
-				  it->ev.event_id,
-				  PQresultErrorMessage(res[i]));
-			item_fail(it, ERR_INTERNAL,
-				  "the event could not be checked");
-			return rollback_then_continue(job);
-		}
-	if (answer_from_history(job, it, res[2]))
-		return rollback_then_continue(job);
-	new_pathway_id(new_id);
-	if (!load_before(job->req, it, res[1], &before, &has_before, &err) ||
-	    (m = model_for(job, it, has_before ? &before : NULL, &err)) ==
-		    NULL ||
-	    !fsm_apply(has_before ? &before : NULL, &it->ev, m, new_id,
-		       now_millis(), &after, &tr, &fx, &err)) {
-		item_refuse(it, &err);
-		return rollback_then_continue(job);
-	}
-	if (!send_step2(job, &after, &tr, &fx, !has_before))
-		fail_remaining(job);
-}
-
-static void send_step1(struct ingest_job *job)
-{
-	struct item *it = &job->items[job->current];
-	bool by_id = it->ev.pathway_id[0] != '\0' &&
-		     it->ev.type != EV_PATHWAY_OPENED;
-	struct db_query q[3] = {
-		{.sql = "BEGIN"},
-		{.stmt = by_id ? "lock_by_id" : "lock_open",
-		 .nparams = 1,
-		 .params = {by_id ? it->ev.pathway_id : it->ev.patient_id}},
-		{.stmt = "event_lookup",
-		 .nparams = 2,
-		 .params = {it->ev.event_id, it->canonical}},
-	};
-
-	if (!db_send(job->conn, q, 3, on_step1, job))
-		fail_remaining(job);
-}
-
-static void process_next(struct ingest_job *job)
-{
-	while (job->current < job->count &&
-	       job->items[job->current].state != ITEM_PENDING)
-		job->current++;
-	if (job->current == job->count)
-		return job_finish(job);
-	send_step1(job);
-}
-
-static void on_lease(struct db_conn *conn, void *arg)
-{
-	struct ingest_job *job = arg;
-
-	job->conn = conn;
-	if (conn == NULL)
-		return fail_remaining(job);
-	job->current = 0;
-	process_next(job);
-}
-
-/* --- request parsing ----------------------------------------------------- */
-
-static void prepare_item(struct ingest_job *job, struct item *it, json_t *json,
-			 cal_millis now)
-{
-	struct pp_error err;
-
-	it->json = json;
-	it->state = ITEM_PENDING;
-	if (!event_parse(json, now, &it->ev, &err)) {
-		if (json_is_object(json)) {
-			json_t *id = json_object_get(json, "event_id");
-			if (json_is_string(id) &&
-			    domain_valid_id(json_string_value(id)))
-				snprintf(it->ev.event_id,
-					 sizeof(it->ev.event_id), "%s",
-					 json_string_value(id));
-		}
-		return item_refuse(it, &err);
-	}
-	if (it->ev.type == EV_PATHWAY_OPENED &&
-	    !auth_covers_region(job->req->token, it->ev.region)) {
-		error_set(&err, ERR_FORBIDDEN, "region",
-			  "this token does not cover region %s", it->ev.region);
-		return item_refuse(it, &err);
-	}
-	it->canonical = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS);
-	if (it->canonical == NULL)
-		item_fail(it, ERR_INTERNAL, "out of memory");
-}
-
 static bool split_batch(struct ingest_job *job, struct request *r)
 {
 	json_t *events = json_object_get(job->doc, "events");
@@ -685,11 +339,388 @@ static bool split_batch(struct ingest_job *job, struct request *r)
 	return job->items != NULL;
 }
 
+static bool constraint_is(const PGresult *res, const char *name)
+{
+	const char *c = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+
+	return c != NULL && strcmp(c, name) == 0;
+}
+
+static bool retryable(const PGresult *res)
+{
+	const char *state = db_result_sqlstate(res);
+	const char *constraint =
+		PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+		return true;
+	return strcmp(state, "23505") == 0 &&
+	       (constraint == NULL || strcmp(constraint, "pathways_pkey") != 0);
+}
+
+/* --- the queue and its groups ------------------------------------------- */
+
+/* Back to the head of the queue, in their order, to run one by one. */
+static void requeue_solo(struct group *g, int from)
+{
+	for (int i = g->n - 1; i >= from; i--) {
+		struct item *it = g->items[i];
+		if (it == NULL || it->state != ITEM_RUNNING)
+			continue;
+		pathway_write_free(&it->write);
+		json_decref(it->response);
+		it->response = NULL;
+		it->writes = false;
+		it->solo = true;
+		it->state = ITEM_QUEUED;
+		TAILQ_INSERT_HEAD(&queue, it, queue);
+		g->items[i] = NULL;
+		it->job->held--;
+	}
+}
+
+static void group_end(struct group *g)
+{
+	struct app *app = g->app;
+
+	for (int i = 0; i < g->n; i++) {
+		struct item *it = g->items[i];
+		json_object_del(patients_running, g->patients[i]);
+		if (it == NULL)
+			continue;
+		pathway_write_free(&it->write);
+		it->job->held--;
+		maybe_finish(it->job);
+	}
+	if (g->conn != NULL)
+		db_release(g->conn);
+	groups_running--;
+	free(g);
+	flush_replies();
+	kick(app);
+}
+
+/* The connection broke: whether a COMMIT in flight happened is unknown, so
+ * the client retries with the same event_id and gets one transition. */
+static void group_unavailable(struct group *g)
+{
+	for (int i = 0; i < g->n; i++)
+		if (g->items[i] != NULL && g->items[i]->state == ITEM_RUNNING)
+			item_fail(g->items[i], ERR_UNAVAILABLE,
+				  "the database cannot be reached; retry "
+				  "with the same event_id");
+	group_end(g);
+}
+
+static void on_rolled_back(struct db_conn *conn, PGresult **res, int n,
+			   void *arg)
+{
+	(void)conn;
+	(void)res;
+	(void)n;
+	group_end(arg);
+}
+
+static void rollback_and_end(struct group *g)
+{
+	struct db_query q = {.sql = "ROLLBACK"};
+
+	if (!db_send(g->conn, &q, 1, on_rolled_back, g))
+		group_end(g);
+}
+
+/* A lone event's write failed: retry a lost race, else answer. */
+static void solo_write_failed(struct group *g, struct item *it,
+			      const PGresult *failed, bool stale)
+{
+	struct pp_error err;
+
+	if ((stale || retryable(failed)) && ++it->attempts < MAX_ATTEMPTS)
+		return requeue_solo(g, 0);
+	if (!stale && strcmp(db_result_sqlstate(failed), "23505") == 0 &&
+	    constraint_is(failed, "pathways_pkey")) {
+		error_set(&err, ERR_PATHWAY_EXISTS, "pathway_id",
+			  "a pathway with this pathway_id exists");
+		return item_refuse(it, &err);
+	}
+	log_error(it->job->req->context, "event %s: write failed (%s %s): %s",
+		  it->ev.event_id, stale ? "-" : db_result_sqlstate(failed),
+		  stale ? "-"
+			: (PQresultErrorField(failed, PG_DIAG_CONSTRAINT_NAME)
+				   ?: "-"),
+		  stale ? "version moved" : PQresultErrorMessage(failed));
+	item_fail(it, ERR_INTERNAL, "the event could not be recorded");
+}
+
+/* The first failed result of a write batch, or NULL.  An UPDATE that
+ * matched no row counts as failed: the version moved under us. */
+static const PGresult *first_failure(PGresult **res, int n, bool *stale)
+{
+	*stale = false;
+	for (int i = 0; i < n; i++) {
+		if (PQresultStatus(res[i]) == PGRES_PIPELINE_ABORTED)
+			continue;
+		if (!db_result_ok(res[i]))
+			return res[i];
+		if (strncmp(PQcmdStatus(res[i]), "UPDATE", 6) == 0 &&
+		    strcmp(PQcmdTuples(res[i]), "0") == 0) {
+			*stale = true;
+			return res[i];
+		}
+	}
+	return NULL;
+}
+
+static struct item *only_writer(const struct group *g, int *count)
+{
+	struct item *last = NULL;
+
+	*count = 0;
+	for (int i = 0; i < g->n; i++)
+		if (g->items[i]->writes) {
+			last = g->items[i];
+			(*count)++;
+		}
+	return last;
+}
+
+static void on_written(struct db_conn *conn, PGresult **res, int n, void *arg)
+{
+	struct group *g = arg;
+	const PGresult *failed;
+	struct item *writer;
+	int count;
+	bool stale;
+
+	(void)conn;
+	if (n == 0)
+		return group_unavailable(g);
+	failed = first_failure(res, n, &stale);
+	if (failed == NULL) {
+		for (int i = 0; i < g->n; i++)
+			if (g->items[i]->writes)
+				item_done(g->items[i], 201);
+		return group_end(g);
+	}
+	writer = only_writer(g, &count);
+	if (count > 1)
+		requeue_solo(g, 0);
+	else
+		solo_write_failed(g, writer, failed, stale);
+	rollback_and_end(g);
+}
+
+static void send_writes(struct group *g)
+{
+	struct db_query q[DB_MAX_BATCH];
+	int nq = 0;
+
+	for (int i = 0; i < g->n; i++) {
+		struct item *it = g->items[i];
+		if (!it->writes)
+			continue;
+		for (int k = 0; k < it->write.nq; k++)
+			q[nq++] = it->write.q[k];
+	}
+	if (nq == 0)
+		return rollback_and_end(g);
+	q[nq++] = (struct db_query){.sql = "COMMIT"};
+	if (!db_send(g->conn, q, nq, on_written, g))
+		group_unavailable(g);
+}
+
+/* Step 1's answer for one event: done (replay, refusal) or a write. */
+static void decide(struct group *g, struct item *it, const PGresult *locked,
+		   const PGresult *found)
+{
+	struct pathway before;
+	struct fsm_effects fx;
+	struct pp_error err;
+	const struct model *m;
+	bool has_before;
+	char new_id[ID_MAX + 1];
+
+	if (answer_from_history(it, found))
+		return;
+	new_pathway_id(new_id);
+	if (!load_before(it->job->req, it, locked, &before, &has_before,
+			 &err) ||
+	    (m = model_for(g->app, it, has_before ? &before : NULL, &err)) ==
+		    NULL ||
+	    !fsm_apply(has_before ? &before : NULL, &it->ev, m, new_id,
+		       now_millis(), &it->after, &it->tr, &fx, &err))
+		return item_refuse(it, &err);
+	snprintf(it->pathway_id, sizeof(it->pathway_id), "%s", it->after.id);
+	it->writes = pathway_write_prepare(&it->write, &it->after, &it->tr, &fx,
+					   &it->ev, it->canonical, !has_before,
+					   &it->response);
+	if (!it->writes)
+		item_fail(it, ERR_INTERNAL, "out of memory");
+}
+
+static void on_checked(struct db_conn *conn, PGresult **res, int n, void *arg)
+{
+	struct group *g = arg;
+
+	(void)conn;
+	if (n == 0)
+		return group_unavailable(g);
+	for (int i = 0; i < n; i++)
+		if (!db_result_ok(res[i])) {
+			/* A lock wait past the statement timeout, say: run
+			 * them alone, and give up after a few tries. */
+			log_warning(g->items[0]->job->req->context,
+				    "group of %d: %s", g->n,
+				    PQresultErrorMessage(res[i]));
+			for (int k = 0; k < g->n; k++)
+				if (++g->items[k]->attempts >= MAX_ATTEMPTS)
+					item_fail(g->items[k], ERR_INTERNAL,
+						  "the event could not be "
+						  "checked");
+			requeue_solo(g, 0);
+			return rollback_and_end(g);
+		}
+	for (int i = 0; i < g->n; i++)
+		decide(g, g->items[i], res[1 + 2 * i], res[2 + 2 * i]);
+	send_writes(g);
+}
+
+static int by_patient(const void *a, const void *b)
+{
+	const struct item *x = *(struct item *const *)a;
+	const struct item *y = *(struct item *const *)b;
+
+	return strcmp(x->ev.patient_id, y->ev.patient_id);
+}
+
+static void on_group_lease(struct db_conn *conn, void *arg)
+{
+	struct group *g = arg;
+	struct db_query q[DB_MAX_BATCH];
+	int nq = 0;
+
+	g->conn = conn;
+	if (conn == NULL)
+		return group_unavailable(g);
+	/* One lock order for every group of every daemon: no deadlock. */
+	qsort(g->items, (size_t)g->n, sizeof(g->items[0]), by_patient);
+	q[nq++] = (struct db_query){.sql = "BEGIN"};
+	for (int i = 0; i < g->n; i++) {
+		struct event *ev = &g->items[i]->ev;
+		bool by_id = ev->pathway_id[0] != '\0' &&
+			     ev->type != EV_PATHWAY_OPENED;
+		q[nq++] = (struct db_query){
+			.stmt = by_id ? "lock_by_id" : "lock_open",
+			.nparams = 1,
+			.params = {by_id ? ev->pathway_id : ev->patient_id}};
+		q[nq++] = (struct db_query){
+			.stmt = "event_lookup",
+			.nparams = 2,
+			.params = {ev->event_id, g->items[i]->canonical}};
+	}
+	if (!db_send(conn, q, nq, on_checked, g))
+		group_unavailable(g);
+}
+
+/* Takes the next group: events for distinct patients from the head on,
+ * holding back every later event of a patient already taken or passed
+ * over, so each patient's events keep their order. */
+static struct group *take_group(struct app *app)
+{
+	struct group *g = calloc(1, sizeof(*g));
+	json_t *seen = json_object();
+	struct item *it, *next;
+
+	if (g == NULL || seen == NULL) {
+		free(g);
+		json_decref(seen);
+		return NULL;
+	}
+	g->app = app;
+	if (patients_running == NULL)
+		patients_running = json_object();
+	for (it = TAILQ_FIRST(&queue); it != NULL && g->n < GROUP_MAX;
+	     it = next) {
+		const char *patient = it->ev.patient_id;
+		next = TAILQ_NEXT(it, queue);
+		if (json_object_get(seen, patient) != NULL ||
+		    json_object_get(patients_running, patient) != NULL)
+			continue;
+		json_object_set_new(seen, patient, json_true());
+		if (it->solo && g->n > 0)
+			continue;
+		TAILQ_REMOVE(&queue, it, queue);
+		it->state = ITEM_RUNNING;
+		json_object_set_new(patients_running, patient, json_true());
+		snprintf(g->patients[g->n], sizeof(g->patients[0]), "%s",
+			 patient);
+		it->job->held++;
+		g->items[g->n++] = it;
+		if (it->solo)
+			break;
+	}
+	json_decref(seen);
+	return g;
+}
+
+static void kick(struct app *app)
+{
+	while (!TAILQ_EMPTY(&queue) &&
+	       groups_running < app->cfg.ingest_groups) {
+		struct group *g = take_group(app);
+		if (g == NULL)
+			return;
+		if (g->n == 0) {
+			free(g); /* everyone queued waits for a running group */
+			return;
+		}
+		groups_running++;
+		db_acquire(app->pool, on_group_lease, g);
+	}
+}
+
+/* --- request parsing ----------------------------------------------------- */
+
+/* Parses one event; true when it joins the queue. */
+static bool prepare_item(struct ingest_job *job, struct item *it, json_t *json,
+			 cal_millis now)
+{
+	struct pp_error err;
+
+	it->job = job;
+	it->json = json;
+	it->state = ITEM_RUNNING;
+	if (!event_parse(json, now, &it->ev, &err)) {
+		if (json_is_object(json)) {
+			json_t *id = json_object_get(json, "event_id");
+			if (json_is_string(id) &&
+			    domain_valid_id(json_string_value(id)))
+				snprintf(it->ev.event_id,
+					 sizeof(it->ev.event_id), "%s",
+					 json_string_value(id));
+		}
+		item_refuse(it, &err);
+		return false;
+	}
+	if (it->ev.type == EV_PATHWAY_OPENED &&
+	    !auth_covers_region(job->req->token, it->ev.region)) {
+		error_set(&err, ERR_FORBIDDEN, "region",
+			  "this token does not cover region %s", it->ev.region);
+		item_refuse(it, &err);
+		return false;
+	}
+	it->canonical = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS);
+	if (it->canonical == NULL) {
+		item_fail(it, ERR_INTERNAL, "out of memory");
+		return false;
+	}
+	return true;
+}
+
 void events_post(struct request *r)
 {
 	struct ingest_job *job = calloc(1, sizeof(*job));
 	json_error_t jerr;
-	bool pending = false;
 	cal_millis now = now_millis();
 
 	if (job == NULL)
@@ -707,16 +738,24 @@ void events_post(struct request *r)
 	}
 	if (!split_batch(job, r))
 		return job_free(job);
+	/* Counted up front, so no refusal below can answer the request
+	 * before every event has been looked at. */
+	job->unanswered = job->count + 1;
 	for (size_t i = 0; i < job->count; i++) {
 		json_t *ev = job->batch
 				     ? json_array_get(json_object_get(job->doc,
 								      "events"),
 						      i)
 				     : job->doc;
-		prepare_item(job, &job->items[i], ev, now);
-		pending = pending || job->items[i].state == ITEM_PENDING;
+		if (prepare_item(job, &job->items[i], ev, now)) {
+			job->items[i].state = ITEM_QUEUED;
+			TAILQ_INSERT_TAIL(&queue, &job->items[i], queue);
+		}
 	}
-	if (!pending)
-		return job_reply(job);
-	db_acquire(r->app->pool, on_lease, job);
+	job->unanswered--;
+	maybe_finish(job);
+	/* The answer may free r: keep what is needed after it. */
+	struct app *app = r->app;
+	flush_replies();
+	kick(app);
 }

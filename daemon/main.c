@@ -180,7 +180,7 @@ static void exit_when_drained(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (http_in_flight() == 0)
+	if (http_in_flight() == 0 && http_unflushed() == 0)
 		event_base_loopbreak(app->base);
 }
 

@@ -24,14 +24,18 @@ const struct db_statement app_statements[] = {
 	 "INSERT INTO pathways (" PATHWAY_COLUMNS ") VALUES ($1, $2, $3, $4, "
 	 "$5, $6, $7, $8, $9::text[], $10::json, $11, $12, $13, $14, $15, "
 	 "$16, $17, $18, $19, $20, $21, $22, $23)"},
+	/* Aborts the transaction (40001) unless exactly one row had the
+	 * version the state machine started from. */
 	{"pathway_update",
-	 "UPDATE pathways SET level = $2, unit = $3, phase = $4, version = $5, "
+	 "WITH u AS (UPDATE pathways SET level = $2, unit = $3, phase = $4, "
+	 "version = $5, "
 	 "flags = $6::text[], state = $7::json, updated_at = $8, "
 	 "closed_at = $9, due_transit = $10, due_assessment = $11, "
 	 "due_treatment = $12, due_free_choice = $13, due_level_review = $14, "
 	 "next_due = $15, ref_to_level = $16, ref_unit = $17, "
 	 "ref_received_at = $18, content_covered = $19 "
-	 "WHERE pathway_id = $1 AND version = $5::int - 1"},
+	 "WHERE pathway_id = $1 AND version = $5::int - 1 RETURNING 1) "
+	 "SELECT painpath_expect_one(count(*)) FROM u"},
 	{"transition_insert",
 	 "INSERT INTO transitions (pathway_id, seq, event_id, type, "
 	 "from_phase, to_phase, from_level, to_level, unit, occurred_at, "

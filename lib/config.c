@@ -55,6 +55,7 @@ static const struct param params[] = {
 	INT(report_enabled, 0, 1, 1),
 	STR(tokens_file, ""),
 	STR(db_read, ""),
+	INT(ingest_groups, 1, 256, 4),
 	INT(audit_durable, 0, 1, 1),
 };
 

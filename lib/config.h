@@ -34,6 +34,7 @@ struct config {
 	int report_enabled;
 	char *tokens_file;
 	char *db_read;
+	int ingest_groups;
 	int audit_durable;
 };
 

@@ -29,7 +29,7 @@ struct db_pool;
 struct db_conn;
 
 #define DB_MAX_PARAMS 24
-#define DB_MAX_BATCH  64
+#define DB_MAX_BATCH  256
 
 /* A statement every connection prepares right after connecting. */
 struct db_statement {
