@@ -16,7 +16,11 @@
 struct read_job {
 	struct request *req;
 	struct db_conn *conn;
-	bool on_replica; /* conn comes from the read pool */
+	/* while waiting for its audit row */
+	char *audit_patients;
+	char audit_status[8];
+	char audit_remote[80];
+	struct read_job *next_audit;
 	struct db_query q[READ_MAX_BATCH];
 	int n;
 	char *copies[READ_MAX_BATCH][DB_MAX_PARAMS];
@@ -32,6 +36,7 @@ static void read_job_free(struct read_job *job)
 	json_decref(job->a.body);
 	json_decref(job->a.patients);
 	free(job->a.text);
+	free(job->audit_patients);
 	free(job);
 }
 
@@ -63,24 +68,6 @@ static void fail(struct read_job *job, enum err_code code, const char *msg)
 	finish(job);
 }
 
-static void on_audited(struct db_conn *conn, PGresult **res, int n, void *arg)
-{
-	struct read_job *job = arg;
-
-	(void)conn;
-	for (int i = 0; i < n; i++)
-		if (!db_result_ok(res[i])) {
-			log_error(job->req->context, "audit: %s",
-				  PQresultErrorMessage(res[i]));
-			n = 0;
-		}
-	if (n == 0)
-		return fail(job, ERR_UNAVAILABLE,
-			    "the read could not be audited, so it is not "
-			    "answered");
-	finish(job);
-}
-
 /* "{a,b}" from the set's keys: identifiers, which never need quoting. */
 static char *patients_literal(json_t *patients)
 {
@@ -101,54 +88,135 @@ static char *patients_literal(json_t *patients)
 	return buf;
 }
 
-static void send_audit(struct read_job *job);
+/*
+ * Audit rows are written by one writer at a time, on the primary, for
+ * every read waiting when it starts: one transaction, one commit for them
+ * all (group commit), and no answer leaves before its row has committed.
+ * While one batch commits, the next gathers.
+ */
+#define AUDIT_MAX (DB_MAX_BATCH - 3)
 
-/* Audit rows are written on the primary, also for reads from a replica. */
-static void on_audit_lease(struct db_conn *conn, void *arg)
+struct audit_batch {
+	struct app *app;
+	struct db_conn *conn;
+	struct read_job *jobs[AUDIT_MAX];
+	int n;
+};
+
+static struct read_job *audit_head;
+static struct read_job **audit_tail = &audit_head;
+static bool audit_busy;
+
+static void audit_kick(struct app *app);
+
+static void audit_batch_end(struct audit_batch *b, bool committed)
 {
-	struct read_job *job = arg;
+	struct app *app = b->app;
 
-	job->conn = conn;
-	job->on_replica = false;
-	if (conn == NULL)
-		return fail(job, ERR_UNAVAILABLE,
-			    "the read could not be audited, so it is not "
-			    "answered");
-	send_audit(job);
+	if (b->conn != NULL)
+		db_release(b->conn);
+	for (int i = 0; i < b->n; i++) {
+		if (committed)
+			finish(b->jobs[i]);
+		else
+			fail(b->jobs[i], ERR_UNAVAILABLE,
+			     "the read could not be audited, so it is not "
+			     "answered");
+	}
+	free(b);
+	audit_busy = false;
+	audit_kick(app);
 }
 
-static void send_audit(struct read_job *job)
+static void on_audit_committed(struct db_conn *conn, PGresult **res, int n,
+			       void *arg)
+{
+	struct audit_batch *b = arg;
+	bool ok = n > 0;
+
+	(void)conn;
+	for (int i = 0; i < n; i++)
+		if (!db_result_ok(res[i])) {
+			log_error("audit", "%s", PQresultErrorMessage(res[i]));
+			ok = false;
+			break;
+		}
+	audit_batch_end(b, ok);
+}
+
+static void on_audit_lease(struct db_conn *conn, void *arg)
+{
+	struct audit_batch *b = arg;
+	struct db_query q[DB_MAX_BATCH];
+	int nq = 0;
+
+	b->conn = conn;
+	if (conn == NULL)
+		return audit_batch_end(b, false);
+	q[nq++] = (struct db_query){.sql = "BEGIN"};
+	if (!b->app->cfg.audit_durable)
+		q[nq++] = (struct db_query){
+			.sql = "SET LOCAL synchronous_commit TO off"};
+	for (int i = 0; i < b->n; i++) {
+		struct read_job *job = b->jobs[i];
+		struct request *r = job->req;
+		q[nq++] = (struct db_query){
+			.sql = "INSERT INTO audit_log (token_id, method, "
+			       "route, "
+			       "uri, patient_ids, remote, status) VALUES ($1, "
+			       "$2, $3, $4, $5::text[], $6, $7::int)",
+			.nparams = 7,
+			.params = {r->token ? r->token->id : "-",
+				   r->method == METHOD_POST ? "POST" : "GET",
+				   r->route, request_uri(r),
+				   job->audit_patients, job->audit_remote,
+				   job->audit_status}};
+	}
+	q[nq++] = (struct db_query){.sql = "COMMIT"};
+	if (!db_send(conn, q, nq, on_audit_committed, b))
+		audit_batch_end(b, false);
+}
+
+static void audit_kick(struct app *app)
+{
+	struct audit_batch *b;
+
+	if (audit_busy || audit_head == NULL)
+		return;
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return;
+	b->app = app;
+	while (audit_head != NULL && b->n < AUDIT_MAX) {
+		b->jobs[b->n++] = audit_head;
+		audit_head = audit_head->next_audit;
+	}
+	if (audit_head == NULL)
+		audit_tail = &audit_head;
+	audit_busy = true;
+	db_acquire(app->pool, on_audit_lease, b);
+}
+
+/* The read's connection goes back at once; its answer waits for its
+ * audit row. */
+static void audit_then_finish(struct read_job *job)
 {
 	struct request *r = job->req;
-	char status[8], remote[80];
-	char *patients = patients_literal(job->a.patients);
-	bool durable = r->app->cfg.audit_durable;
-	struct db_query q[4] = {
-		{.sql = "BEGIN"},
-		{.sql = durable ? "SELECT 1"
-				: "SET LOCAL synchronous_commit TO off"},
-		{.sql = "INSERT INTO audit_log (token_id, method, route, uri, "
-			"patient_ids, remote, status) VALUES ($1, $2, $3, $4, "
-			"$5::text[], $6, $7::int)",
-		 .nparams = 7,
-		 .params = {r->token ? r->token->id : "-",
-			    r->method == METHOD_POST ? "POST" : "GET", r->route,
-			    request_uri(r), patients,
-			    request_remote(r, remote, sizeof(remote)), status}},
-		{.sql = "COMMIT"},
-	};
 
-	snprintf(status, sizeof(status), "%d", job->a.status);
-	if (job->on_replica) {
-		free(patients);
-		db_release(job->conn);
-		job->conn = NULL;
-		db_acquire(r->app->pool, on_audit_lease, job);
-		return;
-	}
-	if (patients == NULL || !db_send(job->conn, q, 4, on_audited, job))
-		fail(job, ERR_UNAVAILABLE, "the read could not be audited");
-	free(patients);
+	db_release(job->conn);
+	job->conn = NULL;
+	job->audit_patients = patients_literal(job->a.patients);
+	if (job->audit_patients == NULL)
+		return fail(job, ERR_INTERNAL, "out of memory");
+	snprintf(job->audit_status, sizeof(job->audit_status), "%d",
+		 job->a.status);
+	if (request_remote(r, job->audit_remote, sizeof(job->audit_remote)) ==
+	    NULL)
+		snprintf(job->audit_remote, sizeof(job->audit_remote), "-");
+	job->next_audit = NULL;
+	*audit_tail = job;
+	audit_tail = &job->next_audit;
+	audit_kick(r->app);
 }
 
 static void on_read(struct db_conn *conn, PGresult **res, int n, void *arg)
@@ -167,7 +235,7 @@ static void on_read(struct db_conn *conn, PGresult **res, int n, void *arg)
 		}
 	job->render(job->req, res, n, &job->a);
 	if (!job->a.failed && json_object_size(job->a.patients) > 0)
-		return send_audit(job);
+		return audit_then_finish(job);
 	finish(job);
 }
 
@@ -206,9 +274,8 @@ void read_batch(struct request *r, const struct db_query *q, int n,
 		}
 	}
 	/* Reads may go to a streaming replica; writes never do. */
-	job->on_replica = r->method == METHOD_GET && r->app->read_pool != NULL;
-	db_acquire(job->on_replica ? r->app->read_pool : r->app->pool, on_lease,
-		   job);
+	bool replica = r->method == METHOD_GET && r->app->read_pool != NULL;
+	db_acquire(replica ? r->app->read_pool : r->app->pool, on_lease, job);
 }
 
 void read_query(struct request *r, const struct db_query *q, render_fn render)
