@@ -30,7 +30,7 @@ UNIT_SRC   = $(filter-out test/check_e2e%.c,$(wildcard test/check_*.c))
 E2E_SRC    = $(wildcard test/check_e2e*.c)
 HARNESS_SRC = test/harness.c
 
-.PHONY: all deps run check unit e2e sanitize valgrind format format-check clean bench fuzz
+.PHONY: all deps run check unit e2e sanitize valgrind format format-check clean bench bench-coordinators fuzz
 
 all: $(BUILD)/painpathd $(BUILD)/painpath
 
@@ -94,6 +94,10 @@ format-check:
 
 bench: deps all
 	@BUILD=$(BUILD) bench/run.sh
+
+# A million pathways loaded with SQL: worklist pages and the night's report.
+bench-coordinators: deps all
+	@BUILD=$(BUILD) bench/coordinators.sh
 
 # libFuzzer targets (clang); FUZZ_SECONDS per target.  Not part of check.
 FUZZ_BUILD   ?= build-fuzz

@@ -12,6 +12,7 @@
 -- pathways and transitions are then INSERT ... SELECT from that view
 -- (bench/coordinators-insert.sql), in two sessions at once.
 \set ON_ERROR_STOP on
+SET client_min_messages = warning;
 
 SELECT setseed(:seed);
 
@@ -90,6 +91,7 @@ WITH u AS (
       ON r.ri = width_bucket(u.u_region,
                              (SELECT array_agg(lo ORDER BY ri)
                               FROM bench_coord_regions))
+    OFFSET 0
 ), b AS (
     SELECT a.*,
            CASE country WHEN 'dk' THEN 'dk' WHEN 'no' THEN 'no'
@@ -112,6 +114,7 @@ WITH u AS (
            CASE WHEN child THEN 6 + floor(u_age * 12)::int
                 ELSE 18 + floor(u_age * 70)::int END AS age
     FROM a
+    OFFSET 0
 ), c AS (
     SELECT b.*,
            CASE WHEN kind IN ('A', 'F') THEN NULL
@@ -128,6 +131,7 @@ WITH u AS (
                WHEN 'C' THEN 7
                ELSE NULL END AS dur_a
     FROM b
+    OFFSET 0
 ), d AS (
     SELECT c.*,
            CASE WHEN kind = 'D' THEN
@@ -144,6 +148,7 @@ WITH u AS (
            model = 'dk' AND kind IN ('D', 'E') AND u_priv < 0.08
                AS private_unit
     FROM c
+    OFFSET 0
 ), e AS (
     SELECT d.*,
            -- The earliest clock's due date: overdue_pct% of them up to a
@@ -156,12 +161,14 @@ WITH u AS (
            END AS due,
            interval '8 hours' + u_tod * interval '9 hours' AS tod
     FROM d
+    OFFSET 0
 ), f AS (
     SELECT e.*,
            -- When the earliest clock started, never after now.
            least((due - dur) + tod, now() - interval '1 minute')
                AS clock_start
     FROM e
+    OFFSET 0
 ), g AS (
     SELECT f.*,
            CASE kind
@@ -186,6 +193,7 @@ WITH u AS (
                              - (1 + u_t4 * 6) * interval '1 day'
            END AS t_sent_raw
     FROM f
+    OFFSET 0
 ), h AS (
     SELECT g.*,
            CASE kind
@@ -201,6 +209,7 @@ WITH u AS (
                WHEN 'G' THEN t_sent_raw + (1 + u_t4 * 6) * interval '1 day'
            END AS t_recv_raw
     FROM g
+    OFFSET 0
 ), k AS (
     SELECT h.*,
            CASE kind
@@ -219,6 +228,7 @@ WITH u AS (
                WHEN 'G' THEN now() - u_t1 * interval '1000 days'
            END AS t_close_raw
     FROM h
+    OFFSET 0
 ), m AS (
     SELECT k.*,
            CASE WHEN kind IN ('B', 'G')
@@ -232,6 +242,7 @@ WITH u AS (
                       - (200 + u_t5 * 2000) * interval '1 day')::date
            END AS pain_onset
     FROM k
+    OFFSET 0
 ), p AS (
     SELECT m.*,
            n - ntail AS nfill,
@@ -253,6 +264,7 @@ WITH u AS (
                        * interval '1 day'
            END AS t_open_raw
     FROM m
+    OFFSET 0
 )
 SELECT i,
        'pw-' || substr(md5('pathway' || i), 1, 24) AS pathway_id,
@@ -332,7 +344,8 @@ SELECT i,
             THEN (t_recv_raw AT TIME ZONE 'UTC')::date + 30 END AS d_fc,
        CASE WHEN l0 = 'gp' AND pain_onset IS NOT NULL
             THEN (pain_onset + interval '6 months')::date END AS d_lr
-FROM p;
+FROM p
+OFFSET 0;
 
 -- Each step of each pathway: the transition row, and the pathway after it.
 CREATE VIEW bench_coord_steps AS
@@ -424,7 +437,7 @@ CROSS JOIN LATERAL (
                AS prev_level,
            CASE WHEN step.k >= g.k_start THEN g.u1 ELSE g.u0 END AS unit,
            t.at,
-           t.at + (150 + (g.i * 7919 + step.k * 104729) % 45000)
+           t.at + (150 + (g.i::bigint * 7919 + step.k * 104729) % 45000)
                   * interval '1 millisecond' AS recorded_at,
            g.ehr || '-' || lpad(to_hex(g.i * 8 + step.k), 8, '0')
                AS event_id
@@ -438,6 +451,7 @@ CROSS JOIN LATERAL (
                                              * ((step.k - 1)::float8
                                                 / g.fdiv))
                          END AS at) AS t
+    OFFSET 0
 ) AS s
 CROSS JOIN LATERAL (
     -- The clocks running after the step.
@@ -450,6 +464,7 @@ CROSS JOIN LATERAL (
                AS r_fc,
            CASE WHEN s.phase = 'active' AND s.k < coalesce(g.k_sent, g.n + 1)
                 THEN g.d_lr END AS r_lr
+    OFFSET 0
 ) AS c
 CROSS JOIN LATERAL (
     -- The event's data, as an EHR sends it.
@@ -468,7 +483,7 @@ CROSS JOIN LATERAL (
         WHEN 'referral.sent' THEN
             jsonb_build_object('to_level', g.l1, 'to_unit', g.u1)
             || CASE WHEN g.private_unit
-                    THEN '{"private_unit": true}' ELSE '{}' END
+                    THEN '{"private_unit": true}'::jsonb ELSE '{}' END
             || CASE WHEN g.l1 = 'centre' AND g.model LIKE 'se-%'
                     THEN jsonb_build_object(
                         'earlier_levels_considered', true,

@@ -144,12 +144,14 @@ static void on_locked(struct db_conn *conn, PGresult **res, int n, void *arg)
 	bool locked, ran;
 
 	(void)conn;
-	if (n == 0 || !db_result_ok(res[0]) || !db_result_ok(res[1]) ||
-	    !db_result_ok(res[2]))
+	for (int i = 0; i < n; i++)
+		if (!db_result_ok(res[i]))
+			n = 0;
+	if (n == 0)
 		return run_job_end(job, false, -1);
 	locked = job->trigger == RUN_ADMIN ||
-		 strcmp(PQgetvalue(res[1], 0, 0), "t") == 0;
-	ran = PQntuples(res[2]) > 0;
+		 strcmp(PQgetvalue(res[2], 0, 0), "t") == 0;
+	ran = PQntuples(res[3]) > 0;
 	if (job->trigger == RUN_SCHEDULE && (!locked || ran)) {
 		/* Another daemon holds the night, or it has run: done. */
 		return run_job_end(job, ran, -1);
@@ -160,15 +162,16 @@ static void on_locked(struct db_conn *conn, PGresult **res, int n, void *arg)
 static void on_run_lease(struct db_conn *conn, void *arg)
 {
 	struct run_job *job = arg;
-	struct db_query q[3] = {
+	struct db_query q[4] = {
 		{.sql = "BEGIN"},
+		{.sql = report_timeout_sql},
 		{.sql = job->trigger == RUN_ADMIN ? report_wait_lock_sql
 						  : report_try_lock_sql},
 		{.sql = report_ran_sql, .nparams = 1, .params = {job->date}},
 	};
 
 	job->conn = conn;
-	if (conn == NULL || !db_send(conn, q, 3, on_locked, job))
+	if (conn == NULL || !db_send(conn, q, 4, on_locked, job))
 		run_job_end(job, false, -1);
 }
 

@@ -368,6 +368,41 @@ static bool report_ready(int fd, int port)
 	return ok;
 }
 
+/* --ready-fd means ready: the port is reported once the pool has a
+ * connection (or db_wait_s has passed), so /readyz agrees from the
+ * first request on. */
+struct ready_wait {
+	struct app *app;
+	struct event *tick;
+	int fd, port, ticks_left;
+};
+
+static void on_ready_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct ready_wait *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (!db_pool_ready(w->app->pool) && w->ticks_left-- > 0)
+		return;
+	if (!report_ready(w->fd, w->port))
+		log_warning(CTX, "could not report readiness on fd %d", w->fd);
+	event_free(w->tick);
+	free(w);
+}
+
+static bool report_ready_when_connected(struct app *app, int fd, int port)
+{
+	struct ready_wait *w = calloc(1, sizeof(*w));
+	struct timeval every = {0, 10000};
+
+	if (w == NULL)
+		return report_ready(fd, port);
+	*w = (struct ready_wait){app, NULL, fd, port, app->cfg.db_wait_s * 100};
+	w->tick = event_new(app->base, -1, EV_PERSIST, on_ready_tick, w);
+	return w->tick != NULL && event_add(w->tick, &every) == 0;
+}
+
 static bool start(struct app *app, const struct options *o,
 		  struct event **signals)
 {
@@ -422,7 +457,8 @@ static bool start(struct app *app, const struct options *o,
 	for (int i = 0; i < 3; i++)
 		evsignal_add(signals[i], NULL);
 	log_info(CTX, "serving on %s:%d", app->cfg.listen, port);
-	return o->ready_fd < 0 || report_ready(o->ready_fd, port);
+	return o->ready_fd < 0 ||
+	       report_ready_when_connected(app, o->ready_fd, port);
 }
 
 int main(int argc, char **argv)

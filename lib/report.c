@@ -7,6 +7,9 @@
 /* "escalate" in ASCII: any constant every daemon agrees on. */
 #define REPORT_LOCK_KEY "7310303091283456357"
 
+/* The night's run may take longer than an event's statements. */
+const char report_timeout_sql[] = "SET LOCAL statement_timeout = '10min'";
+
 const char report_try_lock_sql[] =
 	"SELECT pg_try_advisory_xact_lock(" REPORT_LOCK_KEY ")";
 const char report_wait_lock_sql[] =
@@ -37,9 +40,18 @@ const char report_run_sql[] =
 	"first_reported_on = least(e.first_reported_on, "
 	"EXCLUDED.first_reported_on), last_reported_on = "
 	"greatest(e.last_reported_on, EXCLUDED.last_reported_on) "
-	"RETURNING escalation_id), "
+	/* An unchanged row is not rewritten: a rerun writes nothing. */
+	"WHERE (e.level, e.phase, e.unit) IS DISTINCT FROM (EXCLUDED.level, "
+	"EXCLUDED.phase, EXCLUDED.unit) OR e.first_reported_on > "
+	"EXCLUDED.first_reported_on OR e.last_reported_on < "
+	"EXCLUDED.last_reported_on RETURNING escalation_id), "
+	/* The night's items: rows written now, and rows already there
+	 * (seen as they were before this statement). */
+	"ids AS (SELECT escalation_id FROM up UNION SELECT e.escalation_id "
+	"FROM escalations e JOIN cand c ON e.pathway_id = c.pathway_id AND "
+	"e.rule = c.rule AND e.due = c.due), "
 	"added AS (INSERT INTO escalation_items (report_date, escalation_id) "
-	"SELECT $1::date, escalation_id FROM up ON CONFLICT DO NOTHING "
+	"SELECT $1::date, escalation_id FROM ids ON CONFLICT DO NOTHING "
 	"RETURNING 1) "
 	"SELECT (SELECT count(*) FROM escalation_items WHERE report_date = "
 	"$1::date) + (SELECT count(*) FROM added)";
@@ -308,7 +320,8 @@ bool report_run_blocking(PGconn *conn, const struct model_set *models,
 		snprintf(err, errlen, "too many models");
 		return false;
 	}
-	if (!exec_step(conn, "BEGIN", 0, NULL, NULL, err, errlen))
+	if (!exec_step(conn, "BEGIN", 0, NULL, NULL, err, errlen) ||
+	    !exec_step(conn, report_timeout_sql, 0, NULL, NULL, err, errlen))
 		return false;
 	if (!lock_night(conn, date, wait, &go, err, errlen) || !go)
 		goto rollback;

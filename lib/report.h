@@ -21,6 +21,8 @@
 #include "calendar.h"
 #include "model.h"
 
+/* Inside the run's transaction, before the run: a longer timeout. */
+extern const char report_timeout_sql[];
 /* pg_try_advisory_xact_lock / pg_advisory_xact_lock on the report's key. */
 extern const char report_try_lock_sql[];
 extern const char report_wait_lock_sql[];
