@@ -461,6 +461,17 @@ static bool start(struct app *app, const struct options *o,
 	       report_ready_when_connected(app, o->ready_fd, port);
 }
 
+static void ignore_stop_signals(void)
+{
+	sigset_t stop;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct app app;
@@ -476,16 +487,17 @@ int main(int argc, char **argv)
 	if (!start(&app, &o, signals))
 		goto out;
 	event_base_dispatch(app.base);
-	/* Freeing the signal events below restores the default action: a
-	 * late SIGTERM must not kill a daemon that is already exiting. */
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
 	log_info(CTX, "stopped");
 	status = 0;
 out:
+	/* Freeing the signal events restores the default actions: a late
+	 * SIGTERM must not kill a daemon that is already exiting cleanly. */
+	ignore_stop_signals();
 	for (int i = 0; i < 3; i++)
 		if (signals[i] != NULL)
 			event_free(signals[i]);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 	if (shutdown_timer != NULL)
 		event_free(shutdown_timer);
 	if (drain_tick != NULL)
