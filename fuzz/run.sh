@@ -36,7 +36,7 @@ lib_sources() {
 	fuzz_timestamp) echo "lib/calendar.c" ;;
 	fuzz_event | fuzz_model)
 		echo "lib/calendar.c lib/domain.c lib/error.c lib/event.c" \
-			"lib/fsm.c lib/model.c lib/pathway.c"
+			"lib/fsm.c lib/model.c lib/pathway.c lib/dirlist.c"
 		;;
 	*)
 		echo "fuzz/run.sh: unknown target $1" >&2

@@ -1,6 +1,7 @@
 #include "migrate.h"
 
-#include <dirent.h>
+#include "dirlist.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,12 +98,14 @@ out:
 	return ok;
 }
 
-static int compare_names(const void *a, const void *b)
+/* NNN_name.sql; returns NNN or -1. */
+static int migration_version(const char *name);
+
+static bool is_migration(const char *name)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return migration_version(name) >= 0;
 }
 
-/* NNN_name.sql; returns NNN or -1. */
 static int migration_version(const char *name)
 {
 	size_t len = strlen(name);
@@ -116,41 +119,17 @@ static int migration_version(const char *name)
 								   : -1;
 }
 
-static char **list_migrations(const char *dir, size_t *count)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0;
-
-	*count = 0;
-	if (d == NULL)
-		return NULL;
-	while ((de = readdir(d)) != NULL) {
-		if (migration_version(de->d_name) < 0)
-			continue;
-		char **grown = realloc(names, (n + 1) * sizeof(*names));
-		if (grown == NULL)
-			break;
-		names = grown;
-		names[n++] = strdup(de->d_name);
-	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), compare_names);
-	*count = n;
-	return names;
-}
-
 bool migrate_apply(PGconn *conn, const char *dir, int *applied, char *err,
 		   size_t errlen)
 {
 	size_t n = 0;
-	char **names = list_migrations(dir, &n);
+	char **names = dirlist_sorted(dir, is_migration, &n);
 	char why[1024];
 	bool ok = false;
 
 	*applied = 0;
-	if (names == NULL) {
+	if (names == NULL || n == 0) {
+		dirlist_free(names, n);
 		snprintf(err, errlen, "%s: no migrations (NNN_name.sql) found",
 			 dir);
 		return false;
@@ -179,8 +158,6 @@ bool migrate_apply(PGconn *conn, const char *dir, int *applied, char *err,
 out:
 	exec_ok(conn, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", why,
 		sizeof(why));
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	dirlist_free(names, n);
 	return ok;
 }

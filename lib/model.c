@@ -1,6 +1,7 @@
 #include "model.h"
 
-#include <dirent.h>
+#include "dirlist.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -438,52 +439,19 @@ void model_free(struct model *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static int compare_names(const void *a, const void *b)
+static bool is_model_file(const char *name)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
+	size_t len = strlen(name);
 
-/* File names of dir ending in .json, sorted; NULL-terminated, caller frees. */
-static char **list_json_files(const char *dir, size_t *count)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0;
-
-	if (d == NULL)
-		return NULL;
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-		if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0 ||
-		    de->d_name[0] == '.')
-			continue;
-		char **grown = realloc(names, (n + 2) * sizeof(*names));
-		if (grown == NULL)
-			break;
-		names = grown;
-		names[n++] = strdup(de->d_name);
-		names[n] = NULL;
-	}
-	closedir(d);
-	if (names != NULL)
-		qsort(names, n, sizeof(*names), compare_names);
-	*count = n;
-	return names;
-}
-
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	return len > 5 && name[0] != '.' &&
+	       strcmp(name + len - 5, ".json") == 0;
 }
 
 bool model_set_load_dir(const char *dir, struct model_set *out, char *err,
 			size_t errlen)
 {
 	size_t n = 0;
-	char **names = list_json_files(dir, &n);
+	char **names = dirlist_sorted(dir, is_model_file, &n);
 	bool ok = false;
 
 	memset(out, 0, sizeof(*out));
@@ -514,7 +482,7 @@ bool model_set_load_dir(const char *dir, struct model_set *out, char *err,
 	}
 	ok = true;
 out:
-	free_names(names, n);
+	dirlist_free(names, n);
 	if (!ok)
 		model_set_free(out);
 	return ok;
