@@ -420,7 +420,7 @@ static void fire_together(const char *body, int *created, int *replayed,
 
 START_TEST(concurrent_posts_of_one_event_record_it_once)
 {
-	char p[64], body[1024], pathway[160], sql[256];
+	char p[64], body[1024], sql[256];
 	int created, replayed, other, other_count;
 
 	e2e_id(p, sizeof(p), "conc");
@@ -432,7 +432,6 @@ START_TEST(concurrent_posts_of_one_event_record_it_once)
 	fire_together(body, &created, &replayed, &other, &other_count);
 	ck_assert_int_eq(created, 1);
 	ck_assert_int_eq(replayed, CONCURRENT - 1);
-	(void)pathway;
 	/* The same for an event on an existing pathway (lock, then check). */
 	snprintf(body, sizeof(body),
 		 "{\"event_id\":\"%s-sent\",\"type\":\"referral.sent\","
