@@ -36,6 +36,7 @@ all: $(BUILD)/painpathd $(BUILD)/painpath
 
 deps:
 	@contrib/install-deps.sh
+	@contrib/install-node-tools.sh
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(build-essential pkg-config libevent-dev libjansson-dev libpq-dev
-	check postgresql postgresql-client clang clang-format libclang-rt-14-dev valgrind curl)
+	check postgresql postgresql-client clang clang-format libclang-rt-14-dev valgrind curl
+	libssl-dev openssl chromium postgresql-15-auto-failover pg-auto-failover-cli)
 
 missing=()
 for p in "${packages[@]}"; do
