@@ -10,6 +10,7 @@
 #include "config.h"
 #include "db.h"
 #include "model.h"
+#include "reply.h"
 
 struct event_base;
 struct evhttp;
@@ -36,20 +37,22 @@ extern const struct route *const app_routes;
 extern const unsigned app_route_count;
 
 struct request;
-void events_post(struct request *r);
-void pathway_get(struct request *r);
-void pathway_transitions_get(struct request *r);
-void patient_pathways_get(struct request *r);
-void models_get(struct request *r);
-void notifications_get(struct request *r);
-void healthz_get(struct request *r);
-void readyz_get(struct request *r);
-void worklist_get(struct request *r);
-void stats_waiting_get(struct request *r);
-void escalations_get(struct request *r);
-void escalations_run_post(struct request *r);
-void escalation_ack_post(struct request *r);
-void audit_get(struct request *r);
+struct reply;
+enum handled events_post(struct request *r, struct reply *out);
+enum handled pathway_get(struct request *r, struct reply *out);
+enum handled pathway_transitions_get(struct request *r, struct reply *out);
+enum handled patient_pathways_get(struct request *r, struct reply *out);
+enum handled models_get(struct request *r, struct reply *out);
+enum handled notifications_get(struct request *r, struct reply *out);
+enum handled healthz_get(struct request *r, struct reply *out);
+enum handled readyz_get(struct request *r, struct reply *out);
+enum handled worklist_get(struct request *r, struct reply *out);
+enum handled stats_waiting_get(struct request *r, struct reply *out);
+enum handled escalations_get(struct request *r, struct reply *out);
+enum handled escalations_run_post(struct request *r, struct reply *out);
+enum handled escalation_ack_post(struct request *r, struct reply *out);
+enum handled audit_get(struct request *r, struct reply *out);
+enum handled metrics_get(struct request *r, struct reply *out);
 
 /* The nightly report's timer (escalations.c). */
 bool escalations_schedule_start(struct app *app)

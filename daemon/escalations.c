@@ -87,8 +87,11 @@ static void run_job_end(struct run_job *job, bool ok, int items)
 					 items);
 		}
 	} else if (!ok) {
-		reply_error_code(job->req, ERR_UNAVAILABLE, NULL,
-				 "the report could not be run; try again");
+		struct reply rep;
+		reply_init(&rep);
+		reply_error(&rep, ERR_UNAVAILABLE, NULL,
+			    "the report could not be run; try again");
+		request_finish(job->req, &rep);
 	}
 	free(job);
 }
@@ -108,11 +111,15 @@ static void on_run_done(struct db_conn *conn, PGresult **res, int n, void *arg)
 	if (n == 0)
 		return run_job_end(job, false, -1);
 	items = atoi(PQgetvalue(res[0], 0, 0));
-	if (job->trigger == RUN_ADMIN)
-		reply_json(job->req, 200,
+	if (job->trigger == RUN_ADMIN) {
+		struct reply rep;
+		reply_init(&rep);
+		reply_json(&rep, 200,
 			   json_pack("{s:s, s:i, s:s}", "date", job->date,
 				     "items", items, "ran_by",
 				     instance_name()));
+		request_finish(job->req, &rep);
+	}
 	run_job_end(job, true, items);
 }
 
@@ -181,9 +188,12 @@ static void start_run(struct app *app, struct request *r,
 	struct run_job *job = calloc(1, sizeof(*job));
 
 	if (job == NULL) {
-		if (r != NULL)
-			reply_error_code(r, ERR_INTERNAL, NULL,
-					 "out of memory");
+		if (r != NULL) {
+			struct reply rep;
+			reply_init(&rep);
+			reply_error(&rep, ERR_INTERNAL, NULL, "out of memory");
+			request_finish(r, &rep);
+		}
 		return;
 	}
 	job->app = app;
@@ -194,14 +204,15 @@ static void start_run(struct app *app, struct request *r,
 	db_acquire(app->pool, on_run_lease, job);
 }
 
-void escalations_run_post(struct request *r)
+enum handled escalations_run_post(struct request *r, struct reply *out)
 {
 	cal_date night;
 
 	if (!night_of(r, &night))
-		return reply_error_code(r, ERR_INVALID_REQUEST, "date",
-					"date must be YYYY-MM-DD");
+		return reply_error(out, ERR_INVALID_REQUEST, "date",
+				   "date must be YYYY-MM-DD");
 	start_run(r->app, r, RUN_ADMIN, night);
+	return HANDLED_LATER;
 }
 
 /* --- reading and acknowledging ------------------------------------------ */
@@ -236,13 +247,12 @@ static void render_list(struct request *r, PGresult **res, int n,
 	if (!wants_csv(r))
 		return answer_json(a, doc);
 	json_decref(doc);
-	a->text = report_csv(res[1], night);
-	a->content_type = "text/csv; charset=utf-8";
-	if (a->text == NULL)
-		answer_error(a, ERR_INTERNAL, NULL, "out of memory");
+	char *csv = report_csv(res[1], night);
+	reply_text(&a->rep, 200, "text/csv; charset=utf-8", csv,
+		   csv ? strlen(csv) : 0);
 }
 
-void escalations_get(struct request *r)
+enum handled escalations_get(struct request *r, struct reply *out)
 {
 	const char *region = request_query(r, "region");
 	const char *rule = request_query(r, "rule");
@@ -254,14 +264,14 @@ void escalations_get(struct request *r)
 	if (!night_of(r, &night) || (region && !domain_valid_id(region)) ||
 	    (rule && !domain_rule_parse(rule, &parsed)) ||
 	    (unacked && strcmp(unacked, "true") && strcmp(unacked, "false")))
-		return reply_error_code(r, ERR_INVALID_REQUEST, NULL,
-					"date must be YYYY-MM-DD, region an "
-					"identifier, rule a clock rule, "
-					"unacknowledged true or false");
+		return reply_error(out, ERR_INVALID_REQUEST, NULL,
+				   "date must be YYYY-MM-DD, region an "
+				   "identifier, rule a clock rule, "
+				   "unacknowledged true or false");
 	if (region != NULL && !auth_covers_region(r->token, region))
-		return reply_error_code(r, ERR_FORBIDDEN, "region",
-					"this token does not cover region %s",
-					region);
+		return reply_error(out, ERR_FORBIDDEN, "region",
+				   "this token does not cover region %s",
+				   region);
 	calendar_format_date(night, date);
 	struct db_query q[2] = {
 		{.sql = report_ran_sql, .nparams = 1, .params = {date}},
@@ -272,7 +282,7 @@ void escalations_get(struct request *r)
 								    : "false",
 			    request_regions(r, regions, sizeof(regions))}},
 	};
-	read_batch(r, q, 2, render_list);
+	return read_batch(r, q, 2, render_list);
 }
 
 static void render_ack(struct request *r, PGresult **res, int n,
@@ -309,18 +319,18 @@ static bool ack_by(struct request *r, char *by)
 	return ok;
 }
 
-void escalation_ack_post(struct request *r)
+enum handled escalation_ack_post(struct request *r, struct reply *out)
 {
 	char id[24], by[ID_MAX + 1], regions[REGIONS_LEN];
 	long value;
 
 	if (!parse_count(r->params[0], 999999999999999999L, &value))
-		return reply_error_code(r, ERR_NOT_FOUND, NULL,
-					"no such escalation");
+		return reply_error(out, ERR_NOT_FOUND, NULL,
+				   "no such escalation");
 	if (!ack_by(r, by))
-		return reply_error_code(r, ERR_INVALID_REQUEST, "by",
-					"the body may be {\"by\": \"<who>\"}, "
-					"an identifier");
+		return reply_error(out, ERR_INVALID_REQUEST, "by",
+				   "the body may be {\"by\": \"<who>\"}, an "
+				   "identifier");
 	snprintf(id, sizeof(id), "%ld", value);
 	const char *scope = request_regions(r, regions, sizeof(regions));
 	struct db_query q[2] = {
@@ -329,7 +339,7 @@ void escalation_ack_post(struct request *r)
 		 .params = {id, by, scope}},
 		{.sql = report_item_sql, .nparams = 2, .params = {id, scope}},
 	};
-	read_batch(r, q, 2, render_ack);
+	return read_batch(r, q, 2, render_ack);
 }
 
 /* --- the nightly schedule ------------------------------------------------ */

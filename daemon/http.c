@@ -161,6 +161,14 @@ static cal_millis now_millis(void)
 	return (cal_millis)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static const char *const method_names[] = {"GET", "POST", "PUT", "DELETE",
+					   "OTHER"};
+
+const char *request_method_name(const struct request *r)
+{
+	return method_names[r->method];
+}
+
 int http_in_flight(void)
 {
 	return in_flight;
@@ -183,6 +191,8 @@ static const char *reason_phrase(int status)
 		return "OK";
 	case 201:
 		return "Created";
+	case 304:
+		return "Not Modified";
 	case 400:
 		return "Bad Request";
 	case 401:
@@ -195,8 +205,12 @@ static const char *reason_phrase(int status)
 		return "Method Not Allowed";
 	case 409:
 		return "Conflict";
+	case 412:
+		return "Precondition Failed";
 	case 413:
 		return "Payload Too Large";
+	case 415:
+		return "Unsupported Media Type";
 	case 422:
 		return "Unprocessable Entity";
 	case 503:
@@ -217,85 +231,118 @@ static void request_free(struct request *r)
 	in_flight--;
 }
 
-static void send_and_free(struct request *r, int status, const char *type,
-			  const char *text, size_t len)
+static enum frontend frontend_of(const struct request *r)
 {
-	struct evbuffer *buf = evbuffer_new();
-	struct evkeyvalq *out = evhttp_request_get_output_headers(r->ev);
+	return r->route != NULL ? r->route->frontend : FRONTEND_V1;
+}
 
-	evhttp_add_header(out, "Content-Type", type);
-	if (status == 503) {
+/* The error object of the route's front-end, with the reply's extra
+ * members (e.g. depends_on) merged in. */
+static json_t *error_body(const struct request *r, const struct reply *rep)
+{
+	json_t *doc = error_to_json(&rep->err);
+	json_t *inner = json_object_get(doc, "error");
+
+	if (inner != NULL && rep->detail != NULL)
+		json_object_update(inner, rep->detail);
+	(void)frontend_of(r);
+	return doc;
+}
+
+static const char *answer_json_type(const struct request *r)
+{
+	return frontend_of(r) == FRONTEND_FHIR ? "application/fhir+json"
+					       : "application/json";
+}
+
+/* The body's bytes: the text as given, or the JSON encoded (malloc'd). */
+static char *encode_body(const struct request *r, struct reply *rep,
+			 size_t *len)
+{
+	json_t *error = NULL;
+	char *text;
+
+	if (rep->err.code == ERR_NONE && rep->text != NULL) {
+		text = rep->text;
+		rep->text = NULL;
+		*len = rep->text_len;
+		return text;
+	}
+	if (rep->err.code != ERR_NONE)
+		error = error_body(r, rep);
+	text = json_dumps(error ? error : rep->body, JSON_COMPACT);
+	json_decref(error);
+	*len = text ? strlen(text) : 0;
+	return text;
+}
+
+static void add_reply_headers(struct request *r, const struct reply *rep)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(r->ev);
+	bool text = rep->err.code == ERR_NONE && rep->text != NULL;
+
+	evhttp_add_header(out, "Content-Type",
+			  text && rep->content_type ? rep->content_type
+						    : answer_json_type(r));
+	if (rep->status == 503) {
 		char secs[16];
 		snprintf(secs, sizeof(secs), "%d", r->app->cfg.retry_after_s);
 		evhttp_add_header(out, "Retry-After", secs);
 	}
+	if (rep->status == 401)
+		evhttp_add_header(out, "WWW-Authenticate", "Bearer");
+	if (rep->flags & REPLY_REPLAY)
+		evhttp_add_header(out, "Idempotent-Replay", "true");
+	/* Answers behind a token may show patients: no cache keeps them. */
+	if (rep->cache_control != NULL)
+		evhttp_add_header(out, "Cache-Control", rep->cache_control);
+	else if (r->route == NULL || r->route->roles != 0)
+		evhttp_add_header(out, "Cache-Control", "no-store");
+	if (rep->etag[0] != '\0')
+		evhttp_add_header(out, "ETag", rep->etag);
+	if (rep->location[0] != '\0')
+		evhttp_add_header(out, "Location", rep->location);
 	if (r->app->draining)
 		evhttp_add_header(out, "Connection", "close");
-	evbuffer_add(buf, text, len);
-	track_flush(r->ev);
-	evhttp_send_reply(r->ev, status, reason_phrase(status), buf);
-	evbuffer_free(buf);
-	metrics_request(r->route,
-			r->method == METHOD_GET	   ? "GET"
-			: r->method == METHOD_POST ? "POST"
-						   : "OTHER",
-			status,
-			(double)(now_millis() - r->started_at) / 1000.0);
-	log_info(r->context, "%s %s -> %d (%lld ms)",
-		 r->method == METHOD_GET    ? "GET"
-		 : r->method == METHOD_POST ? "POST"
-					    : "OTHER",
-		 evhttp_request_get_uri(r->ev), status,
-		 (long long)(now_millis() - r->started_at));
-	request_free(r);
 }
 
-void reply_text(struct request *r, int status, const char *content_type,
-		const char *text, size_t len)
+static void send_reply(struct request *r, struct reply *rep)
 {
-	send_and_free(r, status, content_type, text, len);
-}
+	struct evbuffer *buf = evbuffer_new();
+	size_t len = 0;
+	char *text;
+	int status = rep->status;
 
-void reply_json(struct request *r, int status, json_t *body)
-{
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	add_reply_headers(r, rep);
+	text = encode_body(r, rep, &len);
 
 	if (text == NULL) {
-		json_decref(body);
 		static const char oom[] =
 			"{\"error\":{\"code\":\"internal\",\"message\":"
 			"\"could not encode the answer\"}}";
-		send_and_free(r, 500, "application/json", oom, sizeof(oom) - 1);
-		return;
+		text = strdup(oom);
+		len = text ? strlen(text) : 0;
+		status = 500;
 	}
-	send_and_free(r, status, "application/json", text, strlen(text));
+	if (text != NULL)
+		evbuffer_add(buf, text, len);
 	free(text);
-	json_decref(body);
+	track_flush(r->ev);
+	evhttp_send_reply(r->ev, status, reason_phrase(status), buf);
+	evbuffer_free(buf);
+	metrics_request(r->route ? r->route->pattern : NULL,
+			request_method_name(r), status,
+			(double)(now_millis() - r->started_at) / 1000.0);
+	log_info(r->context, "%s %s -> %d (%lld ms)", request_method_name(r),
+		 evhttp_request_get_uri(r->ev), status,
+		 (long long)(now_millis() - r->started_at));
+	reply_clear(rep);
+	request_free(r);
 }
 
-void reply_json_replay(struct request *r, json_t *body)
+void request_finish(struct request *r, struct reply *rep)
 {
-	evhttp_add_header(evhttp_request_get_output_headers(r->ev),
-			  "Idempotent-Replay", "true");
-	reply_json(r, 200, body);
-}
-
-void reply_error(struct request *r, const struct pp_error *err)
-{
-	reply_json(r, error_http_status(err->code), error_to_json(err));
-}
-
-void reply_error_code(struct request *r, enum err_code code, const char *field,
-		      const char *fmt, ...)
-{
-	struct pp_error err;
-	va_list ap;
-
-	error_set(&err, code, field, "%s", "");
-	va_start(ap, fmt);
-	vsnprintf(err.message, sizeof(err.message), fmt, ap);
-	va_end(ap);
-	reply_error(r, &err);
+	send_reply(r, rep);
 }
 
 const char *request_query(const struct request *r, const char *key)
@@ -329,8 +376,9 @@ const char *request_remote(const struct request *r, char *buf, size_t len)
 	return buf;
 }
 
-/* Finds the caller's token; answers 401/403 itself when it must. */
-static bool authorize(struct request *r, const struct route *rt)
+/* Finds the caller's token; false with the 401/403 in out. */
+static bool authorize(struct request *r, const struct route *rt,
+		      struct reply *out)
 {
 	const char *header = request_header(r, "Authorization");
 
@@ -339,16 +387,14 @@ static bool authorize(struct request *r, const struct route *rt)
 	if (header != NULL && strncasecmp(header, "Bearer ", 7) == 0)
 		r->token = auth_find(&r->app->tokens, header + 7);
 	if (r->token == NULL) {
-		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
-				  "WWW-Authenticate", "Bearer");
-		reply_error_code(r, ERR_UNAUTHORIZED, NULL,
-				 "a valid bearer token is required");
+		reply_error(out, ERR_UNAUTHORIZED, NULL,
+			    "a valid bearer token is required");
 		return false;
 	}
 	if (!(rt->roles & ALLOW(r->token->role))) {
-		reply_error_code(r, ERR_FORBIDDEN, NULL,
-				 "the %s role may not do this",
-				 auth_role_name(r->token->role));
+		reply_error(out, ERR_FORBIDDEN, NULL,
+			    "the %s role may not do this",
+			    auth_role_name(r->token->role));
 		return false;
 	}
 	return true;
@@ -391,16 +437,18 @@ static bool match_route(const struct route *rt, char **segs, int nsegs,
 	return true;
 }
 
-/* Finds the handler; on a path match with the wrong method sets
- * *wrong_method.  Captured params point into segbuf. */
+/* Finds the handler.  When the path matches only with other methods,
+ * allow receives them ("GET, POST") for the 405's Allow header.  Captured
+ * params point into segbuf. */
 static const struct route *find_route(struct request *r, const char *path,
-				      char *segbuf, size_t buflen,
-				      bool *wrong_method)
+				      char *segbuf, size_t buflen, char *allow,
+				      size_t allowlen)
 {
 	char *segs[MAX_PATH_SEGMENTS];
 	int n = split_path(path, segbuf, buflen, segs);
+	size_t used = 0;
 
-	*wrong_method = false;
+	allow[0] = '\0';
 	if (n < 0)
 		return NULL;
 	for (size_t i = 0; i < route_count; i++) {
@@ -408,9 +456,58 @@ static const struct route *find_route(struct request *r, const char *path,
 			continue;
 		if (route_table[i].method == r->method)
 			return &route_table[i];
-		*wrong_method = true;
+		if (strstr(allow, method_names[route_table[i].method]) == NULL)
+			used += (size_t)snprintf(
+				allow + used,
+				used < allowlen ? allowlen - used : 0, "%s%s",
+				used ? ", " : "",
+				method_names[route_table[i].method]);
 	}
 	return NULL;
+}
+
+/* A parameter the route does not take, or one given twice, is refused:
+ * a misspelt filter must not widen the answer silently. */
+static bool query_params_valid(const struct request *r, const struct route *rt,
+			       struct reply *out)
+{
+	const struct evkeyval *kv, *other;
+
+	TAILQ_FOREACH(kv, r->query, next)
+	{
+		const char *list = rt->query ? rt->query : "";
+		size_t klen = strlen(kv->key);
+		const char *at = list;
+		bool known = false;
+
+		while (!known && klen > 0 &&
+		       (at = strstr(at, kv->key)) != NULL) {
+			known = (at == list || at[-1] == ' ') &&
+				(at[klen] == ' ' || at[klen] == '\0');
+			at += klen;
+		}
+		if (!known)
+			return reply_error(out, ERR_INVALID_REQUEST,
+					   domain_valid_id(kv->key) && klen < 64
+						   ? kv->key
+						   : NULL,
+					   "unknown query parameter%s%s",
+					   domain_valid_id(kv->key) ? " " : "",
+					   domain_valid_id(kv->key) ? kv->key
+								    : ""),
+			       false;
+		for (other = TAILQ_NEXT(kv, next); other != NULL;
+		     other = TAILQ_NEXT(other, next))
+			if (strcmp(other->key, kv->key) == 0)
+				return reply_error(
+					       out, ERR_INVALID_REQUEST,
+					       kv->key,
+					       "query parameter %s is given "
+					       "more than once",
+					       kv->key),
+				       false;
+	}
+	return true;
 }
 
 static bool read_body(struct request *r)
@@ -434,6 +531,10 @@ static enum http_method method_of(struct evhttp_request *ev)
 		return METHOD_GET;
 	case EVHTTP_REQ_POST:
 		return METHOD_POST;
+	case EVHTTP_REQ_PUT:
+		return METHOD_PUT;
+	case EVHTTP_REQ_DELETE:
+		return METHOD_DELETE;
 	default:
 		return METHOD_OTHER;
 	}
@@ -446,45 +547,68 @@ struct request_with_path {
 	char segbuf[2048];
 };
 
-static void dispatch(struct request *r, char *segbuf, size_t buflen)
+/* Everything before the handler: admission, limits, route, token.  False
+ * with the refusal in out. */
+static bool admit(struct request *r, char *segbuf, size_t buflen,
+		  struct reply *out)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
 	const struct route *rt;
-	bool wrong_method;
+	char allow[64];
 
 	if (!conn_admit(evhttp_request_get_connection(r->ev),
 			r->app->cfg.max_connections)) {
 		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
 				  "Connection", "close");
-		return reply_error_code(r, ERR_UNAVAILABLE, NULL,
-					"too many connections; retry later");
+		return reply_error(out, ERR_UNAVAILABLE, NULL,
+				   "too many connections; retry later"),
+		       false;
 	}
 	r->query = calloc(1, sizeof(*r->query));
 	if (r->query == NULL || !read_body(r))
-		return reply_error_code(r, ERR_INTERNAL, NULL, "out of memory");
+		return reply_error(out, ERR_INTERNAL, NULL, "out of memory"),
+		       false;
 	TAILQ_INIT(r->query);
 	if (query != NULL && evhttp_parse_query_str(query, r->query) != 0)
-		return reply_error_code(r, ERR_INVALID_REQUEST, NULL,
-					"the query string is malformed");
+		return reply_error(out, ERR_INVALID_REQUEST, NULL,
+				   "the query string is malformed"),
+		       false;
 	if (r->body_len > (size_t)r->app->cfg.max_body_bytes)
-		return reply_error_code(r, ERR_TOO_LARGE, NULL,
-					"the body is over %d bytes",
-					r->app->cfg.max_body_bytes);
-	rt = find_route(r, path, segbuf, buflen, &wrong_method);
-	if (rt == NULL && wrong_method)
-		return reply_error_code(r, ERR_METHOD_NOT_ALLOWED, NULL,
-					"method not allowed on %s", path);
+		return reply_error(out, ERR_TOO_LARGE, NULL,
+				   "the body is over %d bytes",
+				   r->app->cfg.max_body_bytes),
+		       false;
+	rt = find_route(r, path, segbuf, buflen, allow, sizeof(allow));
+	if (rt == NULL && allow[0] != '\0') {
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev),
+				  "Allow", allow);
+		return reply_error(out, ERR_METHOD_NOT_ALLOWED, NULL,
+				   "method not allowed here; allowed: %s",
+				   allow),
+		       false;
+	}
 	if (rt == NULL)
-		return reply_error_code(r, ERR_NOT_FOUND, NULL,
-					"no such resource");
+		return reply_error(out, ERR_NOT_FOUND, NULL,
+				   "no such resource"),
+		       false;
+	r->route = rt;
 	if (r->app->draining)
-		return reply_error_code(r, ERR_UNAVAILABLE, NULL,
-					"the daemon is shutting down");
-	r->route = rt->pattern;
-	if (authorize(r, rt))
-		rt->handler(r);
+		return reply_error(out, ERR_UNAVAILABLE, NULL,
+				   "the daemon is shutting down"),
+		       false;
+	return authorize(r, rt, out) && query_params_valid(r, rt, out);
+}
+
+static void dispatch(struct request *r, char *segbuf, size_t buflen)
+{
+	struct reply rep;
+
+	reply_init(&rep);
+	if (!admit(r, segbuf, buflen, &rep) ||
+	    r->route->handler(r, &rep) == HANDLED_NOW)
+		send_reply(r, &rep);
 }
 
 static void on_request(struct evhttp_request *ev, void *arg)

@@ -1,9 +1,9 @@
 /*
  * http: the only module that calls evhttp_*.  It accepts requests, bounds
  * them, matches them against the route table and hands handlers a struct
- * request; handlers answer later (asynchronously) with one of the reply_*
- * functions, which send the answer and free the request.  A handler must
- * reply exactly once.
+ * request.  A handler fills a struct reply (reply.h) and returns, or
+ * answers later through request_finish; either way this module alone
+ * writes the answer, once, in the route's front-end form.
  */
 #ifndef PAINPATHD_HTTP_H
 #define PAINPATHD_HTTP_H
@@ -16,22 +16,33 @@
 
 #include "calendar.h"
 #include "error.h"
+#include "reply.h"
 
 struct app;
 struct evhttp;
 struct evhttp_request;
 struct evkeyvalq;
 
-enum http_method { METHOD_GET, METHOD_POST, METHOD_OTHER };
+enum http_method {
+	METHOD_GET,
+	METHOD_POST,
+	METHOD_PUT,
+	METHOD_DELETE,
+	METHOD_OTHER
+};
 
 #define ROUTE_MAX_PARAMS 2
+
+/* How a route's errors and JSON answers are written: the /v1 contract's
+ * {"error": {...}}, or FHIR's OperationOutcome (application/fhir+json). */
+enum frontend { FRONTEND_V1, FRONTEND_FHIR };
 
 struct token;
 
 struct request {
 	struct app *app;
 	const struct token *token; /* NULL on public routes */
-	const char *route;	   /* the matched route's pattern */
+	const struct route *route; /* the matched route */
 	struct evhttp_request *ev;
 	enum http_method method;
 	const char *params[ROUTE_MAX_PARAMS]; /* captured path segments */
@@ -42,7 +53,9 @@ struct request {
 	cal_millis started_at;
 };
 
-typedef void (*route_handler)(struct request *r);
+/* A handler answers now (fills out, returns HANDLED_NOW) or later (returns
+ * HANDLED_LATER and calls request_finish once). */
+typedef enum handled (*route_handler)(struct request *r, struct reply *out);
 
 /* Who may call a route: bit per enum role; 0 = public (no token). */
 #define ALLOW(role) (1u << (role))
@@ -52,6 +65,10 @@ struct route {
 	const char *pattern; /* "/v1/pathways/:id/transitions" */
 	route_handler handler;
 	unsigned roles;
+	enum frontend frontend;
+	/* The query parameters it takes, space-separated; any other is
+	 * refused with 400 naming it. */
+	const char *query;
 };
 
 /* Binds and starts serving; *bound_port receives the port actually bound
@@ -75,17 +92,11 @@ int http_open_connections(void);
 const char *request_query(const struct request *r, const char *key);
 const char *request_header(const struct request *r, const char *name);
 const char *request_uri(const struct request *r);
+const char *request_method_name(const struct request *r);
 /* "address:port" of the client. */
 const char *request_remote(const struct request *r, char *buf, size_t len);
 
-/* Each of these sends the answer and frees r. body is stolen. */
-void reply_json(struct request *r, int status, json_t *body);
-void reply_json_replay(struct request *r, json_t *body);
-void reply_error(struct request *r, const struct pp_error *err);
-void reply_error_code(struct request *r, enum err_code code, const char *field,
-		      const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-void reply_text(struct request *r, int status, const char *content_type,
-		const char *text, size_t len);
+/* Sends a handler's later answer and frees r; clears rep. */
+void request_finish(struct request *r, struct reply *rep);
 
 #endif

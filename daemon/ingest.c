@@ -148,21 +148,26 @@ static void job_reply(struct ingest_job *job)
 		metrics_event(job->items[i].ev.type,
 			      job->items[i].canonical != NULL,
 			      job->items[i].status);
+	struct reply rep;
+
+	reply_init(&rep);
 	if (!job->batch) {
 		struct item *it = &job->items[0];
-		if (it->err.code != ERR_NONE)
-			reply_error(r, &it->err);
-		else if (it->replayed)
-			reply_json_replay(r, json_incref(it->response));
-		else
-			reply_json(r, it->status, json_incref(it->response));
+		if (it->err.code != ERR_NONE) {
+			reply_pp_error(&rep, &it->err);
+		} else {
+			reply_json(&rep, it->status, json_incref(it->response));
+			if (it->replayed)
+				rep.flags |= REPLY_REPLAY;
+		}
 	} else {
 		json_t *results = json_array();
 		for (size_t i = 0; i < job->count; i++)
 			json_array_append_new(results,
 					      batch_result(&job->items[i]));
-		reply_json(r, 200, json_pack("{s:o}", "results", results));
+		reply_json(&rep, 200, json_pack("{s:o}", "results", results));
 	}
+	request_finish(r, &rep);
 	job_free(job);
 }
 
@@ -305,7 +310,7 @@ static bool load_before(const struct request *r, struct item *it,
 				 before->id);
 	return true;
 }
-static bool split_batch(struct ingest_job *job, struct request *r)
+static bool split_batch(struct ingest_job *job, struct reply *out)
 {
 	json_t *events = json_object_get(job->doc, "events");
 	size_t n;
@@ -316,26 +321,25 @@ static bool split_batch(struct ingest_job *job, struct request *r)
 		job->count = 1;
 		job->items = calloc(1, sizeof(*job->items));
 		if (job->items == NULL)
-			reply_error_code(r, ERR_INTERNAL, NULL,
-					 "out of memory");
+			reply_error(out, ERR_INTERNAL, NULL, "out of memory");
 		return job->items != NULL;
 	}
 	if (!json_is_array(events) || json_array_size(events) == 0) {
-		reply_error_code(r, ERR_INVALID_EVENT, "events",
-				 "events must be a non-empty array");
+		reply_error(out, ERR_INVALID_EVENT, "events",
+			    "events must be a non-empty array");
 		return false;
 	}
 	n = json_array_size(events);
 	if (n > (size_t)job->app->cfg.max_batch) {
-		reply_error_code(r, ERR_TOO_LARGE, "events",
-				 "a batch holds at most %d events",
-				 job->app->cfg.max_batch);
+		reply_error(out, ERR_TOO_LARGE, "events",
+			    "a batch holds at most %d events",
+			    job->app->cfg.max_batch);
 		return false;
 	}
 	job->count = n;
 	job->items = calloc(n, sizeof(*job->items));
 	if (job->items == NULL)
-		reply_error_code(r, ERR_INTERNAL, NULL, "out of memory");
+		reply_error(out, ERR_INTERNAL, NULL, "out of memory");
 	return job->items != NULL;
 }
 
@@ -717,27 +721,29 @@ static bool prepare_item(struct ingest_job *job, struct item *it, json_t *json,
 	return true;
 }
 
-void events_post(struct request *r)
+enum handled events_post(struct request *r, struct reply *out)
 {
 	struct ingest_job *job = calloc(1, sizeof(*job));
 	json_error_t jerr;
 	cal_millis now = now_millis();
 
 	if (job == NULL)
-		return reply_error_code(r, ERR_INTERNAL, NULL, "out of memory");
+		return reply_error(out, ERR_INTERNAL, NULL, "out of memory");
 	job->req = r;
 	job->app = r->app;
 	job->doc =
 		json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (job->doc == NULL) {
 		job_free(job);
-		return reply_error_code(r, ERR_INVALID_JSON, NULL,
-					"the body is not valid JSON: %s "
-					"(line %d, column %d)",
-					jerr.text, jerr.line, jerr.column);
+		return reply_error(out, ERR_INVALID_JSON, NULL,
+				   "the body is not valid JSON: %s (line %d, "
+				   "column %d)",
+				   jerr.text, jerr.line, jerr.column);
 	}
-	if (!split_batch(job, r))
-		return job_free(job);
+	if (!split_batch(job, out)) {
+		job_free(job);
+		return HANDLED_NOW;
+	}
 	/* Counted up front, so no refusal below can answer the request
 	 * before every event has been looked at. */
 	job->unanswered = job->count + 1;
@@ -758,4 +764,5 @@ void events_post(struct request *r)
 	struct app *app = r->app;
 	flush_replies();
 	kick(app);
+	return HANDLED_LATER;
 }

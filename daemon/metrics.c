@@ -214,12 +214,10 @@ char *metrics_render(const struct app *app)
 	return t.buf;
 }
 
-void metrics_get(struct request *r)
+enum handled metrics_get(struct request *r, struct reply *out)
 {
 	char *text = metrics_render(r->app);
 
-	if (text == NULL)
-		return reply_error_code(r, ERR_INTERNAL, NULL, "out of memory");
-	reply_text(r, 200, "text/plain; version=0.0.4", text, strlen(text));
-	free(text);
+	return reply_text(out, 200, "text/plain; version=0.0.4", text,
+			  text ? strlen(text) : 0);
 }

@@ -20,6 +20,5 @@ void metrics_event(enum event_type type, bool known_type, int status);
 void metrics_reload(bool applied);
 /* Text for GET /metrics (malloc'd). */
 char *metrics_render(const struct app *app);
-void metrics_get(struct request *r);
 
 #endif

@@ -33,9 +33,8 @@ static void read_job_free(struct read_job *job)
 	for (int i = 0; i < job->n; i++)
 		for (int p = 0; p < job->q[i].nparams; p++)
 			free(job->copies[i][p]);
-	json_decref(job->a.body);
+	reply_clear(&job->a.rep);
 	json_decref(job->a.patients);
-	free(job->a.text);
 	free(job->audit_patients);
 	free(job);
 }
@@ -43,16 +42,7 @@ static void read_job_free(struct read_job *job)
 /* Sends the answer, gives the connection back, frees the job. */
 static void finish(struct read_job *job)
 {
-	struct request *r = job->req;
-	struct answer *a = &job->a;
-
-	if (a->failed)
-		reply_error(r, &a->err);
-	else if (a->text != NULL)
-		reply_text(r, a->status, a->content_type, a->text,
-			   strlen(a->text));
-	else
-		reply_json(r, a->status, json_incref(a->body));
+	request_finish(job->req, &job->a.rep);
 	if (job->conn != NULL)
 		db_release(job->conn);
 	read_job_free(job);
@@ -60,10 +50,6 @@ static void finish(struct read_job *job)
 
 static void fail(struct read_job *job, enum err_code code, const char *msg)
 {
-	json_decref(job->a.body);
-	job->a.body = NULL;
-	free(job->a.text);
-	job->a.text = NULL;
 	answer_error(&job->a, code, NULL, "%s", msg);
 	finish(job);
 }
@@ -167,10 +153,9 @@ static void on_audit_lease(struct db_conn *conn, void *arg)
 			       "$2, $3, $4, $5::text[], $6, $7::int)",
 			.nparams = 7,
 			.params = {r->token ? r->token->id : "-",
-				   r->method == METHOD_POST ? "POST" : "GET",
-				   r->route, request_uri(r),
-				   job->audit_patients, job->audit_remote,
-				   job->audit_status}};
+				   request_method_name(r), r->route->pattern,
+				   request_uri(r), job->audit_patients,
+				   job->audit_remote, job->audit_status}};
 	}
 	q[nq++] = (struct db_query){.sql = "COMMIT"};
 	if (!db_send(conn, q, nq, on_audit_committed, b))
@@ -209,7 +194,7 @@ static void audit_then_finish(struct read_job *job)
 	if (job->audit_patients == NULL)
 		return fail(job, ERR_INTERNAL, "out of memory");
 	snprintf(job->audit_status, sizeof(job->audit_status), "%d",
-		 job->a.status);
+		 job->a.rep.status);
 	if (request_remote(r, job->audit_remote, sizeof(job->audit_remote)) ==
 	    NULL)
 		snprintf(job->audit_remote, sizeof(job->audit_remote), "-");
@@ -234,7 +219,8 @@ static void on_read(struct db_conn *conn, PGresult **res, int n, void *arg)
 			return fail(job, ERR_INTERNAL, "the query failed");
 		}
 	job->render(job->req, res, n, &job->a);
-	if (!job->a.failed && json_object_size(job->a.patients) > 0)
+	if (job->a.rep.err.code == ERR_NONE &&
+	    json_object_size(job->a.patients) > 0)
 		return audit_then_finish(job);
 	finish(job);
 }
@@ -251,19 +237,24 @@ static void on_lease(struct db_conn *conn, void *arg)
 		fail(job, ERR_UNAVAILABLE, "the database cannot be reached");
 }
 
-void read_batch(struct request *r, const struct db_query *q, int n,
-		render_fn render)
+enum handled read_batch(struct request *r, const struct db_query *q, int n,
+			render_fn render)
 {
 	struct read_job *job = calloc(1, sizeof(*job));
+	struct reply rep;
 
 	if (job == NULL || n > READ_MAX_BATCH) {
 		free(job);
-		return reply_error_code(r, ERR_INTERNAL, NULL, "out of memory");
+		reply_init(&rep);
+		reply_error(&rep, ERR_INTERNAL, NULL, "out of memory");
+		request_finish(r, &rep);
+		return HANDLED_LATER;
 	}
 	job->req = r;
 	job->render = render;
 	job->n = n;
-	job->a.status = 200;
+	reply_init(&job->a.rep);
+	job->a.rep.status = 200;
 	job->a.patients = json_object();
 	for (int i = 0; i < n; i++) {
 		job->q[i] = q[i];
@@ -276,29 +267,33 @@ void read_batch(struct request *r, const struct db_query *q, int n,
 	/* Reads may go to a streaming replica; writes never do. */
 	bool replica = r->method == METHOD_GET && r->app->read_pool != NULL;
 	db_acquire(replica ? r->app->read_pool : r->app->pool, on_lease, job);
+	return HANDLED_LATER;
 }
 
-void read_query(struct request *r, const struct db_query *q, render_fn render)
+enum handled read_query(struct request *r, const struct db_query *q,
+			render_fn render)
 {
-	read_batch(r, q, 1, render);
+	return read_batch(r, q, 1, render);
 }
 
 void answer_json(struct answer *a, json_t *body)
 {
-	json_decref(a->body);
-	a->body = body;
+	int status = a->rep.status;
+
+	reply_json(&a->rep, status, body);
 }
 
 void answer_error(struct answer *a, enum err_code code, const char *field,
 		  const char *fmt, ...)
 {
+	struct pp_error err;
 	va_list ap;
 
-	error_set(&a->err, code, field, "%s", "");
+	error_set(&err, code, field, "%s", "");
 	va_start(ap, fmt);
-	vsnprintf(a->err.message, sizeof(a->err.message), fmt, ap);
+	vsnprintf(err.message, sizeof(err.message), fmt, ap);
 	va_end(ap);
-	a->failed = true;
+	reply_pp_error(&a->rep, &err);
 }
 
 void answer_patient(struct answer *a, const char *patient_id)

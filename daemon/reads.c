@@ -13,16 +13,8 @@
 
 #define REGIONS_LEN 4096
 
-/* An id outside the identifier alphabet names nothing. */
-static bool reject_bad_id(struct request *r, const char *id, const char *what)
-{
-	if (domain_valid_id(id))
-		return false;
-	reply_error_code(r, ERR_NOT_FOUND, NULL, "no such %s", what);
-	return true;
-}
-
-static void by_id(struct request *r, const char *stmt, render_fn render)
+static enum handled by_id(struct request *r, struct reply *out,
+			  const char *stmt, const char *what, render_fn render)
 {
 	char regions[REGIONS_LEN];
 	struct db_query q = {
@@ -31,7 +23,11 @@ static void by_id(struct request *r, const char *stmt, render_fn render)
 		.params = {r->params[0],
 			   request_regions(r, regions, sizeof(regions))}};
 
-	read_query(r, &q, render);
+	/* An id outside the identifier alphabet names nothing. */
+	if (!domain_valid_id(r->params[0]))
+		return reply_error(out, ERR_NOT_FOUND, NULL, "no such %s",
+				   what);
+	return read_query(r, &q, render);
 }
 
 static void render_pathway(struct request *r, PGresult **res, int n,
@@ -45,10 +41,9 @@ static void render_pathway(struct request *r, PGresult **res, int n,
 	answer_patient(a, PQgetvalue(res[0], 0, 1));
 }
 
-void pathway_get(struct request *r)
+enum handled pathway_get(struct request *r, struct reply *out)
 {
-	if (!reject_bad_id(r, r->params[0], "pathway"))
-		by_id(r, "pathway_get", render_pathway);
+	return by_id(r, out, "pathway_get", "pathway", render_pathway);
 }
 
 static void render_transitions(struct request *r, PGresult **res, int n,
@@ -67,10 +62,10 @@ static void render_transitions(struct request *r, PGresult **res, int n,
 	answer_patient(a, PQgetvalue(res[0], 0, 1));
 }
 
-void pathway_transitions_get(struct request *r)
+enum handled pathway_transitions_get(struct request *r, struct reply *out)
 {
-	if (!reject_bad_id(r, r->params[0], "pathway"))
-		by_id(r, "pathway_transitions", render_transitions);
+	return by_id(r, out, "pathway_transitions", "pathway",
+		     render_transitions);
 }
 
 static void render_patient(struct request *r, PGresult **res, int n,
@@ -86,10 +81,9 @@ static void render_patient(struct request *r, PGresult **res, int n,
 				 "pathways", list));
 }
 
-void patient_pathways_get(struct request *r)
+enum handled patient_pathways_get(struct request *r, struct reply *out)
 {
-	if (!reject_bad_id(r, r->params[0], "patient"))
-		by_id(r, "patient_pathways", render_patient);
+	return by_id(r, out, "patient_pathways", "patient", render_patient);
 }
 
 static void render_notifications(struct request *r, PGresult **res, int n,
@@ -107,7 +101,7 @@ static void render_notifications(struct request *r, PGresult **res, int n,
 				 last && last[0] ? last : "0"));
 }
 
-void notifications_get(struct request *r)
+enum handled notifications_get(struct request *r, struct reply *out)
 {
 	const char *after = request_query(r, "after");
 	const char *limit = request_query(r, "limit");
@@ -115,13 +109,12 @@ void notifications_get(struct request *r)
 	long after_v = 0, limit_v = 100;
 
 	if (after != NULL && !parse_count(after, 999999999999999999L, &after_v))
-		return reply_error_code(r, ERR_INVALID_REQUEST, "after",
-					"after must be a cursor from "
-					"next_cursor");
+		return reply_error(out, ERR_INVALID_REQUEST, "after",
+				   "after must be a cursor from next_cursor");
 	if (limit != NULL &&
 	    (!parse_count(limit, 1000, &limit_v) || limit_v == 0))
-		return reply_error_code(r, ERR_INVALID_REQUEST, "limit",
-					"limit must be 1-1000");
+		return reply_error(out, ERR_INVALID_REQUEST, "limit",
+				   "limit must be 1-1000");
 	snprintf(after_text, sizeof(after_text), "%ld", after_v);
 	snprintf(limit_text, sizeof(limit_text), "%ld", limit_v);
 	struct db_query q = {
@@ -129,7 +122,7 @@ void notifications_get(struct request *r)
 		.nparams = 3,
 		.params = {after_text, limit_text,
 			   request_regions(r, regions, sizeof(regions))}};
-	read_query(r, &q, render_notifications);
+	return read_query(r, &q, render_notifications);
 }
 
 static void render_audit(struct request *r, PGresult **res, int n,
@@ -144,7 +137,7 @@ static void render_audit(struct request *r, PGresult **res, int n,
 				 items ? items : json_array()));
 }
 
-void audit_get(struct request *r)
+enum handled audit_get(struct request *r, struct reply *out)
 {
 	const char *patient = request_query(r, "patient_id");
 	const char *limit = request_query(r, "limit");
@@ -152,38 +145,39 @@ void audit_get(struct request *r)
 	long limit_v = 1000;
 
 	if (patient == NULL || !domain_valid_id(patient))
-		return reply_error_code(r, ERR_INVALID_REQUEST, "patient_id",
-					"patient_id is required");
+		return reply_error(out, ERR_INVALID_REQUEST, "patient_id",
+				   "patient_id is required");
 	if (limit != NULL &&
 	    (!parse_count(limit, 10000, &limit_v) || limit_v == 0))
-		return reply_error_code(r, ERR_INVALID_REQUEST, "limit",
-					"limit must be 1-10000");
+		return reply_error(out, ERR_INVALID_REQUEST, "limit",
+				   "limit must be 1-10000");
 	snprintf(limit_text, sizeof(limit_text), "%ld", limit_v);
 	struct db_query q = {.stmt = "audit_of_patient",
 			     .nparams = 2,
 			     .params = {patient, limit_text}};
-	read_query(r, &q, render_audit);
+	return read_query(r, &q, render_audit);
 }
 
-void models_get(struct request *r)
+enum handled models_get(struct request *r, struct reply *out)
 {
 	json_t *list = json_array();
 
 	for (size_t i = 0; i < r->app->models.count; i++)
 		json_array_append_new(list,
 				      model_to_json(&r->app->models.models[i]));
-	reply_json(r, 200, json_pack("{s:o}", "models", list));
+	return reply_json(out, 200, json_pack("{s:o}", "models", list));
 }
 
-void healthz_get(struct request *r)
+enum handled healthz_get(struct request *r, struct reply *out)
 {
-	reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+	(void)r;
+	return reply_json(out, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-void readyz_get(struct request *r)
+enum handled readyz_get(struct request *r, struct reply *out)
 {
 	if (!db_pool_ready(r->app->pool))
-		return reply_error_code(r, ERR_UNAVAILABLE, NULL,
-					"the database cannot be reached");
-	reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
+		return reply_error(out, ERR_UNAVAILABLE, NULL,
+				   "the database cannot be reached");
+	return reply_json(out, 200, json_pack("{s:s}", "status", "ready"));
 }

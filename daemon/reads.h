@@ -15,16 +15,13 @@
 
 #include "db.h"
 #include "error.h"
+#include "reply.h"
 
 struct request;
 
+/* A read's answer, and the patients it shows (for the audit row). */
 struct answer {
-	int status;
-	json_t *body;		  /* owned; JSON answer */
-	char *text;		  /* owned; or a text answer (CSV) */
-	const char *content_type; /* for text */
-	bool failed;
-	struct pp_error err;
+	struct reply rep; /* status 200 unless set otherwise */
 	json_t *patients; /* owned set (object keys) of patient ids shown */
 };
 
@@ -33,10 +30,11 @@ typedef void (*render_fn)(struct request *r, PGresult **res, int n,
 			  struct answer *a);
 
 /* Copies the queries' parameters, runs them as one batch, renders, audits
- * and answers (or answers 503/500 itself). */
-void read_batch(struct request *r, const struct db_query *q, int n,
-		render_fn render);
-void read_query(struct request *r, const struct db_query *q, render_fn render);
+ * and answers (or answers 503/500 itself): always HANDLED_LATER. */
+enum handled read_batch(struct request *r, const struct db_query *q, int n,
+			render_fn render);
+enum handled read_query(struct request *r, const struct db_query *q,
+			render_fn render);
 
 /* Helpers for render functions. */
 void answer_json(struct answer *a, json_t *body);

@@ -168,25 +168,25 @@ static void render_worklist(struct request *r, PGresult **results, int n,
 
 /* An explicit region outside the token's is refused; without one the
  * token's regions filter the answer. */
-static bool region_allowed(struct request *r)
+static bool region_allowed(struct request *r, struct reply *out)
 {
 	const char *region = request_query(r, "region");
 
 	if (region == NULL || auth_covers_region(r->token, region))
 		return true;
-	reply_error_code(r, ERR_FORBIDDEN, "region",
-			 "this token does not cover region %s", region);
+	reply_error(out, ERR_FORBIDDEN, "region",
+		    "this token does not cover region %s", region);
 	return false;
 }
 
-static bool check_filter(struct request *r, const char *key,
+static bool check_filter(struct request *r, struct reply *out, const char *key,
 			 bool (*valid)(const char *))
 {
 	const char *v = request_query(r, key);
 
 	if (v == NULL || valid(v))
 		return true;
-	reply_error_code(r, ERR_INVALID_REQUEST, key, "%s is not valid", key);
+	reply_error(out, ERR_INVALID_REQUEST, key, "%s is not valid", key);
 	return false;
 }
 
@@ -230,24 +230,24 @@ static bool is_true(struct request *r, const char *key)
 	return v != NULL && strcmp(v, "true") == 0;
 }
 
-static bool worklist_filters_valid(struct request *r)
+static bool worklist_filters_valid(struct request *r, struct reply *out)
 {
 	static const char *const ids[] = {"region", "model", "unit",
 					  "waiting_unit"};
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-		if (!check_filter(r, ids[i], domain_valid_id))
+		if (!check_filter(r, out, ids[i], domain_valid_id))
 			return false;
-	return check_filter(r, "level", valid_level) &&
-	       check_filter(r, "phase", valid_open_phase) &&
-	       check_filter(r, "flag", valid_flag) &&
-	       check_filter(r, "due_before", valid_date) &&
-	       check_filter(r, "as_of", valid_date) &&
-	       check_filter(r, "overdue", valid_bool) &&
-	       check_filter(r, "incomplete", valid_bool);
+	return check_filter(r, out, "level", valid_level) &&
+	       check_filter(r, out, "phase", valid_open_phase) &&
+	       check_filter(r, out, "flag", valid_flag) &&
+	       check_filter(r, out, "due_before", valid_date) &&
+	       check_filter(r, out, "as_of", valid_date) &&
+	       check_filter(r, out, "overdue", valid_bool) &&
+	       check_filter(r, out, "incomplete", valid_bool);
 }
 
-void worklist_get(struct request *r)
+enum handled worklist_get(struct request *r, struct reply *out)
 {
 	const char *limit_text = request_query(r, "limit");
 	const char *cursor = request_query(r, "cursor");
@@ -255,20 +255,19 @@ void worklist_get(struct request *r)
 				  fetch[24], regions[4096];
 	long limit = 100;
 
-	if (!worklist_filters_valid(r))
-		return;
+	if (!worklist_filters_valid(r, out))
+		return HANDLED_NOW;
 	if (limit_text != NULL &&
 	    (!parse_count(limit_text, WORKLIST_MAX_LIMIT, &limit) || limit < 1))
-		return reply_error_code(r, ERR_INVALID_REQUEST, "limit",
-					"limit must be 1-%d",
-					WORKLIST_MAX_LIMIT);
+		return reply_error(out, ERR_INVALID_REQUEST, "limit",
+				   "limit must be 1-%d", WORKLIST_MAX_LIMIT);
 	if (cursor != NULL && !cursor_decode(cursor, micros, after_id))
-		return reply_error_code(r, ERR_INVALID_REQUEST, "cursor",
-					"cursor must be a next_cursor value");
+		return reply_error(out, ERR_INVALID_REQUEST, "cursor",
+				   "cursor must be a next_cursor value");
 	if (!as_of_date(r, today))
-		return reply_error_code(r, ERR_INTERNAL, NULL, "no clock");
-	if (!region_allowed(r))
-		return;
+		return reply_error(out, ERR_INTERNAL, NULL, "no clock");
+	if (!region_allowed(r, out))
+		return HANDLED_NOW;
 	snprintf(fetch, sizeof(fetch), "%ld", limit + 1);
 	struct db_query q = {
 		.sql = worklist_sql,
@@ -284,7 +283,7 @@ void worklist_get(struct request *r)
 			   micros[0] ? micros : NULL,
 			   after_id[0] ? after_id : NULL, fetch,
 			   request_regions(r, regions, sizeof(regions))}};
-	read_query(r, &q, render_worklist);
+	return read_query(r, &q, render_worklist);
 }
 
 static void render_waiting(struct request *r, PGresult **res, int n,
@@ -298,24 +297,24 @@ static void render_waiting(struct request *r, PGresult **res, int n,
 		    json_pack("{s:o}", "units", units ? units : json_array()));
 }
 
-void stats_waiting_get(struct request *r)
+enum handled stats_waiting_get(struct request *r, struct reply *out)
 {
 	char today[CAL_DATE_LEN], regions[4096];
 
-	if (!check_filter(r, "region", domain_valid_id) ||
-	    !check_filter(r, "unit", domain_valid_id) ||
-	    !check_filter(r, "level", valid_level) ||
-	    !check_filter(r, "as_of", valid_date))
-		return;
+	if (!check_filter(r, out, "region", domain_valid_id) ||
+	    !check_filter(r, out, "unit", domain_valid_id) ||
+	    !check_filter(r, out, "level", valid_level) ||
+	    !check_filter(r, out, "as_of", valid_date))
+		return HANDLED_NOW;
 	if (!as_of_date(r, today))
-		return reply_error_code(r, ERR_INTERNAL, NULL, "no clock");
-	if (!region_allowed(r))
-		return;
+		return reply_error(out, ERR_INTERNAL, NULL, "no clock");
+	if (!region_allowed(r, out))
+		return HANDLED_NOW;
 	struct db_query q = {
 		.sql = waiting_sql,
 		.nparams = 5,
 		.params = {today, request_query(r, "region"),
 			   request_query(r, "level"), request_query(r, "unit"),
 			   request_regions(r, regions, sizeof(regions))}};
-	read_query(r, &q, render_waiting);
+	return read_query(r, &q, render_waiting);
 }
