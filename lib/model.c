@@ -350,12 +350,53 @@ static bool parse_identity(struct loader *ld, json_t *doc, struct model *m)
 	return true;
 }
 
+/* "pauses": {"treatment": ["patient_requested"]}: which clocks may be
+ * paused, for which reasons.  Only a clock the model has. */
+static bool parse_pauses(struct loader *ld, json_t *obj, struct model *m)
+{
+	const char *key;
+	json_t *reasons, *v;
+	char path[96];
+	size_t i;
+
+	if (!json_is_object(obj))
+		return fail(ld, "$.pauses",
+			    "must be an object of rule: [reasons]");
+	json_object_foreach(obj, key, reasons)
+	{
+		enum rule r;
+		if (!domain_rule_parse(key, &r))
+			return fail(ld, "$.pauses", "unknown rule \"%s\"", key);
+		snprintf(path, sizeof(path), "$.pauses.%s", key);
+		if (!m->clocks[r].enabled)
+			return fail(ld, path, "the model has no %s clock", key);
+		if (!json_is_array(reasons) || json_array_size(reasons) == 0)
+			return fail(ld, path,
+				    "must be a non-empty array of reasons");
+		json_array_foreach(reasons, i, v)
+		{
+			enum pause_reason why;
+			if (!json_is_string(v) ||
+			    !domain_pause_reason_parse(json_string_value(v),
+						       &why))
+				return fail(ld, path,
+					    "item %zu: not patient_requested, "
+					    "medical or other",
+					    i);
+			m->pausable[r] |= 1u << why;
+		}
+	}
+	return true;
+}
+
 static bool parse_model(struct loader *ld, json_t *doc, struct model *m)
 {
 	static const char *const keys[] = {
-		"key",	   "name", "country", "time_zone",	  "language",
-		"levels",  "age",  "guards",  "notify_decisions", "clocks",
-		"warning", NULL};
+		"key",	       "name",	   "country",
+		"time_zone",   "language", "levels",
+		"age",	       "guards",   "notify_decisions",
+		"clocks",      "warning",  "pauses",
+		"reopen_days", NULL};
 	static const char *const warning_keys[] = {"days", "working_days",
 						   NULL};
 	json_t *v;
@@ -389,6 +430,17 @@ static bool parse_model(struct loader *ld, json_t *doc, struct model *m)
 		    !parse_duration(ld, v, "$.warning", false, &m->warning))
 			return false;
 	}
+	if ((v = json_object_get(doc, "pauses")) != NULL &&
+	    !parse_pauses(ld, v, m))
+		return false;
+	if ((v = json_object_get(doc, "reopen_days")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > MAX_DURATION_DAYS)
+			return fail(ld, "$.reopen_days",
+				    "must be an integer from 0 to %d",
+				    MAX_DURATION_DAYS);
+		m->reopen_days = (int)json_integer_value(v);
+	}
 	return true;
 }
 
@@ -400,6 +452,7 @@ bool model_load_json(json_t *doc, const char *origin, struct model *out,
 	memset(out, 0, sizeof(*out));
 	out->min_age = out->max_age = -1;
 	out->warning = (struct duration){DUR_WORKING_DAYS, 3};
+	out->reopen_days = 90;
 	if (!parse_model(&ld, doc, out)) {
 		model_free(out);
 		return false;

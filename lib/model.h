@@ -78,6 +78,12 @@ struct model {
 	unsigned guards;
 	bool notify_decisions;
 	struct clock_rule clocks[RULE_COUNT];
+	/* Bit per enum pause_reason a rule's clock may be paused for: waits
+	 * the patient chose are not counted (Sweden's care guarantee,
+	 * Denmark's right to assessment). */
+	unsigned pausable[RULE_COUNT];
+	/* A closed pathway may be reopened within this many days. */
+	int reopen_days;
 	struct duration warning;
 	json_t *json; /* the file as loaded (owned) */
 	char *path;

@@ -414,7 +414,9 @@ START_TEST(worklist_filters)
 	ck_assert_int_eq(worklist_count(f.region, "&level=clinic"), 0);
 	ck_assert_int_eq(worklist_count(f.region, "&flag=dependence"), 1);
 	ck_assert_int_eq(worklist_count(f.region, "&incomplete=true"), 1);
-	ck_assert_int_eq(worklist_count(f.region, "&waiting_unit=c-1"), 2);
+	/* The unit that must act: A's referral is on its way to c-1 (its
+	 * transit clock runs), B's and C's were received there. */
+	ck_assert_int_eq(worklist_count(f.region, "&waiting_unit=c-1"), 3);
 	/* On 2 June: A's transit (9 May) and D's (9 May) have passed. */
 	ck_assert_int_eq(
 		worklist_count(f.region, "&overdue=true&as_of=2025-06-02"), 2);
@@ -440,15 +442,15 @@ START_TEST(waiting_times_per_unit)
 	for (int i = 0; i < 2; i++) {
 		snprintf(p, sizeof(p), "%s-%d", region, i);
 		open_in(region, p, "dk", NULL, pw, sizeof(pw));
-		send_to(p, "2025-05-01T08:00:00+02:00", unit);
+		send_to(p, "2025-05-01T09:10:00+02:00", unit);
 		receive(p, i ? "2025-05-11T09:00:00+02:00"
-			     : "2025-05-01T09:00:00+02:00");
+			     : "2025-05-01T09:20:00+02:00");
 	}
 	/* Completed: received 1 May, started 15 May: 14 days. */
 	snprintf(p, sizeof(p), "%s-done", region);
 	open_in(region, p, "dk", NULL, pw, sizeof(pw));
-	send_to(p, "2025-05-01T08:00:00+02:00", unit);
-	receive(p, "2025-05-01T09:00:00+02:00");
+	send_to(p, "2025-05-01T09:10:00+02:00", unit);
+	receive(p, "2025-05-01T09:20:00+02:00");
 	ck_assert_int_eq(e2e_event(PORT, p, "referral.accepted",
 				   "2025-05-02T09:00:00+02:00", NULL, NULL),
 			 201);
