@@ -5,10 +5,15 @@
 import { t } from './i18n.js';
 
 let pending = 0;
+let settled = 0;
 
+// aria-busy while any request runs; data-settled counts the moments all
+// finished, so a test can wait for the loads its own action started.
 export function busy(delta) {
+  const main = document.getElementById('main');
   pending = Math.max(0, pending + delta);
-  document.getElementById('main').setAttribute('aria-busy', pending > 0 ? 'true' : 'false');
+  main.setAttribute('aria-busy', pending > 0 ? 'true' : 'false');
+  if (pending === 0) main.dataset.settled = String(++settled);
 }
 
 export function formatError(e) {

@@ -143,6 +143,11 @@ export default {
   openDialog(item, button) {
     this.pending = { item, button };
     $('#ack-title').textContent = t('ack.title', { patient: item.patient_id });
+    $('#ack-what').textContent = [
+      `${ruleName(item.rule)} (${modelName(item.model, [])})`,
+      `${t('deadlines.due')}: ${date(item.due, true)}`,
+      prettyId(item.responsible_unit),
+    ].join(' · ');
     $('#ack-note').value = '';
     $('#ack-error').textContent = '';
     $('#ack-confirm').disabled = false;
