@@ -100,6 +100,7 @@ async function signIn(page, checks) {
     return e && !e.endsWith('…');
   });
   checks.ok('a wrong token is refused and the token is asked for again', await page.$eval('#login', (d) => d.open));
+  await shoot(page, shots, 'dashboard-login-refused.png', checks);
   await page.$eval('#token', (i) => {
     i.value = '';
   });
@@ -336,6 +337,19 @@ async function openUnitByKeyboard(page, checks) {
   if (e.count !== undefined) checks.eq(`worklist of ${unit}: the number of pathways`, ids.length, e.count);
 }
 
+// A tile's "Show overdue" opens the worklist of that model's overdue
+// pathways.
+async function tileToWorklist(page, checks) {
+  const tile = await page.$('[data-testid=tile] button');
+  if (!tile) return;
+  const model = await tile.evaluate((b) => b.closest('[data-testid=tile]').dataset.model);
+  await andSettle(page, () => tile.click());
+  const form = await page.$eval('#worklist-form', (f) => ({ model: f.elements.model.value, overdue: f.elements.overdue.checked }));
+  checks.ok(`a tile's "show overdue" opens the overdue worklist of model ${model}`, form.model === model && form.overdue, JSON.stringify(form));
+  const models = await page.$$eval('[data-testid=pathway-row]', (rs) => rs.map((r) => r.dataset.model));
+  checks.ok(`that worklist lists only model ${model}`, models.every((m) => m === model), models.join(' '));
+}
+
 async function switchLanguage(page, checks) {
   const target = expect.switch_lang || (lang === 'nb' ? 'da' : 'nb');
   await page.select('#lang', target);
@@ -381,6 +395,7 @@ main(lang, async (browser, checks) => {
   await showDeadlines(page, checks);
   await acknowledge(page, checks, log);
   await openUnitByKeyboard(page, checks);
+  await tileToWorklist(page, checks);
   await checkHidden(page, checks, 'after the deadlines and the worklist');
 
   await page.setViewport(TABLET);

@@ -138,9 +138,12 @@ async function signIn(message = '') {
 // reload everything under the new token.
 function unauthorized() {
   if (reauth) return reauth;
+  const before = state.who && state.who.token_id;
   sessionStorage.removeItem(TOKEN_KEY);
   reauth = signIn(t('login.rejected')).then(() => {
     reauth = null;
+    // Another token may cover other regions: start from its whole view.
+    if (state.who.token_id !== before) clearFilters();
     fillFilters();
     worklist.followGlobals(ctx);
     return refreshAll();
@@ -196,6 +199,12 @@ function fillFilters() {
   list.replaceChildren(...unitOptions().map(([value, label]) => Object.assign(document.createElement('option'), { value, label })));
 }
 
+function clearFilters() {
+  Object.assign(state.filters, { region: '', level: '', unit: '', model: '', as_of: '' });
+  state.regionsSeen.clear();
+  state.units = [];
+}
+
 function readFilters() {
   const before = { ...state.filters };
   const f = state.filters;
@@ -222,7 +231,7 @@ function bindFilters() {
     filtersChanged();
   });
   $('#f-reset').addEventListener('click', () => {
-    Object.assign(state.filters, { region: '', level: '', unit: '', model: '', as_of: '' });
+    clearFilters();
     fillFilters();
     worklist.followGlobals(ctx);
     refreshAll();
@@ -249,20 +258,27 @@ async function openWorklist(filters) {
 
 /* Language ----------------------------------------------------------- */
 
+// The header's switch, and the sign-in dialog's (the header is out of
+// reach while the dialog is open).
+const LANG_SELECTS = ['#lang', '#login-lang'];
+
 function fillLanguages() {
-  const select = $('#lang');
-  select.replaceChildren(
-    ...i18n.LANGS.map((code) => Object.assign(document.createElement('option'), { value: code, textContent: i18n.LANG_NAMES[code], lang: code })),
-  );
-  select.value = i18n.lang();
+  for (const id of LANG_SELECTS) {
+    const select = $(id);
+    select.replaceChildren(
+      ...i18n.LANGS.map((code) => Object.assign(document.createElement('option'), { value: code, textContent: i18n.LANG_NAMES[code], lang: code })),
+    );
+    select.value = i18n.lang();
+  }
 }
 
 function applyLanguage() {
   i18n.translateTree();
   document.title = `${t('app.title')} · painpath`;
   fillLanguages();
-  fillFilters();
   showWho();
+  if ($('#app').hidden) return;
+  fillFilters();
   for (const s of SECTIONS) {
     if (s.fillControls) s.fillControls(ctx);
     s.render(ctx);
@@ -270,11 +286,13 @@ function applyLanguage() {
 }
 
 function bindLanguage() {
-  $('#lang').addEventListener('change', (e) => {
-    i18n.setLang(e.target.value);
-    localStorage.setItem(LANG_KEY, i18n.lang());
-    applyLanguage();
-  });
+  for (const id of LANG_SELECTS) {
+    $(id).addEventListener('change', (e) => {
+      i18n.setLang(e.target.value);
+      localStorage.setItem(LANG_KEY, i18n.lang());
+      applyLanguage();
+    });
+  }
 }
 
 /* Start -------------------------------------------------------------- */

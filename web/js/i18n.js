@@ -210,7 +210,7 @@ const S = {
   'loading': ['Loading…', 'Henter…', 'Henter…', 'Hämtar…'],
   'none': ['—', '—', '—', '—'],
   'error.network': ['The server could not be reached. Try Refresh.', 'Serveren kunne ikke nås. Prøv Opdater.', 'Fikk ikke kontakt med serveren. Prøv Oppdater.', 'Servern kunde inte nås. Försök med Uppdatera.'],
-  'error.status': ['The server refused ({status}):', 'Serveren afviste ({status}):', 'Serveren avviste ({status}):', 'Servern nekade ({status}):'],
+  'error.status': ['The server answered {status}:', 'Serveren svarede {status}:', 'Serveren svarte {status}:', 'Servern svarade {status}:'],
   'error.field': ['field', 'felt', 'felt', 'fält'],
   'error.forbidden': ['Your token does not cover this.', 'Dit token dækker ikke dette.', 'Tokenet ditt dekker ikke dette.', 'Ditt token omfattar inte detta.'],
 
