@@ -394,12 +394,47 @@ START_TEST(if_none_match_compares_weakly)
 }
 END_TEST
 
+/* The pages this repository ships load whole under the default limits:
+ * nothing skipped, each entry point where the pages link to it. */
+START_TEST(shipped_web_root_loads)
+{
+	struct webfiles set;
+	char err[256] = "";
+	static const struct {
+		const char *path, *type;
+	} entries[] = {
+		{"/", "text/html; charset=utf-8"},
+		{"/public.html", "text/html; charset=utf-8"},
+		{"/style.css", "text/css; charset=utf-8"},
+		{"/js/dashboard.js", "text/javascript; charset=utf-8"},
+		{"/js/public.js", "text/javascript; charset=utf-8"},
+		{"/vendor/uplot/uPlot.iife.min.js",
+		 "text/javascript; charset=utf-8"},
+		{"/vendor/uplot/uPlot.min.css", "text/css; charset=utf-8"},
+		{"/vendor/uplot/LICENSE", "text/plain; charset=utf-8"},
+		{"/favicon.svg", "image/svg+xml"},
+	};
+
+	ck_assert_msg(webfiles_load(WEBFILES_DEFAULT_ROOT, NULL, &set, err,
+				    sizeof(err)),
+		      "%s", err);
+	ck_assert_int_eq((int)set.skipped, 0);
+	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+		const struct webfile *f = webfiles_find(&set, entries[i].path);
+		ck_assert_msg(f != NULL, "%s", entries[i].path);
+		ck_assert_str_eq(f->content_type, entries[i].type);
+	}
+	webfiles_free(&set);
+}
+END_TEST
+
 Suite *webfiles_suite(void)
 {
 	Suite *s = suite_create("webfiles");
 	TCase *load_tc = tcase_create("load");
 	TCase *find_tc = tcase_create("find");
 	TCase *pure_tc = tcase_create("headers");
+	TCase *shipped_tc = tcase_create("shipped");
 
 	tcase_add_checked_fixture(load_tc, make_tree, remove_tree);
 	tcase_add_test(load_tc, loads_files_with_type_and_etag);
@@ -421,5 +456,8 @@ Suite *webfiles_suite(void)
 	tcase_add_test(pure_tc, content_types_by_name);
 	tcase_add_test(pure_tc, if_none_match_compares_weakly);
 	suite_add_tcase(s, pure_tc);
+
+	tcase_add_test(shipped_tc, shipped_web_root_loads);
+	suite_add_tcase(s, shipped_tc);
 	return s;
 }
