@@ -652,6 +652,13 @@ static void gather_keys(struct group *g)
 	}
 }
 
+/* An empty array is passed as NULL: its part of the query is then planned
+ * away. */
+static const char *array_or_null(struct pgarray *a)
+{
+	return a->count > 0 ? pgarray_text(a) : NULL;
+}
+
 static void on_group_lease(struct db_conn *conn, void *arg)
 {
 	struct group *g = arg;
@@ -668,9 +675,9 @@ static void on_group_lease(struct db_conn *conn, void *arg)
 	q[nq++] = (struct db_query){
 		.stmt = STMT_LOCK,
 		.nparams = 3,
-		.params = {pgarray_text(&g->ids),
+		.params = {array_or_null(&g->ids),
 			   pgarray_text(&g->open_patients),
-			   pgarray_text(&g->latest_patients)}};
+			   array_or_null(&g->latest_patients)}};
 	q[nq++] = (struct db_query){.stmt = STMT_EVENT_LOOKUP,
 				    .nparams = 2,
 				    .params = {pgarray_text(&g->sources),
@@ -678,13 +685,15 @@ static void on_group_lease(struct db_conn *conn, void *arg)
 	if (g->wants_history)
 		q[nq++] = (struct db_query){
 			.stmt = STMT_HISTORY,
-			.nparams = 2,
-			.params = {pgarray_text(&g->history_ids),
-				   pgarray_text(&g->history_patients)}};
-	for (int i = 0; i < nq; i++)
-		for (int p = 0; p < q[i].nparams; p++)
-			if (q[i].params[p] == NULL)
-				return group_unavailable(g);
+			.nparams = 3,
+			.params = {array_or_null(&g->history_ids), NULL,
+				   array_or_null(&g->history_patients)}};
+	if (g->ids.failed || g->open_patients.failed ||
+	    g->latest_patients.failed || g->sources.failed ||
+	    g->events.failed || g->history_ids.failed ||
+	    g->history_patients.failed || q[1].params[1] == NULL ||
+	    q[2].params[0] == NULL || q[2].params[1] == NULL)
+		return group_unavailable(g);
 	if (!db_send(conn, q, nq, on_checked, g))
 		group_unavailable(g);
 }

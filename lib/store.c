@@ -139,53 +139,78 @@
 
 /* Each row only if its version is the one the decision started from: a
  * row changed meanwhile aborts the group (40001) to be retried. */
-#define PATHWAY_UPDATE_SQL                                                                                                      \
-	"WITH u AS (SELECT * FROM unnest(" PATHWAY_WRITE(                                                                       \
-		COL_PARAM,                                                                                                      \
-		", ") ") AS u(" PATHWAY_WRITE(COL_NAME,                                                                         \
-					      ", ") ")), w AS (UPDATE "                                                         \
-						    "pathways p "                                                               \
-						    "SET " PATHWAY_WRITE(COL_SET,                                               \
-									 ", ") " FROM u WHERE p.pathway_id = u.pathway_id AND " \
-									       "p.version = u.version - 1 RETURNING 1) SELECT " \
-									       "painpath_expect_rows(count(*), $43::int) FROM w"
+#define PATHWAY_UPDATE_SQL                                                     \
+	"WITH u AS (SELECT * FROM unnest(" PATHWAY_WRITE(                      \
+		COL_PARAM,                                                     \
+		", ") ") AS u(" PATHWAY_WRITE(COL_NAME,                        \
+					      ", ") ")), w AS (UPDATE "        \
+						    "pathways p "              \
+						    "SET " PATHWAY_WRITE(      \
+							    COL_SET,           \
+							    ", ") " FROM u "   \
+								  "WHERE "     \
+								  "p.pathway_" \
+								  "id = "      \
+								  "u.pathway_" \
+								  "id AND "    \
+								  "p.version " \
+								  "= "         \
+								  "u.version " \
+								  "- 1 "       \
+								  "RETURNING " \
+								  "1) SELECT " \
+								  "painpath_"  \
+								  "expect_"    \
+								  "rows("      \
+								  "count(*), " \
+								  "$43::int) " \
+								  "FROM w"
 
-#define LOCK_COLUMNS                                                                                                     \
-	"pathway_id, patient_id, model, region, level, unit, phase, version, "                                           \
-	"flags::text, " MS("opened_at") ", " MS("updated_at") ", " MS(                                                   \
-		"closed_at") ", close_reason, gp_unit, pain_onset::text, "                                               \
-			     "birth_date::text, age_at_opening, "                                                        \
-			     "levels_visited::text, " MS(                                                                \
-				     "last_change_at") ", content_covered, "                                             \
-						       "ref_from_level, "                                                \
-						       "ref_from_unit, "                                                 \
-						       "ref_to_level, "                                                  \
-						       "ref_to_unit, "                                                   \
-						       "ref_received_unit, "                                             \
-						       "ref_private, " MS("re"                                           \
-									  "f_"                                           \
-									  "se"                                           \
-									  "nt"                                           \
-									  "_a"                                           \
-									  "t") ", " MS(                                  \
-							       "ref_received_"                                           \
-							       "at") ", " MS("ref_accepted_at") ", ref_deadline::text, " \
-												"ref_content_covered, clocks"
+#define LOCK_COLUMNS                                                                                                                  \
+	"pathway_id, patient_id, model, region, level, unit, phase, version, "                                                        \
+	"flags::text, " MS("opened_at") ", " MS("updated_at") ", " MS(                                                                \
+		"closed_at") ", close_reason, gp_unit, pain_onset::text, "                                                            \
+			     "birth_date::text, age_at_opening, "                                                                     \
+			     "levels_visited::text, " MS(                                                                             \
+				     "last_change_at") ", content_covered, "                                                          \
+						       "ref_from_level, "                                                             \
+						       "ref_from_unit, "                                                              \
+						       "ref_to_level, "                                                               \
+						       "ref_to_unit, "                                                                \
+						       "ref_received_unit, "                                                          \
+						       "ref_private, " MS(                                                            \
+							       "re"                                                                   \
+							       "f_"                                                                   \
+							       "se"                                                                   \
+							       "nt"                                                                   \
+							       "_a"                                                                   \
+							       "t") ", " MS("ref_received_"                                           \
+									    "at") ", " MS("ref_accepted_at") ", ref_deadline::text, " \
+													     "ref_content_covered, clocks"
 
 #define REGIONS(n) "($" #n "::text[] IS NULL OR region = ANY ($" #n "::text[]))"
 
 #define STMT(id, sql) [id - 1] = {#id, sql}
 
+/* The pathways a group's events address: $1 by id, $2 patients' open
+ * ones, $3 patients' latest.  Each part an index scan; a NULL array
+ * (nothing of that kind in the group) is planned away, which an empty
+ * array is not. */
+#define FOUND_PATHWAYS                                                         \
+	"SELECT unnest($1::text[]) UNION ALL SELECT pathway_id FROM pathways " \
+	"WHERE $2::text[] IS NOT NULL AND closed_at IS NULL AND patient_id = " \
+	"ANY ($2::text[]) UNION "                                              \
+	"ALL SELECT * FROM (SELECT DISTINCT ON (patient_id) pathway_id FROM "  \
+	"pathways WHERE $3::text[] IS NOT NULL AND patient_id = ANY "          \
+	"($3::text[]) ORDER BY patient_id, opened_at DESC) latest"
+
 const struct db_statement store_statements[] = {
 	/* Rows are locked in patient order, the same in every group of
 	 * every daemon, so groups never deadlock on each other. */
 	STMT(STMT_LOCK,
-	     "SELECT " LOCK_COLUMNS " FROM pathways WHERE pathway_id = ANY "
-	     "($1::text[]) OR (closed_at IS NULL AND patient_id = ANY "
-	     "($2::text[])) OR pathway_id IN (SELECT DISTINCT ON "
-	     "(patient_id) pathway_id FROM pathways WHERE patient_id = ANY "
-	     "($3::text[]) ORDER BY patient_id, opened_at DESC) ORDER BY "
-	     "patient_id, pathway_id FOR UPDATE"),
+	     "SELECT " LOCK_COLUMNS " FROM pathways WHERE pathway_id IN "
+	     "(" FOUND_PATHWAYS ") ORDER BY patient_id, pathway_id FOR "
+	     "UPDATE"),
 	/* After the lock in the same pipeline: a concurrent post of the same
 	 * event that committed while we waited is seen here. */
 	STMT(STMT_EVENT_LOOKUP,
@@ -196,12 +221,8 @@ const struct db_statement store_statements[] = {
 	     "p.pathway_id = t.pathway_id ORDER BY k.i, t.source DESC"),
 	STMT(STMT_HISTORY,
 	     "SELECT pathway_id, seq, source, event_id, event, " MS(
-		     "recorded_at") " FROM transitions WHERE pathway_id "
-				    "= ANY ($1::text[]) OR pathway_id IN "
-				    "(SELECT DISTINCT ON (patient_id) "
-				    "pathway_id FROM pathways WHERE "
-				    "patient_id = ANY ($2::text[]) ORDER BY "
-				    "patient_id, opened_at DESC) ORDER BY "
+		     "recorded_at") " FROM transitions WHERE pathway_id IN "
+				    "(" FOUND_PATHWAYS ") ORDER BY "
 				    "pathway_id, seq"),
 	STMT(STMT_PATHWAY_INSERT, INSERT_SQL("pathways", PATHWAY_WRITE)),
 	STMT(STMT_PATHWAY_UPDATE, PATHWAY_UPDATE_SQL),

@@ -29,13 +29,15 @@
 enum store_stmt {
 	STMT_NONE,
 	/* $1 pathway ids, $2 patients whose open pathway, $3 patients whose
-	 * latest pathway: those rows, locked, STORE_PATHWAY_COLUMNS. */
+	 * latest pathway (each NULL when none): those rows, locked,
+	 * STORE_PATHWAY_COLUMNS. */
 	STMT_LOCK,
 	/* $1 sources, $2 event_ids: k (1-based), source, pathway_id, event,
 	 * response, region of each one recorded. */
 	STMT_EVENT_LOOKUP,
-	/* $1 pathway ids, $2 patients whose latest pathway: pathway_id, seq,
-	 * source, event_id, event, recorded_at (ms), in seq order. */
+	/* The same three arrays: the recorded events of those pathways:
+	 * pathway_id, seq, source, event_id, event, recorded_at (ms), in seq
+	 * order. */
 	STMT_HISTORY,
 	STMT_PATHWAY_INSERT,
 	STMT_PATHWAY_UPDATE,
