@@ -16,6 +16,7 @@ int main(void)
 	srunner_add_suite(sr, model_suite());
 	srunner_add_suite(sr, event_suite());
 	srunner_add_suite(sr, fsm_suite());
+	srunner_add_suite(sr, decide_suite());
 	srunner_add_suite(sr, auth_suite());
 	srunner_add_suite(sr, regressions_suite());
 	srunner_add_suite(sr, webfiles_suite());
