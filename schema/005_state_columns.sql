@@ -104,7 +104,10 @@ ALTER TABLE escalations
     ADD COLUMN responsible_unit text,
     ADD COLUMN from_unit        text,
     ADD COLUMN to_unit          text,
-    ADD COLUMN ack_note         text;
+    -- The acknowledgement is the token's (acked_by); what the person
+    -- wrote, and the name they gave, beside it.
+    ADD COLUMN ack_note         text,
+    ADD COLUMN ack_claimed_by   text;
 
 -- A group's versioned updates: every row must have matched.
 CREATE FUNCTION painpath_expect_rows(n bigint, expected integer)
