@@ -99,6 +99,18 @@ const char *fhir_map_episode_status(const char *phase)
 	return NULL;
 }
 
+bool fhir_map_episode_status_known(const char *status)
+{
+	static const char *const codes[] = {
+		"planned",  "waitlist",	 "active",	    "onhold",
+		"finished", "cancelled", "entered-in-error"};
+
+	for (size_t i = 0; i < COUNT(codes); i++)
+		if (same(codes[i], status))
+			return true;
+	return false;
+}
+
 const char *fhir_map_phase_after(const char *event_type)
 {
 	for (size_t i = 0; i < COUNT(events); i++)

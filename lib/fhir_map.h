@@ -32,6 +32,8 @@ enum fhir_task_effect {
 
 /* EpisodeOfCare.status of a phase. */
 const char *fhir_map_episode_status(const char *phase);
+/* True for the codes of R4's episode-of-care-status code system. */
+bool fhir_map_episode_status_known(const char *status);
 /* The phase a standing event leads to, or NULL when it leaves the phase as
  * it is (consultations, PROs, ...) or is not a domain event. */
 const char *fhir_map_phase_after(const char *event_type);

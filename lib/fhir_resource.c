@@ -570,14 +570,25 @@ static bool names_referral(const struct fhir_view *v,
 	return strcmp(mine, id) == 0;
 }
 
-json_t *fhir_resource_read(const struct fhir_view *v, const char *type,
-			   const char *id)
+const struct fhir_referral *fhir_view_referral(const struct fhir_view *v,
+					       const char *id)
 {
 	struct fhir_id_parts parts;
 	const struct fhir_referral *ref;
+
+	if (!fhir_id_parse(id, &parts) || parts.seq == 0)
+		return NULL;
+	ref = fhir_history_referral(&v->history, parts.seq);
+	return ref != NULL && names_referral(v, ref, id) ? ref : NULL;
+}
+
+json_t *fhir_resource_read(const struct fhir_view *v, const char *type,
+			   const char *id)
+{
+	const struct fhir_referral *ref;
 	bool request;
 
-	if (type == NULL || !fhir_id_parse(id, &parts))
+	if (type == NULL || id == NULL)
 		return NULL;
 	if (strcmp(type, "EpisodeOfCare") == 0)
 		return strcmp(id, v->episode_id) == 0 ? fhir_resource_episode(v)
@@ -585,8 +596,8 @@ json_t *fhir_resource_read(const struct fhir_view *v, const char *type,
 	request = strcmp(type, "ServiceRequest") == 0;
 	if (!request && strcmp(type, "Task") != 0)
 		return NULL;
-	ref = fhir_history_referral(&v->history, parts.seq);
-	if (ref == NULL || !names_referral(v, ref, id))
+	ref = fhir_view_referral(v, id);
+	if (ref == NULL)
 		return NULL;
 	return request ? fhir_resource_service_request(v, ref)
 		       : fhir_resource_task(v, ref);

@@ -57,6 +57,10 @@ json_t *fhir_resource_service_request(const struct fhir_view *v,
 				      const struct fhir_referral *ref);
 json_t *fhir_resource_task(const struct fhir_view *v,
 			   const struct fhir_referral *ref);
+/* The referral a ServiceRequest or Task id of this pathway names, or
+ * NULL. */
+const struct fhir_referral *fhir_view_referral(const struct fhir_view *v,
+					       const char *id);
 /* The resource of this pathway with this type ("EpisodeOfCare",
  * "ServiceRequest", "Task") and FHIR id, or NULL if it has none. */
 json_t *fhir_resource_read(const struct fhir_view *v, const char *type,
