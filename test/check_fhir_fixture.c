@@ -221,3 +221,37 @@ void fx_free(struct fx *fx)
 	json_decref(fx->transitions);
 	memset(fx, 0, sizeof(*fx));
 }
+
+size_t fx_tsv(const char *path, struct fx_row *rows, size_t max)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	size_t n = 0;
+	int number = 0;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	while (fgets(line, sizeof(line), f) != NULL && n < max) {
+		char *save = NULL, *tok;
+		number++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		memset(&rows[n], 0, sizeof(rows[n]));
+		rows[n].line = number;
+		for (tok = strtok_r(line, "\t", &save);
+		     tok != NULL && rows[n].count < 8;
+		     tok = strtok_r(NULL, "\t", &save))
+			snprintf(rows[n].field[rows[n].count++], 512, "%s",
+				 tok);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+const char *fx_field(const struct fx_row *row, int i)
+{
+	if (i >= row->count || strcmp(row->field[i], "-") == 0)
+		return NULL;
+	return row->field[i];
+}

@@ -54,4 +54,17 @@ void fx_meta(struct fx *fx, const char *type, const char *target, json_t *data,
 void fx_referral(struct fx *fx, const char *stage);
 void fx_free(struct fx *fx);
 
+/* One row of a test/data table: tab-separated fields, "-" for none. */
+struct fx_row {
+	char field[8][512];
+	int count;
+	int line;
+};
+
+/* Reads up to max rows of a TSV file, skipping blank lines and "#"
+ * comments; fails the test if the file cannot be read. */
+size_t fx_tsv(const char *path, struct fx_row *rows, size_t max);
+/* field i of row, or NULL for "-" or a missing field. */
+const char *fx_field(const struct fx_row *row, int i);
+
 #endif

@@ -12,5 +12,8 @@ Suite *harness_suite(void);
 Suite *db_suite(void);
 Suite *auth_suite(void);
 Suite *regressions_suite(void);
+Suite *hmac_suite(void);
+Suite *fhir_id_suite(void);
+Suite *fhir_map_suite(void);
 
 #endif
