@@ -37,8 +37,7 @@ static const struct {
 	{"EpisodeOfCare", "status", "status", EL_CODE},
 	{"EpisodeOfCare", "identifier", "identifier", EL_IDENTIFIER},
 	{"EpisodeOfCare", "patient", "patient", EL_REFERENCE},
-	{"EpisodeOfCare", "organization", "managingOrganization",
-	 EL_REFERENCE},
+	{"EpisodeOfCare", "organization", "managingOrganization", EL_REFERENCE},
 };
 
 static int param_row(const char *type, const char *name)
@@ -50,7 +49,8 @@ static int param_row(const char *type, const char *name)
 	return -1;
 }
 
-/* --- the endpoint ---------------------------------------------------------- */
+/* --- the endpoint ----------------------------------------------------------
+ */
 
 static bool why_not(char *why, size_t len, const char *reason)
 {
@@ -143,8 +143,8 @@ bool fhir_subscription_endpoint_ok(const char *url, char *why, size_t why_len)
 			       "the endpoint may not carry user information");
 	/* The host ends at the port's ':' (after an IPv6 literal's ']'). */
 	host_end = auth[0] == '[' ? memchr(auth, ']', auth_len) : NULL;
-	host_end = host_end != NULL ? host_end + 1
-				    : auth + strcspn(auth, ":/?");
+	host_end =
+		host_end != NULL ? host_end + 1 : auth + strcspn(auth, ":/?");
 	host_len = (size_t)(host_end - auth);
 	if (host_len > auth_len || !host_chars_ok(auth, host_len) ||
 	    !port_ok(host_end, auth_len - host_len))
@@ -157,7 +157,8 @@ bool fhir_subscription_endpoint_ok(const char *url, char *why, size_t why_len)
 	return true;
 }
 
-/* --- criteria -------------------------------------------------------------- */
+/* --- criteria --------------------------------------------------------------
+ */
 
 static int hex_digit(char c)
 {
@@ -262,8 +263,8 @@ static bool parse_term(const char *type, const char *term, size_t len,
 				    "organization)",
 				    name);
 	if (colon != NULL && params[row].kind != EL_REFERENCE)
-		return BAD_CRITERIA(err, ":identifier is for references, not %s",
-				    name);
+		return BAD_CRITERIA(
+			err, ":identifier is for references, not %s", name);
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->type = p->type;
 	if (!split_values(value, c))
@@ -279,16 +280,18 @@ static bool parse_criteria(const char *text, struct fhir_subscription *out,
 	size_t type_len = q != NULL ? (size_t)(q - text) : strlen(text);
 
 	if (type_len == 0 || type_len >= sizeof(out->resource_type))
-		return BAD_CRITERIA(err, "%s must be Task?... or EpisodeOfCare?...",
+		return BAD_CRITERIA(err,
+				    "%s must be Task?... or EpisodeOfCare?...",
 				    "Subscription.criteria");
 	memcpy(out->resource_type, text, type_len);
 	out->resource_type[type_len] = '\0';
 	if (strcmp(out->resource_type, "Task") != 0 &&
 	    strcmp(out->resource_type, "EpisodeOfCare") != 0)
-		return BAD_CRITERIA(err,
-				    "subscriptions are on Task or EpisodeOfCare, "
-				    "not %s",
-				    out->resource_type);
+		return BAD_CRITERIA(
+			err,
+			"subscriptions are on Task or EpisodeOfCare, "
+			"not %s",
+			out->resource_type);
 	if (q == NULL || q[1] == '\0')
 		return BAD_CRITERIA(err,
 				    "%s must narrow the resources (owner=, "
@@ -307,7 +310,8 @@ static bool parse_criteria(const char *text, struct fhir_subscription *out,
 	return true;
 }
 
-/* --- the channel ----------------------------------------------------------- */
+/* --- the channel -----------------------------------------------------------
+ */
 
 static bool parse_headers(const json_t *headers, struct fhir_subscription *out,
 			  struct fhir_error *err)
@@ -323,9 +327,9 @@ static bool parse_headers(const json_t *headers, struct fhir_subscription *out,
 		return true;
 	if (!json_is_array(headers) ||
 	    json_array_size(headers) > FHIR_SUB_MAX_HEADERS)
-		return fhir_error_set(err, ERR_INVALID_REQUEST,
-				      "Subscription.channel.header",
-				      "at most 4 headers, each \"Name: value\"");
+		return fhir_error_set(
+			err, ERR_INVALID_REQUEST, "Subscription.channel.header",
+			"at most 4 headers, each \"Name: value\"");
 	json_array_foreach(headers, i, h)
 	{
 		const char *s = json_string_value(h);
@@ -355,7 +359,8 @@ static bool parse_channel(const json_t *ch, struct fhir_subscription *out,
 			  struct fhir_error *err)
 {
 	const char *type = json_string_value(json_object_get(ch, "type"));
-	const char *endpoint = json_string_value(json_object_get(ch, "endpoint"));
+	const char *endpoint =
+		json_string_value(json_object_get(ch, "endpoint"));
 	const json_t *payload = json_object_get(ch, "payload");
 	char why[160];
 
@@ -381,7 +386,8 @@ static bool parse_channel(const json_t *ch, struct fhir_subscription *out,
 	return parse_headers(json_object_get(ch, "header"), out, err);
 }
 
-/* --- the resource ---------------------------------------------------------- */
+/* --- the resource ----------------------------------------------------------
+ */
 
 static bool parse_status(const json_t *r, struct fhir_subscription *out,
 			 struct fhir_error *err)
@@ -483,7 +489,8 @@ bool fhir_subscription_parse(const struct fhir_config *cfg,
 	       parse_secret(cfg, resource, out, err);
 }
 
-/* --- matching -------------------------------------------------------------- */
+/* --- matching --------------------------------------------------------------
+ */
 
 /* FHIR token semantics: "system|code", "|code" (no system), "system|"
  * (any code in system), "code" (any system).  "\|" is a literal bar. */
@@ -531,8 +538,8 @@ static bool reference_matches(const json_t *ref, const char *value)
 	    (strcmp(literal, value) == 0 ||
 	     (slash != NULL && strcmp(slash + 1, value) == 0)))
 		return true;
-	return ident != NULL &&
-	       token_matches(text(ident, "system"), text(ident, "value"), value);
+	return ident != NULL && token_matches(text(ident, "system"),
+					      text(ident, "value"), value);
 }
 
 static bool value_matches(const json_t *r, const char *element,
@@ -547,16 +554,16 @@ static bool value_matches(const json_t *r, const char *element,
 	case EL_CODE:
 		return token_matches(NULL, json_string_value(el), value);
 	case EL_CODING:
-		json_array_foreach(json_object_get(el, "coding"), i, item)
-			if (token_matches(text(item, "system"),
-					  text(item, "code"), value))
-				return true;
+		json_array_foreach(json_object_get(el, "coding"), i,
+				   item) if (token_matches(text(item, "system"),
+							   text(item, "code"),
+							   value)) return true;
 		return false;
 	case EL_IDENTIFIER:
-		json_array_foreach(el, i, item)
-			if (token_matches(text(item, "system"),
-					  text(item, "value"), value))
-				return true;
+		json_array_foreach(el, i,
+				   item) if (token_matches(text(item, "system"),
+							   text(item, "value"),
+							   value)) return true;
 		return false;
 	case EL_REFERENCE:
 		return el != NULL && reference_matches(el, value);
@@ -589,7 +596,8 @@ bool fhir_subscription_matches(const struct fhir_subscription *sub,
 	return true;
 }
 
-/* --- signing --------------------------------------------------------------- */
+/* --- signing ---------------------------------------------------------------
+ */
 
 bool fhir_subscription_sign(const char *secret, const void *body, size_t len,
 			    char out[FHIR_SIGNATURE_LEN])
@@ -601,8 +609,8 @@ bool fhir_subscription_sign(const char *secret, const void *body, size_t len,
 	return ok;
 }
 
-bool fhir_subscription_verify(const char *secret, const void *body,
-			      size_t len, const char *header)
+bool fhir_subscription_verify(const char *secret, const void *body, size_t len,
+			      const char *header)
 {
 	char want[FHIR_SIGNATURE_LEN];
 
@@ -613,7 +621,8 @@ bool fhir_subscription_verify(const char *secret, const void *body,
 			  FHIR_SIGNATURE_LEN - 1);
 }
 
-/* --- lifecycle ------------------------------------------------------------- */
+/* --- lifecycle -------------------------------------------------------------
+ */
 
 enum fhir_sub_status fhir_subscription_next(enum fhir_sub_status status,
 					    enum fhir_sub_outcome outcome)

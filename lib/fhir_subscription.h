@@ -51,11 +51,11 @@ enum fhir_sub_status {
 
 /* What happened, for the status lifecycle. */
 enum fhir_sub_outcome {
-	FHIR_SUB_DELIVERED,   /* the endpoint answered 2xx */
-	FHIR_SUB_FAILED,      /* retries exhausted for now */
-	FHIR_SUB_EXPIRED,     /* Subscription.end has passed */
-	FHIR_SUB_TURNED_OFF,  /* the client set status off */
-	FHIR_SUB_TURNED_ON,   /* the client set it requested/active again */
+	FHIR_SUB_DELIVERED,  /* the endpoint answered 2xx */
+	FHIR_SUB_FAILED,     /* retries exhausted for now */
+	FHIR_SUB_EXPIRED,    /* Subscription.end has passed */
+	FHIR_SUB_TURNED_OFF, /* the client set status off */
+	FHIR_SUB_TURNED_ON,  /* the client set it requested/active again */
 };
 
 struct fhir_criterion {
@@ -66,7 +66,7 @@ struct fhir_criterion {
 };
 
 struct fhir_subscription {
-	char resource_type[32]; /* "Task" or "EpisodeOfCare" */
+	char resource_type[32];	     /* "Task" or "EpisodeOfCare" */
 	char criteria[FHIR_URL_MAX]; /* as given */
 	struct fhir_criterion terms[FHIR_SUB_MAX_CRITERIA]; /* all of */
 	size_t term_count;
@@ -101,8 +101,8 @@ bool fhir_subscription_sign(const char *secret, const void *body, size_t len,
 	__attribute__((warn_unused_result));
 /* True when header is the signature of body under secret (compared in
  * constant time), for receivers and tests. */
-bool fhir_subscription_verify(const char *secret, const void *body,
-			      size_t len, const char *header);
+bool fhir_subscription_verify(const char *secret, const void *body, size_t len,
+			      const char *header);
 
 enum fhir_sub_status fhir_subscription_next(enum fhir_sub_status status,
 					    enum fhir_sub_outcome outcome);

@@ -152,31 +152,34 @@ int fx_refused(struct fx *fx, const char *type, const char *occurred_at,
 	return (int)err.code;
 }
 
-void fx_meta(struct fx *fx, const char *type, const char *target, json_t *data,
-	     const char *phase_after)
+void fx_raw(struct fx *fx, const char *type, const char *occurred_at,
+	    json_t *data, const char *phase_after)
 {
 	char id[32];
 	int seq = (int)json_array_size(fx->transitions) + 1;
+	const char *phase =
+		json_string_value(json_object_get(fx->pathway, "phase"));
 
 	snprintf(id, sizeof(id), "ev-%d", ++fx->events);
-	json_object_set_new(data, "event_id", json_string(target));
 	json_array_append_new(
 		fx->transitions,
-		json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:o}", "seq", seq,
-			  "event_id", id, "type", type, "from_phase",
-			  json_string_value(
-				  json_object_get(fx->pathway, "phase")),
-			  "to_phase",
-			  phase_after != NULL
-				  ? phase_after
-				  : json_string_value(json_object_get(
-					    fx->pathway, "phase")),
-			  "occurred_at", "2025-06-30T10:00:00.000Z", "data",
-			  data));
+		json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "seq",
+			  seq, "event_id", id, "type", type, "from_phase",
+			  phase, "to_phase",
+			  phase_after != NULL ? phase_after : phase,
+			  "occurred_at", occurred_at, "recorded_at",
+			  occurred_at, "data", data));
 	json_object_set_new(fx->pathway, "version", json_integer(seq));
 	if (phase_after != NULL)
 		json_object_set_new(fx->pathway, "phase",
 				    json_string(phase_after));
+}
+
+void fx_meta(struct fx *fx, const char *type, const char *target, json_t *data,
+	     const char *phase_after)
+{
+	json_object_set_new(data, "event_id", json_string(target));
+	fx_raw(fx, type, "2025-06-30T10:00:00.000Z", data, phase_after);
 }
 
 void fx_referral(struct fx *fx, const char *stage)

@@ -75,19 +75,19 @@ END_TEST
 
 /* Ids no encoding writes: refused, so a read of them is a 404. */
 static const char *const not_ours[] = {
-	"",		   /* empty */
-	"a_b",		   /* '_' is not a FHIR id character */
-	"a.xb",		   /* unknown escape */
-	"ab.",		   /* a lone escape */
-	"pw-1.r0",	   /* seq 0 */
-	"pw-1.r07",	   /* leading zero */
-	"pw-1.r2x",	   /* not a number */
-	"pw-1.r2.r3",	   /* two seqs */
+	"",		     /* empty */
+	"a_b",		     /* '_' is not a FHIR id character */
+	"a.xb",		     /* unknown escape */
+	"ab.",		     /* a lone escape */
+	"pw-1.r0",	     /* seq 0 */
+	"pw-1.r07",	     /* leading zero */
+	"pw-1.r2x",	     /* not a number */
+	"pw-1.r2.r3",	     /* two seqs */
 	"pw-1.r99999999999", /* beyond int */
-	"pw.h0123",	   /* short hash */
+	"pw.h0123",	     /* short hash */
 	"pw.h0123456789abcdef0123456789ABCDEF", /* upper-case hex */
 	"x.h0123456789abcdef0123456789abcdef",	/* wrong prefix */
-	".d.d",		   /* decodes to "..", not an id of ours */
+	".d.d", /* decodes to "..", not an id of ours */
 	/* 53 plain characters: the escaped form is at most 52 */
 	"12345678901234567890123456789012345678901234567890123",
 	"12345678901234567890123456789012345678901234567890123456789012345",
@@ -111,11 +111,11 @@ START_TEST(test_update_event_ids)
 	ck_assert_str_eq(id, "fhir:Task:pw-1.r2:4:accepted");
 	ck_assert(domain_valid_id(id));
 	/* The same PUT retried: the same event. */
-	ck_assert(fhir_id_update_event("Task", "pw-1.r2", 4, "accepted",
-				       again));
+	ck_assert(
+		fhir_id_update_event("Task", "pw-1.r2", 4, "accepted", again));
 	ck_assert_str_eq(id, again);
-	ck_assert(fhir_id_update_event("Task", "pw-1.r2", 5, "accepted",
-				       other));
+	ck_assert(
+		fhir_id_update_event("Task", "pw-1.r2", 5, "accepted", other));
 	ck_assert_str_ne(id, other);
 	/* The longest resource id still fits our 128. */
 	memset(task, 'x', FHIR_ID_MAX);

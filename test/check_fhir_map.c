@@ -73,8 +73,9 @@ START_TEST(test_task_statuses)
 		const char *event = fx_field(&rows[i], 1);
 		const char *got = fhir_map_task_event(status);
 		ck_assert(fhir_map_task_status_known(status));
-		ck_assert_msg(event == NULL ? got == NULL
-					    : got != NULL && !strcmp(got, event),
+		ck_assert_msg(event == NULL
+				      ? got == NULL
+				      : got != NULL && !strcmp(got, event),
 			      "%s -> %s", status, got ? got : "-");
 		ck_assert_str_eq(fhir_map_request_status(status),
 				 rows[i].field[2]);
@@ -94,10 +95,12 @@ static void agree(struct fx *fx)
 
 	json_array_foreach(fx->transitions, i, t)
 	{
-		const char *type = json_string_value(json_object_get(t, "type"));
+		const char *type =
+			json_string_value(json_object_get(t, "type"));
 		const char *from =
 			json_string_value(json_object_get(t, "from_phase"));
-		const char *to = json_string_value(json_object_get(t, "to_phase"));
+		const char *to =
+			json_string_value(json_object_get(t, "to_phase"));
 		const char *after = fhir_map_phase_after(type);
 		ck_assert_msg(strcmp(after != NULL ? after : from, to) == 0,
 			      "%s %s: table says %s, fsm %s", fx->model->key,

@@ -36,8 +36,8 @@ static const struct {
 	 32},
 	{"0c", true, 20, "Test With Truncation", false, 1,
 	 "a3b6167473100ee06e0c796c2955552b", 16},
-	{"aa", true, 131, "Test Using Larger Than Block-Size Key - Hash Key First",
-	 false, 1,
+	{"aa", true, 131,
+	 "Test Using Larger Than Block-Size Key - Hash Key First", false, 1,
 	 "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
 	 32},
 	{"aa", true, 131,
@@ -77,8 +77,8 @@ START_TEST(test_rfc4231)
 
 	ck_assert(hmac_sha256(key, key_len, data, data_len, mac));
 	ck_assert(hmac_sha256_hex(key, key_len, data, data_len, hex));
-	ck_assert_msg(strncmp(hex, rfc4231[_i].mac,
-			      2 * rfc4231[_i].mac_len) == 0,
+	ck_assert_msg(strncmp(hex, rfc4231[_i].mac, 2 * rfc4231[_i].mac_len) ==
+			      0,
 		      "test case %d: %s", _i + 1, hex);
 	ck_assert_uint_eq(strlen(hex), 64);
 }

@@ -49,6 +49,10 @@ int fx_refused(struct fx *fx, const char *type, const char *occurred_at,
  * is set to phase_after when not NULL (what the replay would give). */
 void fx_meta(struct fx *fx, const char *type, const char *target, json_t *data,
 	     const char *phase_after);
+/* Appends a transition the state machine does not produce yet (issue
+ * 12's pathway.reopened, ...); data is stolen; phase_after as fx_meta. */
+void fx_raw(struct fx *fx, const char *type, const char *occurred_at,
+	    json_t *data, const char *phase_after);
 /* Walks a referral from gp-1 to clinic-1 as far as stage says: "referred",
  * "assessing", "waiting", "treated", "rejected", "withdrawn". */
 void fx_referral(struct fx *fx, const char *stage);

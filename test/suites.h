@@ -15,5 +15,6 @@ Suite *regressions_suite(void);
 Suite *hmac_suite(void);
 Suite *fhir_id_suite(void);
 Suite *fhir_map_suite(void);
+Suite *fhir_resource_suite(void);
 
 #endif
