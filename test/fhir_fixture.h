@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "error.h"
 #include "fhir_config.h"
 #include "model.h"
 #include "pathway.h"
@@ -32,6 +33,12 @@ const struct model_set *fx_models(void);
 const struct model *fx_model(const char *key);
 const struct fhir_config *fx_config(void);
 
+/* An empty fixture under a model, for pathways opened by fx_post. */
+void fx_init(struct fx *fx, const char *model);
+/* Posts an event JSON (borrowed) as the daemon would: the first opens the
+ * pathway.  False with err set when the parser or the state machine
+ * refuses it. */
+bool fx_post(struct fx *fx, const json_t *event, struct pp_error *err);
 /* Opens a pathway (id, patient p-<id>) at unit gp-1 of region region-1 on
  * 2025-03-03, for a patient of an age the model allows. data (stolen, may
  * be NULL) is pathway.opened's data. */

@@ -16,5 +16,6 @@ Suite *hmac_suite(void);
 Suite *fhir_id_suite(void);
 Suite *fhir_map_suite(void);
 Suite *fhir_resource_suite(void);
+Suite *fhir_write_suite(void);
 
 #endif
