@@ -843,6 +843,237 @@ START_TEST(test_task_free_choice)
 }
 END_TEST
 
+/* --- PUT EpisodeOfCare ---------------------------------------------------- */
+
+static json_t *read_episode(struct fx *fx)
+{
+	struct fhir_view v;
+	json_t *e;
+
+	ck_assert(fhir_view_load(&v, fx_config(), fx->model, fx->pathway,
+				 fx->transitions));
+	e = fhir_resource_episode(&v);
+	fhir_view_free(&v);
+	return e;
+}
+
+static bool put_episode(struct fx *fx, const json_t *e, struct fhir_write *w,
+			struct fhir_error *err)
+{
+	struct fhir_view v;
+	bool ok;
+
+	ck_assert(fhir_view_load(&v, fx_config(), fx->model, fx->pathway,
+				 fx->transitions));
+	ok = fhir_update_episode(&v, v.episode_id, e, -1, NOW, w, err);
+	fhir_view_free(&v);
+	return ok;
+}
+
+/* Removes our extensions named name from a resource. */
+static void drop_ext(json_t *r, const char *name)
+{
+	char url[FHIR_URL_MAX];
+	json_t *exts = json_object_get(r, "extension");
+
+	fhir_config_extension_url(fx_config(), name, url);
+	for (size_t i = json_array_size(exts); i-- > 0;)
+		if (!strcmp(at(json_array_get(exts, i), "url"), url))
+			json_array_remove(exts, i);
+}
+
+START_TEST(test_episode_close_and_reopen)
+{
+	struct fx fx;
+	json_t *e;
+	struct fhir_write w;
+	struct fhir_error err;
+
+	open_and_refer(&fx, "no");
+	e = read_episode(&fx);
+	/* Nothing changed: nothing to do. */
+	ck_assert(put_episode(&fx, e, &w, &err));
+	ck_assert_int_eq(w.kind, FHIR_WRITE_NOOP);
+	json_object_set_new(e, "status", json_string("finished"));
+	json_object_set_new(json_object_get(e, "period"), "end",
+			    json_string("2025-03-20T12:00:00+01:00"));
+	add_ext(e, "close-reason", "valueCoding",
+		coding("close-reason", "moved"));
+	ck_assert(put_episode(&fx, e, &w, &err));
+	ck_assert_str_eq(at(w.event, "type"), "pathway.closed");
+	ck_assert_str_eq(at(w.event, "data.reason"), "moved");
+	ck_assert_str_eq(at(w.event, "occurred_at"),
+			 "2025-03-20T12:00:00+01:00");
+	ck_assert_str_eq(at(w.event, "event_id"),
+			 "fhir:EpisodeOfCare:pw-fixture:2:finished");
+	post_ok(&fx, &w);
+	fhir_write_free(&w);
+	json_decref(e);
+	e = read_episode(&fx);
+	ck_assert_str_eq(at(e, "status"), "finished");
+	/* Reopening a finished episode asks for pathway.reopened. */
+	json_object_set_new(e, "status", json_string("active"));
+	add_ext(e, "status-reason", "valueString",
+		json_string("the patient came back"));
+	ck_assert(put_episode(&fx, e, &w, &err));
+	ck_assert_str_eq(at(w.event, "type"), "pathway.reopened");
+	ck_assert_str_eq(at(w.event, "data.reason"), "the patient came back");
+	fhir_write_free(&w);
+	json_decref(e);
+	fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_episode_status_refusals)
+{
+	struct fx fx;
+	json_t *e;
+	struct fhir_write w;
+	struct fhir_error err;
+
+	open_and_refer(&fx, "dk");
+	e = read_episode(&fx);
+	json_object_set_new(e, "status", json_string("waitlist"));
+	ck_assert(!put_episode(&fx, e, &w, &err));
+	ck_assert_str_eq(err.expression, "EpisodeOfCare.status");
+	ck_assert_str_eq(err.issue_type, "business-rule");
+	json_object_set_new(e, "status", json_string("closed"));
+	ck_assert(!put_episode(&fx, e, &w, &err));
+	ck_assert_str_eq(err.expression, "EpisodeOfCare.status");
+	/* Closing and adding a flag at once. */
+	json_object_set_new(e, "status", json_string("finished"));
+	add_ext(e, "flag", "valueCode", json_string("elderly"));
+	ck_assert(!put_episode(&fx, e, &w, &err));
+	ck_assert_str_eq(err.expression, "EpisodeOfCare");
+	json_decref(e);
+	e = read_episode(&fx);
+	json_object_set_new(
+		e, "patient",
+		json_pack("{s:{s:s}}", "identifier", "value", "p-other"));
+	ck_assert(!put_episode(&fx, e, &w, &err));
+	ck_assert_str_eq(err.expression,
+			 "EpisodeOfCare.patient.identifier.value");
+	json_decref(e);
+	fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_episode_retract_opening)
+{
+	struct fx fx;
+	json_t *e;
+	struct fhir_write w;
+	struct fhir_error err;
+
+	open_and_refer(&fx, "se-adult");
+	e = read_episode(&fx);
+	json_object_set_new(e, "status", json_string("entered-in-error"));
+	add_ext(e, "status-reason", "valueString",
+		json_string("wrong patient"));
+	ck_assert(put_episode(&fx, e, &w, &err));
+	ck_assert_str_eq(at(w.event, "type"), "event.retracted");
+	ck_assert_str_eq(at(w.event, "data.event_id"), "open-1");
+	ck_assert_str_eq(at(w.event, "data.reason"), "wrong patient");
+	fhir_write_free(&w);
+	json_decref(e);
+	fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_episode_facts)
+{
+	struct fx fx;
+	json_t *e;
+	struct fhir_write w;
+	struct fhir_error err;
+
+	open_and_refer(&fx, "no");
+	e = read_episode(&fx);
+	/* trauma and interpreter_needed now; drop one, add another. */
+	drop_ext(e, "flag");
+	add_ext(e, "flag", "valueCode", json_string("trauma"));
+	add_ext(e, "flag", "valueCoding", coding("flag", "dependence"));
+	ck_assert(put_episode(&fx, e, &w, &err));
+	ck_assert_str_eq(at(w.event, "type"), "pathway.updated");
+	ck_assert_str_eq(at(w.event, "data.flags_add.0"), "dependence");
+	ck_assert_str_eq(at(w.event, "data.flags_remove.0"),
+			 "interpreter_needed");
+	ck_assert_str_eq(at(w.event, "event_id"),
+			 "fhir:EpisodeOfCare:pw-fixture:2:updated");
+	fhir_write_free(&w);
+	json_decref(e);
+	/* A birth date that gives the age already known says nothing new;
+	 * another one does. */
+	e = read_episode(&fx);
+	add_ext(e, "birth-date", "valueDate", json_string("1984-06-01"));
+	ck_assert(put_episode(&fx, e, &w, &err));
+	ck_assert_int_eq(w.kind, FHIR_WRITE_NOOP);
+	drop_ext(e, "birth-date");
+	add_ext(e, "birth-date", "valueDate", json_string("1960-01-01"));
+	ck_assert(put_episode(&fx, e, &w, &err));
+	ck_assert_str_eq(at(w.event, "data.birth_date"), "1960-01-01");
+	fhir_write_free(&w);
+	json_decref(e);
+	fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_episode_transfer)
+{
+	struct fx fx;
+	json_t *e;
+	struct fhir_write w;
+	struct fhir_error err;
+
+	open_and_refer(&fx, "no");
+	move_task(&fx, "received", "2025-03-06T08:00:00+01:00", NULL);
+	move_task(&fx, "accepted", "2025-03-12T08:00:00+01:00",
+		  json_pack("{s:{s:{s:s}}}", "restriction", "period", "end",
+			    "2025-05-01"));
+	move_task(&fx, "in-progress", "2025-04-10T08:00:00+02:00", NULL);
+	/* Back to a GP, another one: a transfer. */
+	e = read_episode(&fx);
+	drop_ext(e, "level");
+	add_ext(e, "level", "valueCoding", coding("level", "gp"));
+	json_object_set_new(e, "managingOrganization",
+			    json_pack("{s:{s:s, s:s}}", "identifier", "system",
+				      fx.model->fhir.unit_system, "value",
+				      "gp-2"));
+	ck_assert(put_episode(&fx, e, &w, &err));
+	ck_assert_str_eq(at(w.event, "type"), "patient.transferred");
+	ck_assert_str_eq(at(w.event, "data.to_level"), "gp");
+	ck_assert_str_eq(at(w.event, "data.to_unit"), "gp-2");
+	post_ok(&fx, &w);
+	fhir_write_free(&w);
+	json_decref(e);
+	ck_assert_str_eq(at(fx.pathway, "unit"), "gp-2");
+	e = read_episode(&fx);
+	ck_assert_str_eq(at(e, "managingOrganization.identifier.value"),
+			 "gp-2");
+	json_decref(e);
+	fx_free(&fx);
+}
+END_TEST
+
+START_TEST(test_patient_of)
+{
+	const char *system, *value;
+	char expr[FHIR_EXPRESSION_MAX];
+	json_t *r = json_pack("{s:s, s:{s:{s:s, s:s}}}", "resourceType", "Task",
+			      "for", "identifier", "system", "urn:x", "value",
+			      "p-7");
+
+	ck_assert(fhir_write_patient(r, &system, &value, expr));
+	ck_assert_str_eq(value, "p-7");
+	ck_assert_str_eq(system, "urn:x");
+	ck_assert_str_eq(expr, "Task.for.identifier.value");
+	json_object_set_new(r, "resourceType", json_string("ServiceRequest"));
+	ck_assert(!fhir_write_patient(r, &system, &value, expr));
+	ck_assert_str_eq(expr, "ServiceRequest.subject.identifier.value");
+	json_decref(r);
+}
+END_TEST
+
 Suite *fhir_write_suite(void)
 {
 	Suite *s = suite_create("fhir_write");
@@ -872,6 +1103,14 @@ Suite *fhir_write_suite(void)
 	tcase_add_test(tc, test_task_over);
 	tcase_add_test(tc, test_task_entered_in_error);
 	tcase_add_test(tc, test_task_free_choice);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("episode_update");
+	tcase_add_test(tc, test_episode_close_and_reopen);
+	tcase_add_test(tc, test_episode_status_refusals);
+	tcase_add_test(tc, test_episode_retract_opening);
+	tcase_add_test(tc, test_episode_facts);
+	tcase_add_test(tc, test_episode_transfer);
+	tcase_add_test(tc, test_patient_of);
 	suite_add_tcase(s, tc);
 	return s;
 }
