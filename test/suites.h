@@ -17,5 +17,6 @@ Suite *fhir_id_suite(void);
 Suite *fhir_map_suite(void);
 Suite *fhir_resource_suite(void);
 Suite *fhir_write_suite(void);
+Suite *fhir_bundle_suite(void);
 
 #endif
