@@ -18,5 +18,6 @@ Suite *fhir_map_suite(void);
 Suite *fhir_resource_suite(void);
 Suite *fhir_write_suite(void);
 Suite *fhir_bundle_suite(void);
+Suite *fhir_subscription_suite(void);
 
 #endif
