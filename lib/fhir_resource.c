@@ -246,9 +246,11 @@ static json_t *episode_extensions(const struct fhir_view *v)
 				      "level", true));
 	extend_array(exts, coded_list(v, "flags", "flag", "flag", false));
 	add_deadlines(v, exts, false);
-	json_array_append_new(
-		exts, ext(v, "pain-onset", "valueDate",
-			  json_incref(json_object_get(p, "pain_onset"))));
+	if (json_is_string(json_object_get(p, "pain_onset")))
+		json_array_append_new(
+			exts,
+			ext(v, "pain-onset", "valueDate",
+			    json_incref(json_object_get(p, "pain_onset"))));
 	if (json_is_integer(json_object_get(p, "age_at_opening")))
 		json_array_append_new(
 			exts,

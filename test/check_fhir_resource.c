@@ -198,6 +198,25 @@ START_TEST(test_episode)
 }
 END_TEST
 
+/* Found by the R4 validator: a pathway without a pain onset showed the
+ * extension with a null value. */
+START_TEST(test_absent_facts_stay_absent)
+{
+	struct fx fx;
+	json_t *all;
+
+	fx_open(&fx, "dk", "pw-bare", NULL);
+	all = render(&fx);
+	ck_assert(ext(json_array_get(all, 0), "pain-onset") == NULL);
+	ck_assert(ext(json_array_get(all, 0), "close-reason") == NULL);
+	ck_assert(ext(json_array_get(all, 0), "flag") == NULL);
+	ck_assert(json_object_get(json_array_get(all, 0), "referralRequest") ==
+		  NULL);
+	json_decref(all);
+	fx_free(&fx);
+}
+END_TEST
+
 START_TEST(test_treatment_then_transfer_completes)
 {
 	struct fx fx;
@@ -555,6 +574,7 @@ Suite *fhir_resource_suite(void)
 	tc = tcase_create("episode");
 	tcase_add_test(tc, test_episode);
 	tcase_add_test(tc, test_same_version_everywhere);
+	tcase_add_test(tc, test_absent_facts_stay_absent);
 	tcase_add_test(tc, test_region_unit_system);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("corrections");
