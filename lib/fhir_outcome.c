@@ -8,6 +8,10 @@
 
 static bool set(struct fhir_error *e, enum err_code code,
 		const char *issue_type, const char *expression, const char *fmt,
+		va_list ap) __attribute__((format(printf, 5, 0)));
+
+static bool set(struct fhir_error *e, enum err_code code,
+		const char *issue_type, const char *expression, const char *fmt,
 		va_list ap)
 {
 	memset(e, 0, sizeof(*e));
