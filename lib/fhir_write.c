@@ -628,6 +628,23 @@ static bool request_head(const json_t *r, struct fhir_error *err)
 	return true;
 }
 
+/* The pathway the caller found must be the subject's: a referral never
+ * lands on another patient's pathway. */
+static bool same_patient(const json_t *pathway, const struct fhir_ident *p,
+			 struct fhir_error *err)
+{
+	const char *owner =
+		json_string_value(json_object_get(pathway, "patient_id"));
+
+	if (pathway == NULL ||
+	    (p->value != NULL && owner != NULL && strcmp(owner, p->value) == 0))
+		return true;
+	return fhir_error_set(err, ERR_INVALID_REQUEST,
+			      "ServiceRequest.subject.identifier.value",
+			      "the referral's subject is not the patient of "
+			      "the pathway it would join");
+}
+
 static bool request_event(const struct fhir_config *cfg, const struct model *m,
 			  const json_t *pathway, const json_t *r,
 			  struct business_id *id, cal_millis now,
@@ -646,6 +663,7 @@ static bool request_event(const struct fhir_config *cfg, const struct model *m,
 	     !fhir_read_check_system(&patient, m->fhir.patient_system,
 				     "ServiceRequest.subject.identifier.system",
 				     err)) ||
+	    !same_patient(pathway, &patient, err) ||
 	    !fhir_read_instant(r, "authoredOn", "ServiceRequest.authoredOn",
 			       &at, &at_text, err) ||
 	    !request_level(cfg, r, data, err) ||

@@ -511,6 +511,14 @@ START_TEST(test_request_refused_by_the_state_machine)
 	fhir_write_error(fx_config(), &w, &refusal, &mapped);
 	ck_assert_str_eq(mapped.expression, "ServiceRequest.code");
 	fhir_write_free(&w);
+	/* Another patient's pathway is never joined. */
+	json_object_set_new(
+		json_object_get(json_object_get(r, "subject"), "identifier"),
+		"value", json_string("p-somebody-else"));
+	ck_assert(!fhir_write_request(fx_config(), fx_models(), fx.pathway, r,
+				      NULL, NOW, &w, &err));
+	ck_assert_str_eq(err.expression,
+			 "ServiceRequest.subject.identifier.value");
 	/* No open pathway: the event names none; the commit path answers
 	 * not_found. */
 	ck_assert(fhir_write_request(fx_config(), fx_models(), NULL, r, NULL,
