@@ -99,6 +99,34 @@ const char *fhir_map_episode_status(const char *phase)
 	return NULL;
 }
 
+size_t fhir_map_phases_of_status(const char *status, const char **out,
+				 size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < COUNT(phases) && n < max; i++)
+		if (same(phases[i].episode_status, status))
+			out[n++] = phases[i].phase;
+	return n;
+}
+
+const char *fhir_map_open_task_status(const char *phase)
+{
+	/* The events that lead into these phases are those that give the
+	 * open referral's Task its status. */
+	static const struct {
+		const char *phase;
+		const char *task_status;
+	} open[] = {{"referred", "requested"},
+		    {"assessing", "received"},
+		    {"waiting", "accepted"}};
+
+	for (size_t i = 0; i < COUNT(open); i++)
+		if (same(open[i].phase, phase))
+			return open[i].task_status;
+	return NULL;
+}
+
 bool fhir_map_episode_status_known(const char *status)
 {
 	static const char *const codes[] = {

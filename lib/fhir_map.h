@@ -11,6 +11,7 @@
 #define PAINPATH_FHIR_MAP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "error.h"
 
@@ -32,6 +33,15 @@ enum fhir_task_effect {
 
 /* EpisodeOfCare.status of a phase. */
 const char *fhir_map_episode_status(const char *phase);
+/* The phases an EpisodeOfCare status search means (for the store's
+ * query): writes up to max phase names into out, returns how many (0 for
+ * a status no phase shows). */
+size_t fhir_map_phases_of_status(const char *status, const char **out,
+				 size_t max);
+/* The Task status of the pathway's open referral in this phase (referred:
+ * requested, assessing: received, waiting: accepted), or NULL when a
+ * phase has no open referral. */
+const char *fhir_map_open_task_status(const char *phase);
 /* True for the codes of R4's episode-of-care-status code system. */
 bool fhir_map_episode_status_known(const char *status);
 /* The phase a standing event leads to, or NULL when it leaves the phase as

@@ -10,6 +10,7 @@
 #include "error.h"
 #include "fhir_fixture.h"
 #include "fhir_map.h"
+#include "fhir_resource.h"
 #include "suites.h"
 
 START_TEST(test_phases)
@@ -26,6 +27,30 @@ START_TEST(test_phases)
 			      "%s: %s, want %s", rows[i].field[0],
 			      got ? got : "-", want ? want : "-");
 		ck_assert(want == NULL || fhir_map_episode_status_known(want));
+	}
+	/* A status search finds every phase that shows it. */
+	for (size_t i = 0; i < n; i++) {
+		const char *status = fx_field(&rows[i], 1);
+		const char *found[PHASE_COUNT + 1];
+		size_t k, count;
+		bool listed = false;
+		if (status == NULL)
+			continue;
+		count = fhir_map_phases_of_status(status, found,
+						  PHASE_COUNT + 1);
+		for (k = 0; k < count; k++)
+			listed = listed || !strcmp(found[k], rows[i].field[0]);
+		ck_assert_msg(listed, "%s does not find %s", status,
+			      rows[i].field[0]);
+	}
+	{
+		const char *found[4];
+		ck_assert_uint_eq(fhir_map_phases_of_status("active", found, 4),
+				  3);
+		ck_assert_uint_eq(
+			fhir_map_phases_of_status("planned", found, 4), 0);
+		ck_assert_uint_eq(fhir_map_phases_of_status("active", found, 1),
+				  1);
 	}
 	/* Every phase the domain knows is in the table. */
 	for (int p = 0; p < PHASE_COUNT; p++)
@@ -137,6 +162,29 @@ START_TEST(test_phase_after_agrees_with_fsm)
 }
 END_TEST
 
+/* The open referral's Task status by phase is what the replay gives. */
+START_TEST(test_open_task_status)
+{
+	static const char *const open_phases[] = {"referred", "assessing",
+						  "waiting"};
+
+	for (size_t i = 0; i < 3; i++) {
+		struct fx fx;
+		struct fhir_view v;
+		fx_open(&fx, "dk", "pw-open", NULL);
+		fx_referral(&fx, open_phases[i]);
+		ck_assert(fhir_view_load(&v, fx_config(), fx.model, fx.pathway,
+					 fx.transitions));
+		ck_assert_str_eq(fhir_history_open_referral(&v.history)->status,
+				 fhir_map_open_task_status(open_phases[i]));
+		fhir_view_free(&v);
+		fx_free(&fx);
+	}
+	ck_assert(fhir_map_open_task_status("active") == NULL);
+	ck_assert(fhir_map_open_task_status("closed") == NULL);
+}
+END_TEST
+
 START_TEST(test_task_effects)
 {
 	ck_assert_int_eq(fhir_map_task_effect("referral.sent"), FHIR_TASK_SENT);
@@ -161,6 +209,7 @@ Suite *fhir_map_suite(void)
 	tcase_add_test(tc, test_issues);
 	tcase_add_test(tc, test_task_statuses);
 	tcase_add_test(tc, test_task_effects);
+	tcase_add_test(tc, test_open_task_status);
 	tcase_add_test(tc, test_phase_after_agrees_with_fsm);
 	suite_add_tcase(s, tc);
 	return s;
