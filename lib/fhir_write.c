@@ -183,8 +183,9 @@ struct business_id {
 static bool scan_identifiers(const struct fhir_config *cfg,
 			     const json_t *resource, const char *type,
 			     const char *want_system, const char *want_value,
-			     struct fhir_ident *chosen, char where[],
-			     struct business_id *out, struct fhir_error *err)
+			     struct fhir_ident *chosen, bool *found,
+			     char where[], struct business_id *out,
+			     struct fhir_error *err)
 {
 	const json_t *ids = json_object_get(resource, "identifier");
 	const json_t *id;
@@ -210,16 +211,16 @@ static bool scan_identifiers(const struct fhir_config *cfg,
 				 "%.128s", it.value);
 			continue;
 		}
-		bool wanted = want_value != NULL &&
-			      strcmp(it.value, want_value) == 0 &&
-			      (want_system[0] == '\0' ||
-			       (it.system != NULL &&
-				strcmp(it.system, want_system) == 0));
-		if (chosen->value == NULL || (wanted && want_value != NULL)) {
+		*found = want_value != NULL &&
+			 strcmp(it.value, want_value) == 0 &&
+			 (want_system[0] == '\0' ||
+			  (it.system != NULL &&
+			   strcmp(it.system, want_system) == 0));
+		if (chosen->value == NULL || *found) {
 			*chosen = it;
 			snprintf(where, FHIR_EXPRESSION_MAX, "%s", sub);
 		}
-		if (wanted)
+		if (*found)
 			break;
 	}
 	return true;
@@ -232,7 +233,7 @@ static bool business_id(const struct fhir_config *cfg, const json_t *resource,
 	char want_system[FHIR_URL_MAX] = "", want_value[ID_MAX + 2] = "";
 	char where[FHIR_EXPRESSION_MAX];
 	struct fhir_ident chosen = {0};
-	bool conditional = if_none_exist != NULL;
+	bool conditional = if_none_exist != NULL, found = false;
 
 	memset(out, 0, sizeof(*out));
 	if (conditional &&
@@ -241,11 +242,11 @@ static bool business_id(const struct fhir_config *cfg, const json_t *resource,
 				     sizeof(want_value), err))
 		return false;
 	if (!scan_identifiers(cfg, resource, type, want_system,
-			      conditional ? want_value : NULL, &chosen, where,
-			      out, err))
+			      conditional ? want_value : NULL, &chosen, &found,
+			      where, out, err))
 		return false;
-	if (conditional && chosen.value != NULL &&
-	    strcmp(chosen.value, want_value) != 0)
+	/* Both given: the condition must name one the resource carries. */
+	if (conditional && chosen.value != NULL && !found)
 		return fhir_error_set(err, ERR_INVALID_REQUEST, "If-None-Exist",
 				      "If-None-Exist names an identifier the "
 				      "resource does not carry");

@@ -206,6 +206,16 @@ START_TEST(test_business_identifier)
 				      "identifier=urn:ehr:x|open-2", NOW, &a,
 				      &err));
 	ck_assert_str_eq(err.expression, "If-None-Exist");
+	/* The same value in another system is another identifier. */
+	ck_assert(!fhir_write_episode(fx_config(), fx_models(), r,
+				      "identifier=urn:ehr:other|open-1", NOW,
+				      &a, &err));
+	ck_assert_str_eq(err.expression, "If-None-Exist");
+	/* A value alone matches in any system. */
+	ck_assert(fhir_write_episode(fx_config(), fx_models(), r,
+				     "identifier=open-1", NOW, &a, &err));
+	ck_assert_str_eq(at(a.event, "event_id"), "open-1");
+	fhir_write_free(&a);
 	ck_assert(!fhir_write_episode(fx_config(), fx_models(), r,
 				      "patient=p-2", NOW, &a, &err));
 	ck_assert_str_eq(err.issue_type, "not-supported");
