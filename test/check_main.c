@@ -20,6 +20,15 @@ int main(void)
 	srunner_add_suite(sr, auth_suite());
 	srunner_add_suite(sr, regressions_suite());
 	srunner_add_suite(sr, webfiles_suite());
+	srunner_add_suite(sr, hmac_suite());
+	srunner_add_suite(sr, fhir_id_suite());
+	srunner_add_suite(sr, fhir_map_suite());
+	srunner_add_suite(sr, fhir_model_suite());
+	srunner_add_suite(sr, fhir_resource_suite());
+	srunner_add_suite(sr, fhir_write_suite());
+	srunner_add_suite(sr, fhir_bundle_suite());
+	srunner_add_suite(sr, fhir_subscription_suite());
+	srunner_add_suite(sr, fhir_validate_suite());
 	srunner_add_suite(sr, harness_suite());
 	srunner_add_suite(sr, db_suite());
 	srunner_run_all(sr, CK_NORMAL);
