@@ -189,6 +189,13 @@ enum decide_kind decide(const struct decide_in *in, struct decision *out)
 	if (t == NULL || strcmp(t->patient_id, in->ev->patient_id) != 0 ||
 	    !auth_covers_region(in->token, t->region))
 		return no_such_pathway(in, out);
+	if (in->expected_version > 0 && t->version != in->expected_version) {
+		error_set(&out->err, ERR_PRECONDITION_FAILED, "If-Match",
+			  "the pathway is at version %d, not %d: read it again",
+			  t->version, in->expected_version);
+		out->detail = json_pack("{s:i}", "version", t->version);
+		return refuse(out);
+	}
 	if (in->ev->type == EV_PATHWAY_REOPENED && in->open != NULL &&
 	    strcmp(in->open->id, t->id) != 0)
 		return open_elsewhere(in, in->open, out);
