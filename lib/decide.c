@@ -9,7 +9,9 @@ enum decide_lookup decide_lookup_of(const struct event *ev)
 {
 	if (ev->pathway_id[0] != '\0')
 		return LOOKUP_BY_ID;
-	if (ev->type == EV_PATHWAY_REOPENED)
+	/* A closed pathway can be reopened, and its events corrected: the
+	 * patient's latest pathway, open or not. */
+	if (ev->type == EV_PATHWAY_REOPENED || decide_needs_history(ev))
 		return LOOKUP_LATEST;
 	return LOOKUP_OPEN;
 }
