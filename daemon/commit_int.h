@@ -72,9 +72,11 @@ void commit_count_retry(void);
 /* commit_tx.c: runs a group from its lease to its end. */
 void commit_tx_start(struct db_conn *conn, void *group);
 
+/* Step 1's results, by position: BEGIN, the session setting, then: */
+enum step1 { STEP1_LOCK = 2, STEP1_LOOKUP, STEP1_HISTORY };
+
 /* commit_resolve.c: decides every running item from step 1's results
- * (res[1] the locked rows, res[2] the recorded events, res[3] the
- * histories) and adds the writes to g->writes.  False when the writes
+ * and adds the writes to g->writes.  False when the writes
  * could not be built (out of memory) or the rows not read. */
 bool commit_resolve(struct group *g, PGresult **res, cal_millis now)
 	__attribute__((warn_unused_result));

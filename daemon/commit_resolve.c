@@ -230,7 +230,7 @@ static void decide_item(struct resolve *rs, int i)
 	struct history_entry *entries = NULL;
 	json_t *stored_event = NULL;
 	char new_id[ID_MAX + 1];
-	int row = stored_row(rs->res[2], i + 1);
+	int row = stored_row(rs->res[STEP1_LOOKUP], i + 1);
 	struct pathway before;
 	struct decide_in in = {.ev = &it->ev,
 			       .token = it->token,
@@ -246,17 +246,18 @@ static void decide_item(struct resolve *rs, int i)
 	if (target != NULL)
 		before = *target;
 	if (row >= 0) {
-		stored_event =
-			json_loads(PQgetvalue(rs->res[2], row, 3), 0, NULL);
-		stored = (struct decide_stored){PQgetvalue(rs->res[2], row, 2),
-						PQgetvalue(rs->res[2], row, 5),
-						stored_event,
-						PQgetvalue(rs->res[2], row, 4)};
+		stored_event = json_loads(
+			PQgetvalue(rs->res[STEP1_LOOKUP], row, 3), 0, NULL);
+		stored = (struct decide_stored){
+			PQgetvalue(rs->res[STEP1_LOOKUP], row, 2),
+			PQgetvalue(rs->res[STEP1_LOOKUP], row, 5), stored_event,
+			PQgetvalue(rs->res[STEP1_LOOKUP], row, 4)};
 		in.stored = &stored;
 	}
 	if (g->wants_history && target != NULL &&
 	    decide_needs_history(&it->ev)) {
-		entries = history_of(g, rs->res[3], target->id, &h.count);
+		entries = history_of(g, rs->res[STEP1_HISTORY], target->id,
+				     &h.count);
 		h.entries = entries;
 		in.history = &h;
 	}
@@ -314,7 +315,7 @@ bool commit_resolve(struct group *g, PGresult **res, cal_millis now)
 	rs->g = g;
 	rs->res = res;
 	rs->now = now;
-	if (!read_rows(res[1], &rs->f))
+	if (!read_rows(res[STEP1_LOCK], &rs->f))
 		goto out;
 	for (int i = 0; i < g->n; i++)
 		decide_item(rs, i);

@@ -272,7 +272,7 @@ static bool keys_built(const struct group *g)
 void commit_tx_start(struct db_conn *conn, void *arg)
 {
 	struct group *g = arg;
-	struct db_query q[4];
+	struct db_query q[5];
 	int nq = 0;
 
 	g->conn = conn;
@@ -284,6 +284,10 @@ void commit_tx_start(struct db_conn *conn, void *arg)
 		qsort(g->items, (size_t)g->n, sizeof(g->items[0]), by_patient);
 	gather_keys(g);
 	q[nq++] = (struct db_query){.sql = "BEGIN"};
+	/* Keyed lookups only, however small or unanalysed the tables: the
+	 * plan of the first events of a new installation must be the plan
+	 * of its millionth (issue 11). */
+	q[nq++] = (struct db_query){.sql = "SET LOCAL enable_seqscan = off"};
 	q[nq++] = (struct db_query){
 		.stmt = STMT_LOCK,
 		.nparams = 3,
@@ -300,8 +304,8 @@ void commit_tx_start(struct db_conn *conn, void *arg)
 			.nparams = 3,
 			.params = {array_or_null(&g->history_ids), NULL,
 				   array_or_null(&g->history_patients)}};
-	if (!keys_built(g) || q[1].params[1] == NULL ||
-	    q[2].params[0] == NULL || q[2].params[1] == NULL)
+	if (!keys_built(g) || q[2].params[1] == NULL ||
+	    q[3].params[0] == NULL || q[3].params[1] == NULL)
 		return group_unavailable(g);
 	if (!db_send(conn, q, nq, on_checked, g))
 		group_unavailable(g);

@@ -126,10 +126,12 @@
 /* The pathways a group's events address: $1 by id, $2 patients' open
  * ones, $3 patients' latest.  Each part an index scan; a NULL array
  * (nothing of that kind in the group) is planned away, which an empty
- * array is not. */
+ * array is not.  "Open" is said with the phase, not closed_at: the
+ * worklists' partial indexes (WHERE closed_at IS NULL) then cannot match,
+ * and a plan made on a small table cannot pick one of them to scan. */
 #define FOUND_PATHWAYS                                                         \
 	"SELECT unnest($1::text[]) UNION ALL SELECT pathway_id FROM pathways " \
-	"WHERE $2::text[] IS NOT NULL AND closed_at IS NULL AND patient_id = " \
+	"WHERE $2::text[] IS NOT NULL AND phase <> 'closed' AND patient_id = " \
 	"ANY ($2::text[]) UNION "                                              \
 	"ALL SELECT * FROM (SELECT DISTINCT ON (patient_id) pathway_id FROM "  \
 	"pathways WHERE $3::text[] IS NOT NULL AND patient_id = ANY "          \
