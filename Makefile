@@ -49,7 +49,9 @@ $(BUILD)/libpainpath.a: $(LIB_OBJ)
 $(BUILD)/painpathd: $(DAEMON_OBJ) $(BUILD)/libpainpath.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/painpath: $(BUILD)/cli/painpath.o $(BUILD)/libpainpath.a
+CLI_SRC    = $(wildcard cli/*.c)
+
+$(BUILD)/painpath: $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libpainpath.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/check_unit: $(UNIT_SRC:%.c=$(BUILD)/%.o) $(BUILD)/test/harness.o $(BUILD)/libpainpath.a

@@ -15,13 +15,14 @@
 
 #include <libpq-fe.h>
 
+#include "cli.h"
 #include "config.h"
 #include "sha256.h"
 #include "migrate.h"
 #include "model.h"
 #include "report.h"
 
-static int usage(void)
+int cli_usage(void)
 {
 	fprintf(stderr,
 		"usage: painpath migrate --db CONNINFO [--schema DIR]\n"
@@ -29,7 +30,8 @@ static int usage(void)
 		"       painpath hash-token SECRET\n"
 		"       painpath report --date YYYY-MM-DD [--region R]\n"
 		"                       [--format json|csv] [--db CONNINFO]\n"
-		"                       [--models DIR]\n");
+		"                       [--models DIR]\n"
+		"       painpath verify [--db CONNINFO] [--models DIR]\n");
 	return 2;
 }
 
@@ -50,7 +52,7 @@ static int cmd_migrate(int argc, char **argv, const struct config *cfg)
 		else if (c == 's')
 			schema = optarg;
 		else
-			return usage();
+			return cli_usage();
 	}
 	conn = PQconnectdb(db);
 	if (PQstatus(conn) != CONNECTION_OK) {
@@ -146,12 +148,12 @@ static int cmd_report(int argc, char **argv, const struct config *cfg)
 			models_dir = optarg;
 			break;
 		default:
-			return usage();
+			return cli_usage();
 		}
 	}
 	if (date == NULL || !calendar_parse_date(date, &night) ||
 	    (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0))
-		return usage();
+		return cli_usage();
 	if (!model_set_load_dir(models_dir, &models, err, sizeof(err))) {
 		fprintf(stderr, "painpath: %s\n", err);
 		return 1;
@@ -186,7 +188,7 @@ int main(int argc, char **argv)
 	int status;
 
 	if (argc < 2)
-		return usage();
+		return cli_usage();
 	config_defaults(&cfg);
 	if (strcmp(argv[1], "migrate") == 0)
 		status = cmd_migrate(argc - 1, argv + 1, &cfg);
@@ -194,10 +196,12 @@ int main(int argc, char **argv)
 		status = cmd_report(argc - 1, argv + 1, &cfg);
 	else if (strcmp(argv[1], "hash-token") == 0 && argc == 3)
 		status = cmd_hash_token(argv[2]);
+	else if (strcmp(argv[1], "verify") == 0)
+		status = cmd_verify(argc - 1, argv + 1, &cfg);
 	else if (strcmp(argv[1], "check-models") == 0)
 		status = cmd_check_models(argc - 1, argv + 1, &cfg);
 	else
-		status = usage();
+		status = cli_usage();
 	config_free(&cfg);
 	return status;
 }

@@ -97,27 +97,18 @@
 	"$44::int) FROM w"
 /* clang-format on */
 
-#define LOCK_COLUMNS                                                                                                                  \
-	"pathway_id, patient_id, model, region, level, unit, phase, version, "                                                        \
-	"flags::text, " MS("opened_at") ", " MS("updated_at") ", " MS(                                                                \
-		"closed_at") ", close_reason, gp_unit, pain_onset::text, "                                                            \
-			     "birth_date::text, age_at_opening, "                                                                     \
-			     "levels_visited::text, " MS(                                                                             \
-				     "last_change_at") ", content_covered, "                                                          \
-						       "ref_from_level, "                                                             \
-						       "ref_from_unit, "                                                              \
-						       "ref_to_level, "                                                               \
-						       "ref_to_unit, "                                                                \
-						       "ref_received_unit, "                                                          \
-						       "ref_private, " MS(                                                            \
-							       "re"                                                                   \
-							       "f_"                                                                   \
-							       "se"                                                                   \
-							       "nt"                                                                   \
-							       "_a"                                                                   \
-							       "t") ", " MS("ref_received_"                                           \
-									    "at") ", " MS("ref_accepted_at") ", ref_deadline::text, " \
-													     "ref_content_covered, clocks"
+/* clang-format off */
+#define LOCK_COLUMNS                                                           \
+	"pathway_id, patient_id, model, region, level, unit, phase, version, " \
+	"flags::text, " MS("opened_at") ", " MS("updated_at") ", "             \
+	MS("closed_at") ", close_reason, gp_unit, pain_onset::text, "          \
+	"birth_date::text, age_at_opening, levels_visited::text, "             \
+	MS("last_change_at") ", content_covered, ref_from_level, "             \
+	"ref_from_unit, ref_to_level, ref_to_unit, ref_received_unit, "        \
+	"ref_private, " MS("ref_sent_at") ", " MS("ref_received_at") ", "      \
+	MS("ref_accepted_at") ", ref_deadline::text, ref_content_covered, "    \
+	"clocks"
+/* clang-format on */
 
 #define REGIONS(n) "($" #n "::text[] IS NULL OR region = ANY ($" #n "::text[]))"
 
@@ -203,6 +194,14 @@ const struct db_statement store_statements[] = {
 	     "INSERT INTO audit_log (token_id, method, route, uri, "
 	     "patient_ids, remote, status, regions) VALUES ($1, $2, $3, $4, "
 	     "$5::text[], $6, $7::int, $8::text[])"),
+	STMT(STMT_VERIFY_PAGE,
+	     "SELECT " LOCK_COLUMNS
+	     ", due_transit::text, due_assessment::text, "
+	     "due_treatment::text, due_free_choice::text, "
+	     "due_level_review::text, next_due::text, doc, (SELECT count(*) "
+	     "FROM transitions t WHERE t.pathway_id = p.pathway_id) FROM "
+	     "pathways p WHERE pathway_id > $1 ORDER BY pathway_id LIMIT "
+	     "$2::int"),
 	{NULL, NULL},
 };
 
@@ -244,6 +243,8 @@ enum lock_column {
 	LC_CLOCKS,
 	LC_COUNT
 };
+_Static_assert(LC_COUNT == STORE_PATHWAY_COLUMNS,
+	       "store.h's column count and the reader disagree");
 
 struct row {
 	const PGresult *res;

@@ -56,6 +56,11 @@ enum store_stmt {
 	/* $1..$7: token, method, route, uri (escaped), patient ids (text[]),
 	 * remote, status */
 	STMT_AUDIT_INSERT,
+	/* painpath verify: $1 the last pathway_id of the previous page (""
+	 * for the first), $2 the page size: STORE_PATHWAY_COLUMNS, then
+	 * due_transit .. due_level_review, next_due, doc, the number of
+	 * transitions. */
+	STMT_VERIFY_PAGE,
 	STMT_COUNT
 };
 
@@ -64,7 +69,7 @@ enum store_stmt {
 extern const struct db_statement store_statements[];
 
 /* The columns STMT_LOCK returns, in order; a reader starts at column 0. */
-#define STORE_PATHWAY_COLUMNS 34
+#define STORE_PATHWAY_COLUMNS 32
 
 /* Reads one STMT_LOCK row into out; false if a column is not what this
  * module wrote (corruption). */

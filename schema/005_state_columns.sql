@@ -60,10 +60,16 @@ UPDATE pathways p SET
         coalesce(s->'referral'->>'received_unit', s->'referral'->>'to_unit') END,
     clocks = coalesce((SELECT string_agg(concat_ws(' ', d->>'rule', d->>'due',
         (extract(epoch FROM (d->>'started_at')::timestamptz) * 1000)::bigint,
-        '-', '-', '0', '0'), ';') FROM json_array_elements(s->'deadlines') d), ''),
-    doc = s::text
+        '-', '-', '0', '0'), ';') FROM json_array_elements(s->'deadlines') d), '')
 FROM (SELECT pathway_id, state AS s FROM pathways) j
 WHERE j.pathway_id = p.pathway_id;
+
+-- The pathway as reads show it now: the old form and the members added
+-- since (a birth date is not known for old pathways).
+UPDATE pathways SET doc = (state::jsonb || jsonb_build_object(
+    'birth_date', NULL, 'entered_in_error', false, 'last_change_at',
+    to_char(last_change_at AT TIME ZONE 'UTC',
+            'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))::text;
 
 ALTER TABLE pathways DROP COLUMN state;
 ALTER TABLE pathways ALTER COLUMN doc SET NOT NULL;

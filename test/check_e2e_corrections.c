@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "e2e.h"
 #include "harness.h"
@@ -389,6 +390,58 @@ START_TEST(opening_retracted_is_entered_in_error)
 }
 END_TEST
 
+/* painpath verify: every pathway the suite recorded so far -- corrected,
+ * retracted, reopened, paused -- replays to its stored state; a row
+ * changed by hand is named. */
+static int verify(char *out, size_t len)
+{
+	const char *bin = getenv("PAINPATH_CLI") ? getenv("PAINPATH_CLI")
+						 : "build/painpath";
+	char cmd[8192];
+	size_t used = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s verify --db '%s' 2>&1", bin,
+		 e2e_pg.conninfo);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	while (used + 1 < len && fgets(out + used, (int)(len - used), p))
+		used += strlen(out + used);
+	out[used] = '\0';
+	return WEXITSTATUS(pclose(p));
+}
+
+START_TEST(verify_replays_every_pathway_and_names_a_changed_row)
+{
+	struct walk w;
+	char out[8192], sql[512], *rows;
+
+	walk_start(&w, "no", "{\"age\":40}", "2025-03-03T09:00:00+01:00");
+	refer_to_clinic(&w, "2025-03-06T08:00:00+01:00");
+	ck_assert_msg(verify(out, sizeof(out)) == 0, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, " 0 mismatch"));
+	snprintf(sql, sizeof(sql),
+		 "UPDATE pathways SET due_assessment = due_assessment + 1 "
+		 "WHERE pathway_id = '%s'",
+		 w.pathway);
+	rows = harness_psql(&e2e_pg, sql);
+	free(rows);
+	ck_assert_int_eq(verify(out, sizeof(out)), 1);
+	snprintf(sql, sizeof(sql),
+		 "pathway %s: due_assessment: stored 2025-03-21, replay "
+		 "2025-03-20",
+		 w.pathway);
+	ck_assert_msg(strstr(out, sql) != NULL, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, " 1 mismatch(es) in 1 pathway"));
+	snprintf(sql, sizeof(sql),
+		 "UPDATE pathways SET due_assessment = due_assessment - 1 "
+		 "WHERE pathway_id = '%s'",
+		 w.pathway);
+	rows = harness_psql(&e2e_pg, sql);
+	free(rows);
+}
+END_TEST
+
 void e2e_add_correction_tests(Suite *s)
 {
 	TCase *tc = e2e_tcase("corrections");
@@ -402,5 +455,7 @@ void e2e_add_correction_tests(Suite *s)
 	tcase_add_test(tc, swedish_child_becomes_adult_at_18);
 	tcase_add_test(tc, swedish_treatment_clock_paused_by_the_patient);
 	tcase_add_test(tc, opening_retracted_is_entered_in_error);
+	tcase_add_test(tc,
+		       verify_replays_every_pathway_and_names_a_changed_row);
 	suite_add_tcase(s, tc);
 }
