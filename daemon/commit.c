@@ -21,6 +21,17 @@ static json_t *patients_running;
 static struct commit_batch *finished;
 static struct commit_stats stats;
 
+const int commit_size_bucket_le[COMMIT_SIZE_BUCKETS] = {1, 4, 16, 64, 1024};
+
+static void count_group(int n)
+{
+	stats.groups++;
+	stats.items += (unsigned long long)n;
+	for (int b = 0; b < COMMIT_SIZE_BUCKETS; b++)
+		if (n <= commit_size_bucket_le[b])
+			stats.size_bucket[b]++;
+}
+
 static void kick(struct app *app);
 
 void commit_stats(struct commit_stats *out)
@@ -151,6 +162,7 @@ void commit_requeue_solo(struct group *g)
 		it->solo = true;
 		it->state = ITEM_QUEUED;
 		TAILQ_INSERT_HEAD(&queue, it, queue);
+		stats.queued++;
 		g->items[i] = NULL;
 		it->batch->held--;
 		stats.retries++;
@@ -196,6 +208,7 @@ static struct group *group_new(struct app *app)
 static void take(struct group *g, struct commit_item *it)
 {
 	TAILQ_REMOVE(&queue, it, queue);
+	stats.queued--;
 	it->state = ITEM_RUNNING;
 	json_object_set_new(patients_running, it->ev.patient_id, json_true());
 	snprintf(g->patients[g->n], sizeof(g->patients[0]), "%s",
@@ -273,8 +286,7 @@ static void kick(struct app *app)
 			return;
 		}
 		groups_running++;
-		stats.groups++;
-		stats.items += (unsigned long long)g->n;
+		count_group(g->n);
 		stats.solo += g->n == 1 && g->items[0]->solo;
 		db_acquire(app->pool, commit_tx_start, g);
 	}
@@ -312,6 +324,7 @@ static void submit(struct app *app, struct commit_item *items, size_t n,
 			continue;
 		b->unanswered++;
 		TAILQ_INSERT_TAIL(&queue, &items[i], queue);
+		stats.queued++;
 	}
 	b->unanswered--;
 	maybe_finish(b);

@@ -90,8 +90,13 @@ void commit_submit(struct app *app, struct commit_item *items, size_t n,
 void commit_submit_atomic(struct app *app, struct commit_item *items, size_t n,
 			  commit_done_fn done, void *arg);
 
+/* Group sizes counted up to these (cumulative, as Prometheus buckets). */
+#define COMMIT_SIZE_BUCKETS 5
+extern const int commit_size_bucket_le[COMMIT_SIZE_BUCKETS];
+
 struct commit_stats {
 	unsigned long long groups, items, retries, solo;
+	unsigned long long size_bucket[COMMIT_SIZE_BUCKETS];
 	int queued, running;
 };
 void commit_stats(struct commit_stats *out);

@@ -17,6 +17,7 @@
 #include <libpq-fe.h>
 
 #include "app.h"
+#include "clinic.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
@@ -25,6 +26,8 @@
 #include "store.h"
 
 #define CTX "main"
+/* How often /metrics' clinic figures are counted again. */
+#define CLINIC_REFRESH_S 30
 
 struct options {
 	const char *config_path;
@@ -452,6 +455,8 @@ static bool start(struct app *app, const struct options *o,
 	}
 	if (!escalations_schedule_start(app))
 		return false;
+	if (!clinic_start(app, CLINIC_REFRESH_S))
+		return false;
 	signals[0] = evsignal_new(app->base, SIGTERM, on_signal, app);
 	signals[1] = evsignal_new(app->base, SIGINT, on_signal, app);
 	signals[2] = evsignal_new(app->base, SIGHUP, on_sighup, app);
@@ -504,6 +509,7 @@ out:
 	if (drain_tick != NULL)
 		event_free(drain_tick);
 	escalations_schedule_stop();
+	clinic_stop();
 	http_free(&app);
 	if (app.read_pool != NULL)
 		db_pool_free(app.read_pool);

@@ -6,7 +6,10 @@
 
 #include "app.h"
 #include "db.h"
+#include "clinic.h"
+#include "commit.h"
 #include "http.h"
+#include "textbuf.h"
 
 #define MAX_ROUTES   32
 #define STATUS_SLOTS 6 /* 1xx..5xx by class, exact codes kept below */
@@ -82,91 +85,68 @@ void metrics_event(enum event_type type, bool known_type, int status)
 	events[known_type ? type : EV_COUNT][cls]++;
 }
 
-struct text {
-	char *buf;
-	size_t len, cap;
-};
-
-static void add(struct text *t, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void add(struct text *t, const char *fmt, ...)
+static void render_requests(struct textbuf *t)
 {
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(t->buf ? t->buf + t->len : NULL,
-			      t->buf ? t->cap - t->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if (t->buf && t->len + (size_t)n < t->cap) {
-			t->len += (size_t)n;
-			return;
-		}
-		size_t cap = (t->cap + (size_t)n + 1) * 2;
-		char *grown = realloc(t->buf, cap);
-		if (grown == NULL)
-			return;
-		t->buf = grown;
-		t->cap = cap;
-	}
-}
-
-static void render_requests(struct text *t)
-{
-	add(t, "# HELP painpath_http_requests_total HTTP requests answered.\n"
-	       "# TYPE painpath_http_requests_total counter\n");
+	textbuf_printf(
+		t,
+		"# HELP painpath_http_requests_total HTTP requests answered.\n"
+		"# TYPE painpath_http_requests_total counter\n");
 	for (int i = 0; i < nroutes; i++)
 		for (int c = 0; c < routes[i].ncodes; c++)
-			add(t,
-			    "painpath_http_requests_total{method=\"%s\","
-			    "route=\"%s\",status=\"%d\"} %llu\n",
-			    routes[i].method, routes[i].route,
-			    routes[i].codes[c], routes[i].count[c]);
-	add(t, "# HELP painpath_http_request_seconds Time to answer.\n"
-	       "# TYPE painpath_http_request_seconds histogram\n");
+			textbuf_printf(
+				t,
+				"painpath_http_requests_total{method=\"%s\","
+				"route=\"%s\",status=\"%d\"} %llu\n",
+				routes[i].method, routes[i].route,
+				routes[i].codes[c], routes[i].count[c]);
+	textbuf_printf(t,
+		       "# HELP painpath_http_request_seconds Time to answer.\n"
+		       "# TYPE painpath_http_request_seconds histogram\n");
 	for (int i = 0; i < nroutes; i++) {
 		const struct route_stats *s = &routes[i];
 		for (size_t b = 0; b < NBUCKETS; b++)
-			add(t,
-			    "painpath_http_request_seconds_bucket{method=\"%"
-			    "s\","
-			    "route=\"%s\",le=\"%g\"} %llu\n",
-			    s->method, s->route, buckets[b], s->bucket[b]);
-		add(t,
-		    "painpath_http_request_seconds_bucket{method=\"%s\","
-		    "route=\"%s\",le=\"+Inf\"} %llu\n"
-		    "painpath_http_request_seconds_sum{method=\"%s\","
-		    "route=\"%s\"} %.6f\n"
-		    "painpath_http_request_seconds_count{method=\"%s\","
-		    "route=\"%s\"} %llu\n",
-		    s->method, s->route, s->observations, s->method, s->route,
-		    s->seconds_sum, s->method, s->route, s->observations);
+			textbuf_printf(t,
+				       "painpath_http_request_seconds_bucket{"
+				       "method=\"%"
+				       "s\","
+				       "route=\"%s\",le=\"%g\"} %llu\n",
+				       s->method, s->route, buckets[b],
+				       s->bucket[b]);
+		textbuf_printf(
+			t,
+			"painpath_http_request_seconds_bucket{method=\"%s\","
+			"route=\"%s\",le=\"+Inf\"} %llu\n"
+			"painpath_http_request_seconds_sum{method=\"%s\","
+			"route=\"%s\"} %.6f\n"
+			"painpath_http_request_seconds_count{method=\"%s\","
+			"route=\"%s\"} %llu\n",
+			s->method, s->route, s->observations, s->method,
+			s->route, s->seconds_sum, s->method, s->route,
+			s->observations);
 	}
 }
 
-static void render_events(struct text *t)
+static void render_events(struct textbuf *t)
 {
 	static const char *const outcome[] = {"",      "",	  "accepted",
 					      "other", "refused", "failed"};
 
-	add(t, "# HELP painpath_events_total Events by type and outcome.\n"
-	       "# TYPE painpath_events_total counter\n");
+	textbuf_printf(
+		t, "# HELP painpath_events_total Events by type and outcome.\n"
+		   "# TYPE painpath_events_total counter\n");
 	for (int e = 0; e <= EV_COUNT; e++)
 		for (int c = 2; c <= 5; c++)
 			if (events[e][c] > 0)
-				add(t,
-				    "painpath_events_total{type=\"%s\","
-				    "outcome=\"%s\"} %llu\n",
-				    e < EV_COUNT ? domain_event_name(e)
-						 : "unknown",
-				    outcome[c], events[e][c]);
+				textbuf_printf(
+					t,
+					"painpath_events_total{type=\"%s\","
+					"outcome=\"%s\"} %llu\n",
+					e < EV_COUNT ? domain_event_name(e)
+						     : "unknown",
+					outcome[c], events[e][c]);
 }
 
-static void render_pool(struct text *t, const char *name,
+static void render_pool(struct textbuf *t, const char *name,
 			const struct db_pool *pool)
 {
 	struct db_pool_stats st;
@@ -174,44 +154,81 @@ static void render_pool(struct text *t, const char *name,
 	if (pool == NULL)
 		return;
 	db_pool_stats(pool, &st);
-	add(t,
-	    "painpath_db_connections{pool=\"%s\",state=\"configured\"} %d\n"
-	    "painpath_db_connections{pool=\"%s\",state=\"connected\"} %d\n"
-	    "painpath_db_connections{pool=\"%s\",state=\"in_use\"} %d\n"
-	    "painpath_db_waiting{pool=\"%s\"} %d\n"
-	    "painpath_db_connects_total{pool=\"%s\"} %llu\n"
-	    "painpath_db_errors_total{pool=\"%s\"} %llu\n"
-	    "painpath_db_queries_total{pool=\"%s\"} %llu\n",
-	    name, st.size, name, st.connected, name, st.leased, name,
-	    st.waiting, name, (unsigned long long)st.connects, name,
-	    (unsigned long long)st.failures, name,
-	    (unsigned long long)st.queries);
+	textbuf_printf(
+		t,
+		"painpath_db_connections{pool=\"%s\",state=\"configured\"} %d\n"
+		"painpath_db_connections{pool=\"%s\",state=\"connected\"} %d\n"
+		"painpath_db_connections{pool=\"%s\",state=\"in_use\"} %d\n"
+		"painpath_db_waiting{pool=\"%s\"} %d\n"
+		"painpath_db_connects_total{pool=\"%s\"} %llu\n"
+		"painpath_db_errors_total{pool=\"%s\"} %llu\n"
+		"painpath_db_queries_total{pool=\"%s\"} %llu\n",
+		name, st.size, name, st.connected, name, st.leased, name,
+		st.waiting, name, (unsigned long long)st.connects, name,
+		(unsigned long long)st.failures, name,
+		(unsigned long long)st.queries);
+}
+
+static void render_commits(struct textbuf *t)
+{
+	struct commit_stats st;
+
+	commit_stats(&st);
+	textbuf_printf(
+		t,
+		"# HELP painpath_commit_queued Events waiting for a group.\n"
+		"# TYPE painpath_commit_queued gauge\n"
+		"painpath_commit_queued %d\n"
+		"# TYPE painpath_commit_groups_running gauge\n"
+		"painpath_commit_groups_running %d\n"
+		"# HELP painpath_commit_groups_total Group transactions.\n"
+		"# TYPE painpath_commit_groups_total counter\n"
+		"painpath_commit_groups_total %llu\n"
+		"# HELP painpath_commit_group_events_total Events in them "
+		"(divided by groups: the mean group size).\n"
+		"# TYPE painpath_commit_group_events_total counter\n"
+		"painpath_commit_group_events_total %llu\n"
+		"# HELP painpath_commit_retries_total Events run again alone "
+		"after their group failed.\n"
+		"# TYPE painpath_commit_retries_total counter\n"
+		"painpath_commit_retries_total %llu\n",
+		st.queued, st.running, st.groups, st.items, st.retries);
+	for (int b = 0; b < COMMIT_SIZE_BUCKETS; b++)
+		textbuf_printf(t,
+			       "painpath_commit_group_size_bucket{le=\"%d\"} "
+			       "%llu\n",
+			       commit_size_bucket_le[b], st.size_bucket[b]);
 }
 
 char *metrics_render(const struct app *app)
 {
-	struct text t = {0};
+	struct textbuf t;
 
+	textbuf_init(&t);
 	render_requests(&t);
 	render_events(&t);
-	add(&t, "# HELP painpath_db_connections Pooled connections.\n"
-		"# TYPE painpath_db_connections gauge\n"
-		"# TYPE painpath_db_waiting gauge\n"
-		"# TYPE painpath_db_connects_total counter\n"
-		"# TYPE painpath_db_errors_total counter\n"
-		"# TYPE painpath_db_queries_total counter\n");
+	textbuf_printf(&t,
+		       "# HELP painpath_db_connections Pooled connections.\n"
+		       "# TYPE painpath_db_connections gauge\n"
+		       "# TYPE painpath_db_waiting gauge\n"
+		       "# TYPE painpath_db_connects_total counter\n"
+		       "# TYPE painpath_db_errors_total counter\n"
+		       "# TYPE painpath_db_queries_total counter\n");
 	render_pool(&t, "primary", app->pool);
 	render_pool(&t, "read", app->read_pool);
-	add(&t,
-	    "# TYPE painpath_http_in_flight gauge\n"
-	    "painpath_http_in_flight %d\n"
-	    "# TYPE painpath_http_connections gauge\n"
-	    "painpath_http_connections %d\n"
-	    "# TYPE painpath_reloads_total counter\n"
-	    "painpath_reloads_total{result=\"applied\"} %llu\n"
-	    "painpath_reloads_total{result=\"refused\"} %llu\n",
-	    http_in_flight(), http_open_connections(), reloads[1], reloads[0]);
-	return t.buf;
+	textbuf_printf(&t,
+		       "# TYPE painpath_http_in_flight gauge\n"
+		       "painpath_http_in_flight %d\n"
+		       "# TYPE painpath_http_connections gauge\n"
+		       "painpath_http_connections %d\n"
+		       "# TYPE painpath_reloads_total counter\n"
+		       "painpath_reloads_total{result=\"applied\"} %llu\n"
+		       "painpath_reloads_total{result=\"refused\"} %llu\n",
+		       http_in_flight(), http_open_connections(), reloads[1],
+		       reloads[0]);
+	render_commits(&t);
+	clinic_render(&t);
+	return textbuf_take(&t);
 }
 
 enum handled metrics_get(struct request *r, struct reply *out)

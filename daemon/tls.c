@@ -46,8 +46,7 @@ static SSL_CTX *context_load(const char *cert_file, const char *key_file,
 		openssl_error(cert_file, err, errlen);
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) !=
-	    1) {
+	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
 		openssl_error(key_file, err, errlen);
 		goto fail;
 	}
@@ -101,10 +100,9 @@ static struct bufferevent *accepting_bufferevent(struct event_base *base,
 
 	if (ssl == NULL)
 		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl,
-					      BUFFEREVENT_SSL_ACCEPTING,
-					      BEV_OPT_CLOSE_ON_FREE |
-						      BEV_OPT_DEFER_CALLBACKS);
+	return bufferevent_openssl_socket_new(
+		base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 }
 
 void tls_attach(struct tls *t, struct evhttp *http)

@@ -202,6 +202,19 @@ const struct db_statement store_statements[] = {
 	     "FROM transitions t WHERE t.pathway_id = p.pathway_id) FROM "
 	     "pathways p WHERE pathway_id > $1 ORDER BY pathway_id LIMIT "
 	     "$2::int"),
+	STMT(STMT_METRICS_PATHWAYS,
+	     "SELECT region, phase, level, count(*) FROM pathways WHERE "
+	     "closed_at IS NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+	STMT(STMT_METRICS_CLOCKS,
+	     "SELECT p.region, c.rule, count(c.due), count(*) FILTER (WHERE "
+	     "c.due < m.today) FROM pathways p JOIN unnest($1::text[], "
+	     "$2::date[]) AS m(model, today) ON p.model = m.model CROSS JOIN "
+	     "LATERAL (VALUES ('transit', p.due_transit), ('assessment', "
+	     "p.due_assessment), ('treatment', p.due_treatment), "
+	     "('free_choice', p.due_free_choice), ('level_review', "
+	     "p.due_level_review), ('paused', CASE WHEN p.ref_paused_on IS "
+	     "NOT NULL THEN m.today END)) AS c(rule, due) WHERE p.closed_at "
+	     "IS NULL AND c.due IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"),
 	{NULL, NULL},
 };
 

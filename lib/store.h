@@ -61,6 +61,12 @@ enum store_stmt {
 	 * due_transit .. due_level_review, next_due, doc, the number of
 	 * transitions. */
 	STMT_VERIFY_PAGE,
+	/* /metrics, refreshed now and then: open pathways by region, phase
+	 * and level; */
+	STMT_METRICS_PATHWAYS,
+	/* $1 model keys, $2 each model's today: running (reported) and
+	 * overdue clocks by region and rule, and paused waits by region. */
+	STMT_METRICS_CLOCKS,
 	STMT_COUNT
 };
 

@@ -91,6 +91,80 @@ START_TEST(metrics_count_requests_and_events)
 }
 END_TEST
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* /metrics' clinic figures: counted by the database in the background,
+ * so a scrape polls until they show what was just recorded. */
+static bool metrics_show(const char *const *lines, int n, char *last,
+			 size_t len)
+{
+	struct http_response r;
+	bool all = true;
+
+	http_request(PORT, "GET", "/metrics", NULL, NULL, &r);
+	for (int i = 0; i < n && all; i++)
+		all = r.body != NULL && strstr(r.body, lines[i]) != NULL;
+	snprintf(last, len, "%s", r.body ? r.body : "");
+	http_response_free(&r);
+	return all;
+}
+
+START_TEST(metrics_count_open_pathways_and_overdue_clocks)
+{
+	char region[64], a[96], b[96], lines[3][256], last[65536];
+	const char *want[3] = {lines[0], lines[1], lines[2]};
+	struct http_response r;
+	double give_up = now_s() + 60;
+	struct timespec poll = {0, 20 * 1000 * 1000};
+	bool seen = false;
+
+	e2e_region(region, sizeof(region), "t");
+	snprintf(a, sizeof(a), "%s-a", region);
+	snprintf(b, sizeof(b), "%s-b", region);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(
+			e2e_post(PORT, &r,
+				 "{\"event_id\":\"%s-open\",\"type\":\"pathway."
+				 "opened\",\"patient_id\":\"%s\",\"occurred_"
+				 "at\":"
+				 "\"2025-05-01T09:00:00+02:00\",\"model\":"
+				 "\"dk\","
+				 "\"region\":\"%s\",\"unit\":\"gp-1\"}",
+				 i ? b : a, i ? b : a, region),
+			201);
+		http_response_free(&r);
+	}
+	ck_assert_int_eq(e2e_event(PORT, b, "referral.sent",
+				   "2025-05-02T09:00:00+02:00",
+				   "{\"to_level\":\"clinic\",\"to_unit\":"
+				   "\"c-1\"}",
+				   NULL),
+			 201);
+	snprintf(lines[0], sizeof(lines[0]),
+		 "painpath_open_pathways{region=\"%s\",phase=\"active\","
+		 "level=\"gp\"} 1\n",
+		 region);
+	snprintf(lines[1], sizeof(lines[1]),
+		 "painpath_open_pathways{region=\"%s\",phase=\"referred\","
+		 "level=\"gp\"} 1\n",
+		 region);
+	snprintf(lines[2], sizeof(lines[2]),
+		 "painpath_clocks_overdue{region=\"%s\",rule=\"transit\"} "
+		 "1\n",
+		 region);
+	while (!(seen = metrics_show(want, 3, last, sizeof(last))) &&
+	       now_s() < give_up)
+		nanosleep(&poll, NULL);
+	ck_assert_msg(seen, "metrics never showed %s: %.2000s", lines[0], last);
+}
+END_TEST
+
 /* A keep-alive connection that has sent one request and stays open. */
 static int open_kept(int port, int *status)
 {
@@ -312,6 +386,7 @@ void e2e_add_ops_tests(Suite *s)
 	TCase *tc = e2e_tcase("ops");
 
 	tcase_add_test(tc, metrics_count_requests_and_events);
+	tcase_add_test(tc, metrics_count_open_pathways_and_overdue_clocks);
 	tcase_add_test(tc, connection_limit_refuses_then_recovers);
 	tcase_add_test(tc, sighup_applies_valid_and_keeps_running_on_invalid);
 	tcase_add_test(tc, sigterm_drains_requests_in_flight);
