@@ -11,6 +11,9 @@
  *         the patients p with p % conns == its index and sends the next
  *         event of a random one of them, so one patient's events are never
  *         in flight twice and always go in order
+ *   open  single-event POSTs for --duration seconds, each opening a
+ *         pathway for a patient never seen before (issue 11's workload:
+ *         what pgbench's insert-pathway-and-transition reference does)
  *   get   GET /v1/pathways/{id} for random ids from --ids
  *   idle  opens --conns connections, makes one request on each, then reads
  *         the daemon's VmRSS (--pid) while they sit idle
@@ -50,7 +53,7 @@
 #define DAY		  86400LL
 #define REQUEST_TIMEOUT_S 60
 
-enum mode { MODE_LOAD, MODE_POST, MODE_GET, MODE_IDLE };
+enum mode { MODE_LOAD, MODE_POST, MODE_OPEN, MODE_GET, MODE_IDLE };
 
 struct opts {
 	enum mode mode;
@@ -87,7 +90,8 @@ struct conn {
 	char *in;
 	size_t in_len, in_cap;
 	int64_t sent_us;
-	long cursor; /* load: next patient of this connection's share */
+	long cursor; /* load: next patient of this connection's share;
+			open: patients this connection has opened */
 	int plan;    /* load: next step to send for that patient, or -1 */
 	long items[MAX_BATCH];
 	int nitems;
@@ -580,6 +584,13 @@ static bool next_request(struct conn *c)
 		send_post(c, ev, (size_t)len);
 		return true;
 	}
+	case MODE_OPEN: {
+		/* Beyond the loaded patients, one new one per request. */
+		long p = o.patients + c->index + c->cursor++ * o.conns;
+		len = build_event(ev, sizeof(ev), p, 0, 0);
+		send_post(c, ev, (size_t)len);
+		return true;
+	}
 	case MODE_GET: {
 		char path[300];
 		snprintf(path, sizeof(path), "/v1/pathways/%s",
@@ -820,7 +831,7 @@ static double pct_ms(double q)
 static void report(void)
 {
 	double secs = (double)(t_last - t_measure) / 1e6;
-	const char *names[] = {"load", "post", "get", "idle"};
+	const char *names[] = {"load", "post", "open", "get", "idle"};
 	char statuses[1024] = "";
 	size_t used = 0;
 
@@ -867,7 +878,8 @@ static long proc_status_kb(const char *key)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench-load load|post|get|idle --port N [--host IP]\n"
+		"usage: bench-load load|post|open|get|idle --port N [--host "
+		"IP]\n"
 		"         [--conns N] [--duration S] [--warmup S]\n"
 		"         [--patients N] [--state FILE] [--run TAG]\n"
 		"         [--epoch UNIXTIME] [--batch N] [--steps N]\n"
@@ -911,6 +923,8 @@ static void parse_args(int argc, char **argv)
 		o.mode = MODE_LOAD;
 	else if (strcmp(argv[1], "post") == 0)
 		o.mode = MODE_POST;
+	else if (strcmp(argv[1], "open") == 0)
+		o.mode = MODE_OPEN;
 	else if (strcmp(argv[1], "get") == 0)
 		o.mode = MODE_GET;
 	else if (strcmp(argv[1], "idle") == 0)

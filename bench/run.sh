@@ -7,13 +7,15 @@
 # full_page_writes on), removed at the end; Ctrl-C leaves nothing behind.
 #
 # Knobs (environment):
-#   BENCH_PATIENTS=100000      patients loaded before the measurements
+#   BENCH_PATIENTS=100000      patients loaded for reads and verify
 #   BENCH_LOAD_STEPS=5         each patient gets 1..N events of its pathway
-#   BENCH_CONCURRENCY="1 16 64 256"   connections / pgbench clients
-#   BENCH_DURATION=15          seconds per measurement (plus a 1 s warm-up)
+#   BENCH_CONCURRENCY="16 64"  connections / pgbench clients
+#   BENCH_FRESH=10             seconds measured on a fresh database
+#   BENCH_DURATION=15          seconds per warm measurement (plus 1 s warm-up)
 #   BENCH_GET_CONCURRENCY="16 64"     connections for the read test
 #   BENCH_IDLE=1000            idle connections for the memory test
 #   BENCH_POOL_SIZE=           the daemon's pool_size (default: the config's)
+#   BENCH_PERF=1               a perf profile of the warm 16-connection run
 #   BENCH_WRITE_TOKEN=dev-ehr, BENCH_READ_TOKEN=dev-coordinator   bearer tokens
 set -euo pipefail
 
@@ -24,8 +26,10 @@ SECONDS=0
 BUILD=${BUILD:-build}
 PATIENTS=${BENCH_PATIENTS:-100000}
 LOAD_STEPS=${BENCH_LOAD_STEPS:-5}
-read -r -a CONCURRENCY <<<"${BENCH_CONCURRENCY:-1 16 64 256}"
+read -r -a CONCURRENCY <<<"${BENCH_CONCURRENCY:-16 64}"
+FRESH=${BENCH_FRESH:-10}
 DURATION=${BENCH_DURATION:-15}
+PERF=${BENCH_PERF:-}
 read -r -a GET_CONCURRENCY <<<"${BENCH_GET_CONCURRENCY:-16 64}"
 IDLE=${BENCH_IDLE:-1000}
 POOL_SIZE=${BENCH_POOL_SIZE:-}
@@ -169,7 +173,7 @@ psql() {
 	as_pg "$pgbin/psql" -XAtq -v ON_ERROR_STOP=1 -d "$conninfo" "$@"
 }
 
-# --- the daemon -------------------------------------------------------------
+# --- the daemon (started and stopped per phase) ---------------------------
 
 config=$tmp/painpath.conf
 cp "$CONFIG" "$config"
@@ -178,17 +182,41 @@ if [[ -n $POOL_SIZE ]]; then
 fi
 # 1,000 idle connections need more descriptors than a default 1024.
 ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
-"$daemon" --config "$config" --listen 127.0.0.1 --port 0 --db "$conninfo" \
-	--ready-fd 3 3>"$tmp/port" 2>"$tmp/painpathd.log" &
-daemon_pid=$!
-for _ in $(seq 600); do
-	[[ -s $tmp/port ]] && break
-	kill -0 "$daemon_pid" 2>/dev/null || die "painpathd exited at start"
-	sleep 0.1
-done
-port=$(head -n 1 "$tmp/port")
-[[ $port =~ ^[0-9]+$ ]] || die "painpathd did not report its port"
-log "painpathd pid $daemon_pid on 127.0.0.1:$port"
+
+psql() {
+	as_pg "$pgbin/psql" -XAtq -v ON_ERROR_STOP=1 -d "$conninfo" "$@"
+}
+psql_admin() {
+	as_pg "$pgbin/psql" -XAtq -v ON_ERROR_STOP=1 \
+		-d "host=$pgdir port=$PG_PORT dbname=postgres user=$user" "$@"
+}
+
+start_daemon() {
+	: >"$tmp/port"
+	"$daemon" --config "$config" --listen 127.0.0.1 --port 0 \
+		--db "$conninfo" --ready-fd 3 3>"$tmp/port" \
+		2>>"$tmp/painpathd.log" &
+	daemon_pid=$!
+	for _ in $(seq 600); do
+		[[ -s $tmp/port ]] && break
+		kill -0 "$daemon_pid" 2>/dev/null || die "painpathd exited at start"
+		sleep 0.1
+	done
+	port=$(head -n 1 "$tmp/port")
+	[[ $port =~ ^[0-9]+$ ]] || die "painpathd did not report its port"
+}
+
+stop_daemon() {
+	kill -TERM "$daemon_pid" 2>/dev/null || true
+	wait "$daemon_pid" 2>/dev/null || true
+	daemon_pid=
+}
+
+# A new, empty database: what a new installation starts from.
+fresh_database() {
+	psql_admin -c 'DROP DATABASE IF EXISTS painpath' >/dev/null
+	psql_admin -c 'CREATE DATABASE painpath' >/dev/null
+}
 
 # --- helpers ----------------------------------------------------------------
 
@@ -225,113 +253,84 @@ checkpoint() {
 	psql -c 'CHECKPOINT' >/dev/null
 }
 
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "?" }'
+}
+
 run_id=b$(date +%s)
 epoch=$(($(date +%s) - 3 * 365 * 86400))
 state=$tmp/patients.state
-common=(--port "$port" --token "$WRITE_TOKEN" --patients "$PATIENTS" --state "$state" --run "$run_id"
-	--epoch "$epoch")
-
-
-# --- 1. load ------------------------------------------------------------------
-
-log "loading $PATIENTS patients (1..$LOAD_STEPS events each, batches of 100)"
-run_to "$tmp/line" "$load" load "${common[@]}" --conns 16 --batch 100 \
-	--steps "$LOAD_STEPS"
-load_line=$(<"$tmp/line")
-log "  $load_line"
-psql -c 'ANALYZE' >/dev/null
-rss_after_load=$(status_kb VmRSS)
-counts=$(psql -F ' ' -c "SELECT (SELECT count(*) FROM pathways),
-	(SELECT count(*) FROM transitions),
-	pg_size_pretty(pg_database_size('painpath'))")
-
-# --- pgbench: a scratch copy and the daemon's SQL ---------------------------
-
-# One open pathway per patient, keyed by numbers pgbench can compute: the
-# k-th patient (0-based) is patient_id 10000000+k and pathway_id 20000000+k.
-# The copy has the same columns, indexes, checks and foreign key as the real
-# tables.
-log "setting up the pgbench scratch tables"
-psql >/dev/null <<'SQL'
-CREATE TABLE bench_pathways (LIKE pathways INCLUDING ALL);
-CREATE TABLE bench_transitions (LIKE transitions INCLUDING ALL);
-ALTER TABLE bench_transitions ADD FOREIGN KEY (pathway_id)
-    REFERENCES bench_pathways (pathway_id);
-CREATE TEMP TABLE latest AS
-    SELECT pathway_id, row_number() OVER (ORDER BY patient_id) - 1 AS k
-    FROM (SELECT DISTINCT ON (patient_id) pathway_id, patient_id
-          FROM pathways ORDER BY patient_id, opened_at DESC) d;
-INSERT INTO bench_pathways
-    SELECT (20000000 + l.k)::text, (10000000 + l.k)::text, model, region,
-           level, unit,
-           CASE WHEN closed_at IS NULL THEN phase ELSE 'active' END,
-           version, flags, state, opened_at, updated_at, NULL,
-           due_transit, due_assessment, due_treatment, due_free_choice,
-           due_level_review, next_due
-    FROM pathways p JOIN latest l USING (pathway_id);
-INSERT INTO bench_transitions
-    SELECT (20000000 + l.k)::text, seq, event_id, type, from_phase,
-           to_phase, from_level, to_level, unit, occurred_at, recorded_at,
-           data, event, response
-    FROM transitions t JOIN latest l USING (pathway_id);
-ANALYZE bench_pathways;
-ANALYZE bench_transitions;
-SQL
-
-# Real values for the parameters, from one recorded pro.reported event.
-sample_pw=$(psql -c "SELECT pathway_id FROM transitions
-	WHERE type = 'pro.reported' LIMIT 1")
-if [[ -z $sample_pw ]]; then
-	sample_pw=$(psql -c "SELECT pathway_id FROM transitions LIMIT 1")
-fi
-sample() {
-	psql -c "SELECT $1 FROM transitions t JOIN pathways p USING (pathway_id)
-		WHERE pathway_id = '$sample_pw' ORDER BY seq DESC LIMIT 1"
-}
-scratch_patients=$(psql -c "SELECT count(*) FROM bench_pathways")
-pgb_vars=(-D "patients=$scratch_patients" -D n=0
-	-D "state=$(sample 'p.state::text')"
-	-D "event=$(sample 't.event::text')"
-	-D "data=$(sample 't.data::text')"
-	-D "response=$(sample 't.response::text')"
-	-D "lvl=$(sample 'p.level')" -D "unit=$(sample 'p.unit')"
-	-D "phase=$(sample 'p.phase')" -D "flags=$(sample 'p.flags::text')"
-	-D "ts=$(sample 't.recorded_at')"
-	-D "due=$(sample "coalesce(p.next_due, current_date + 30)")")
-
-# The SQL of daemon/statements.c for one event on an existing pathway
-# (lock_open, event_lookup, pathway_update, transition_insert), in the
-# daemon's two pipelined round trips ...
-write_script() {
-	local pipe=$1 start='' end=''
-	if [[ $pipe == 1 ]]; then
-		start='\startpipeline'
-		end='\endpipeline'
-	fi
-	cat <<SQL
-\\set n :n + 1
-\\set k random(0, :patients - 1)
-\\set pat 10000000 + :k
-\\set pw 20000000 + :k
-\\set eid :tag * 1000000000000 + :client_id * 100000000 + :n
-\\set seq 1000 + (:tag * 300 + :client_id) * 100000 + :n
-$start
-BEGIN;
-SELECT state::text FROM bench_pathways WHERE patient_id = :pat AND closed_at IS NULL FOR UPDATE;
-SELECT pathway_id, event = :event::jsonb, response::text FROM bench_transitions WHERE event_id = :eid;
-$end
-$start
-UPDATE bench_pathways SET level = :lvl, unit = :unit, phase = :phase, version = version + 1, flags = :flags::text[], state = :state::json, updated_at = :ts, closed_at = NULL, due_transit = NULL, due_assessment = NULL, due_treatment = :due, due_free_choice = NULL, due_level_review = NULL, next_due = :due WHERE pathway_id = :pw;
-INSERT INTO bench_transitions (pathway_id, seq, event_id, type, from_phase, to_phase, from_level, to_level, unit, occurred_at, recorded_at, data, event, response) VALUES (:pw, :seq, :eid, 'pro.reported', :phase, :phase, :lvl, :lvl, :unit, :ts, :ts, :data::jsonb, :event::jsonb, :response::json);
-COMMIT;
-$end
-SQL
-}
-# ... and the same six statements one round trip each.
-write_script 1 >"$tmp/event-pipelined.sql"
-write_script 0 >"$tmp/event-plain.sql"
-
 ncpu=$(nproc)
+
+# --- 1. opening pathways: fresh and warm --------------------------------------
+
+# Each request opens a pathway for a patient never seen before; on a new,
+# empty database first (the first FRESH seconds: no statistics yet, which
+# is when a plan chosen on an empty table used to collapse), then warm.
+declare -A f_rate f_p50 f_p99 f_non2xx w_rate w_p50 w_p99 w_non2xx
+for c in "${CONCURRENCY[@]}"; do
+	fresh_database
+	start_daemon
+	log "daemon: opening pathways on a fresh database, $c connections, ${FRESH}s"
+	run_to "$tmp/line" "$load" open --port "$port" --token "$WRITE_TOKEN" \
+		--run "$run_id-f$c" --epoch "$epoch" --conns "$c" --warmup 0 \
+		--duration "$FRESH"
+	line=$(<"$tmp/line")
+	log "  $line"
+	f_rate[$c]=$(field events_per_s "$line") f_p50[$c]=$(field p50_ms "$line")
+	f_p99[$c]=$(field p99_ms "$line") f_non2xx[$c]=$(field non2xx "$line")
+	checkpoint
+	if [[ -n $PERF && $c == "${CONCURRENCY[0]}" ]] && command -v perf >/dev/null; then
+		perf record -q -F 499 -g -p "$daemon_pid" -o "$tmp/perf.data" \
+			-- sleep "$DURATION" >/dev/null 2>&1 &
+		perf_pid=$!
+	fi
+	log "daemon: opening pathways, warm, $c connections, ${DURATION}s"
+	run_to "$tmp/line" "$load" open --port "$port" --token "$WRITE_TOKEN" \
+		--run "$run_id-w$c" --epoch "$epoch" --conns "$c" \
+		--duration "$DURATION"
+	line=$(<"$tmp/line")
+	log "  $line"
+	w_rate[$c]=$(field events_per_s "$line") w_p50[$c]=$(field p50_ms "$line")
+	w_p99[$c]=$(field p99_ms "$line") w_non2xx[$c]=$(field non2xx "$line")
+	if [[ -n ${perf_pid:-} ]]; then
+		wait "$perf_pid" || true
+		perf_pid=
+		perf report -i "$tmp/perf.data" --no-children --sort dso,sym \
+			--stdio 2>/dev/null | grep -v '^#' | grep '%' | head -n 25 \
+			>"$tmp/perf.txt" || true
+	fi
+	stop_daemon
+done
+
+# --- 2. pgbench: the same work, one transaction per event -------------------
+
+# Insert the pathway and its first transition, in one transaction, the
+# rows shaped exactly like one the daemon recorded (every column, the same
+# indexes and checks): a copy of a sample row under new ids.
+sample_pw=$(psql -c "SELECT pathway_id FROM pathways LIMIT 1")
+[[ -n $sample_pw ]] || die "no pathway recorded to copy for pgbench"
+# The column lists come from the tables themselves, so that a new column
+# is copied too; only the ids change.
+cols() {
+	psql -c "SELECT string_agg(CASE column_name $2 ELSE column_name END,
+		', ' ORDER BY ordinal_position)
+		FROM information_schema.columns
+		WHERE table_schema = 'public' AND table_name = '$1'"
+}
+pw_cols=$(cols pathways "WHEN 'pathway_id' THEN '''pgb-'' || :id'
+	WHEN 'patient_id' THEN '''pgb-p-'' || :id'")
+tr_cols=$(cols transitions "WHEN 'pathway_id' THEN '''pgb-'' || :id'
+	WHEN 'event_id' THEN '''pgb-e-'' || :id'")
+cat >"$tmp/open.sql" <<SQL
+\\set n :n + 1
+\\set id :tag * 1000000000000 + :client_id * 100000000 + :n
+BEGIN;
+INSERT INTO pathways SELECT $pw_cols FROM pathways WHERE pathway_id = '$sample_pw';
+INSERT INTO transitions SELECT $tr_cols FROM transitions WHERE pathway_id = '$sample_pw' AND seq = 1;
+COMMIT;
+SQL
+
 pgbench_tag=0
 # pgbench_run CLIENTS SCRIPT: sets pgb="tps p50_ms p99_ms failed".
 pgbench_run() {
@@ -345,8 +344,8 @@ pgbench_run() {
 	rm -f "$tmp/pgb/"*
 	run_to "$tmp/pgbench.out" as_pg "$pgbin/pgbench" -h "$pgdir" \
 		-p "$PG_PORT" -U "$user" -n -M prepared -c "$c" -j "$j" \
-		-T "$DURATION" -f "$script" -D "tag=$pgbench_tag" \
-		"${pgb_vars[@]}" --log --log-prefix="$tmp/pgb/tx" painpath \
+		-T "$DURATION" -f "$script" -D "tag=$pgbench_tag" -D n=0 \
+		--log --log-prefix="$tmp/pgb/tx" painpath \
 		2>"$tmp/pgbench.err" || {
 		cat "$tmp/pgbench.err" >&2
 		die "pgbench failed"
@@ -365,38 +364,39 @@ pgbench_run() {
 	pgb="${tps:-?} $lat ${failed:-0}"
 }
 
-# --- 2-4. ingest, pgbench, reads, idle connections --------------------------
-
-declare -A d_rate d_p50 d_p99 d_non2xx d_err d_mix
-declare -A pp_tps pp_p50 pp_p99 pp_fail pl_tps pl_p50 pl_p99 pl_fail
+declare -A p_tps p_p50 p_p99 p_fail
 for c in "${CONCURRENCY[@]}"; do
 	checkpoint
-	log "daemon: POST /v1/events, $c connection(s), ${DURATION}s"
-	run_to "$tmp/line" "$load" post "${common[@]}" --conns "$c" \
-		--duration "$DURATION"
-	line=$(<"$tmp/line")
-	log "  $line"
-	d_rate[$c]=$(field events_per_s "$line")
-	d_p50[$c]=$(field p50_ms "$line")
-	d_p99[$c]=$(field p99_ms "$line")
-	d_non2xx[$c]=$(field non2xx "$line")
-	d_err[$c]=$(field errors "$line")
-	d_mix[$c]=$(field statuses "$line")
-
-	checkpoint
-	log "pgbench: pipelined like the daemon, $c client(s), ${DURATION}s"
-	pgbench_run "$c" "$tmp/event-pipelined.sql"
+	log "pgbench: insert pathway + first transition, $c clients, ${DURATION}s"
+	pgbench_run "$c" "$tmp/open.sql"
 	log "  tps p50 p99 failed: $pgb"
 	read -r tps p50 p99 failed <<<"$pgb"
-	pp_tps[$c]=$tps pp_p50[$c]=$p50 pp_p99[$c]=$p99 pp_fail[$c]=$failed
-
-	checkpoint
-	log "pgbench: one round trip per statement, $c client(s), ${DURATION}s"
-	pgbench_run "$c" "$tmp/event-plain.sql"
-	log "  tps p50 p99 failed: $pgb"
-	read -r tps p50 p99 failed <<<"$pgb"
-	pl_tps[$c]=$tps pl_p50[$c]=$p50 pl_p99[$c]=$p99 pl_fail[$c]=$failed
+	p_tps[$c]=$tps p_p50[$c]=$p50 p_p99[$c]=$p99 p_fail[$c]=$failed
 done
+
+# --- 3. a loaded database: mixed events, latency at half the peak, reads ----
+
+fresh_database
+start_daemon
+common=(--port "$port" --token "$WRITE_TOKEN" --patients "$PATIENTS"
+	--state "$state" --run "$run_id" --epoch "$epoch")
+log "loading $PATIENTS patients (1..$LOAD_STEPS events each, batches of 100)"
+run_to "$tmp/line" "$load" load "${common[@]}" --conns 16 --batch 100 \
+	--steps "$LOAD_STEPS"
+load_line=$(<"$tmp/line")
+log "  $load_line"
+rss_after_load=$(status_kb VmRSS)
+counts=$(psql -F ' ' -c "SELECT (SELECT count(*) FROM pathways),
+	(SELECT count(*) FROM transitions),
+	pg_size_pretty(pg_database_size('painpath'))")
+
+# p99 at half the peak: 8 connections, each a request in flight, is about
+# half the rate of 16 on a machine where the database is the limit.
+checkpoint
+log "daemon: mixed events (the pathway cycle), 8 connections, ${DURATION}s"
+run_to "$tmp/line" "$load" post "${common[@]}" --conns 8 --duration "$DURATION"
+half_line=$(<"$tmp/line")
+log "  $half_line"
 
 psql -c "SELECT pathway_id FROM pathways ORDER BY random() LIMIT 50000" \
 	>"$tmp/ids"
@@ -419,9 +419,60 @@ run_to "$tmp/line" "$load" idle --port "$port" --conns "$IDLE" \
 idle_line=$(<"$tmp/line")
 log "  $idle_line"
 hwm=$(status_kb VmHWM)
+
+# --- 4. a long history: 1,000 transitions, 50 of them corrections -----------
+
+log "a pathway with 1,000 transitions and 50 corrections"
+long=$tmp/long.json
+{
+	printf '{"events":[{"event_id":"%s-long-0","type":"pathway.opened","patient_id":"%s-long","occurred_at":"2025-01-02T09:00:00Z","data":{"age":40},"model":"no","region":"helse-vest","unit":"gp-1"}' "$run_id" "$run_id"
+	for i in $(seq 1 949); do
+		printf ',{"event_id":"%s-long-%d","type":"pro.reported","patient_id":"%s-long","occurred_at":"2025-01-02T09:%02d:%02dZ","data":{"instrument":"pain-pro","scores":{"pain":%d}}}' \
+			"$run_id" "$i" "$run_id" $((i / 60 + 1)) $((i % 60)) $((i % 10))
+	done
+	printf ']}'
+} >"$long"
+curl -s -o /dev/null -H "Authorization: Bearer $WRITE_TOKEN" \
+	-H 'Content-Type: application/json' --data-binary "@$long" \
+	"http://127.0.0.1:$port/v1/events"
+for i in $(seq 1 50); do
+	printf '{"event_id":"%s-fix-%d","type":"event.corrected","patient_id":"%s-long","occurred_at":"2025-02-01T09:00:00Z","data":{"event_id":"%s-long-%d","reason":"score entered wrong","data":{"instrument":"pain-pro","scores":{"pain":5}}}}\n' \
+		"$run_id" "$i" "$run_id" "$run_id" $((i * 10))
+done | while read -r ev; do
+	curl -s -o /dev/null -H "Authorization: Bearer $WRITE_TOKEN" \
+		-H 'Content-Type: application/json' -d "$ev" \
+		"http://127.0.0.1:$port/v1/events"
+done
+long_pw=$(psql -c "SELECT pathway_id FROM pathways WHERE patient_id = '$run_id-long'")
+long_n=$(psql -c "SELECT count(*) FROM transitions WHERE pathway_id = '$long_pw'")
+long_fix=$(psql -c "SELECT count(*) FROM transitions WHERE pathway_id = '$long_pw' AND corrects IS NOT NULL")
+((long_n == 1000 && long_fix == 50)) ||
+	die "the long history has $long_n transitions, $long_fix corrections"
+urls=()
+for i in $(seq 1 100); do
+	urls+=("http://127.0.0.1:$port/v1/pathways/$long_pw/transitions")
+done
+curl -s -H "Authorization: Bearer $READ_TOKEN" -o /dev/null \
+	-w '%{time_total}\n' "${urls[@]}" | sort -n >"$tmp/long.times"
+long_p50=$(awk '{ v[NR] = $1 } END { printf "%.2f", v[int(NR / 2) + 1] * 1000 }' "$tmp/long.times")
+long_p99=$(awk '{ v[NR] = $1 } END { printf "%.2f", v[int(NR * 0.99)] * 1000 }' "$tmp/long.times")
+log "  $long_n transitions ($long_fix corrections): p50 $long_p50 ms, p99 $long_p99 ms"
+
+stop_daemon
 final_counts=$(psql -F ' ' -c "SELECT (SELECT count(*) FROM pathways),
 	(SELECT count(*) FROM transitions),
 	pg_size_pretty(pg_database_size('painpath'))")
+
+# --- 5. painpath verify: every pathway against the replay of its history ---
+
+cli=$BUILD/painpath
+log "painpath verify on $(psql -c 'SELECT count(*) FROM pathways') pathways"
+verify_ok=$("$cli" verify --db "$conninfo" 2>&1 >"$tmp/verify.out" | tail -n 1)
+log "  $verify_ok"
+psql -c "UPDATE pathways SET version = version + 1 WHERE pathway_id = '$long_pw'"
+verify_bad=$("$cli" verify --db "$conninfo" 2>&1 >"$tmp/verify.bad" | tail -n 1) || true
+log "  after a row changed by hand: $verify_bad: $(head -n 1 "$tmp/verify.bad")"
+
 elapsed=$SECONDS
 daemon_problems=$(grep -c -v ' INFO ' "$tmp/painpathd.log" || true)
 if ((daemon_problems > 0)); then
@@ -442,86 +493,72 @@ per_conn() {
 }
 rss_idle0=$(field rss_before_kb "$idle_line")
 rss_idle=$(field rss_kb "$idle_line")
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "?" }'
-}
-
 read -r lp_pathways lp_transitions lp_size <<<"$counts"
 read -r fp_pathways fp_transitions fp_size <<<"$final_counts"
 pool=$(awk -F' *= *' '$1 == "pool_size" { v = $2 } END { print v }' "$config")
-log_level=$(awk -F' *= *' '$1 == "log_level" { v = $2 } END { print v }' "$config")
 
 cat <<EOF
 
 painpath bench  $(date -u '+%Y-%m-%d %H:%M UTC')
   machine     $ncpu CPU ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -r)
   postgres    $(psql -c 'SHOW server_version'), fsync=$(psql -c 'SHOW fsync'), synchronous_commit=$(psql -c 'SHOW synchronous_commit'), full_page_writes=$(psql -c 'SHOW full_page_writes'), wal_sync_method=$(psql -c 'SHOW wal_sync_method'), shared_buffers=$(psql -c 'SHOW shared_buffers')
-  painpathd   $daemon, pool_size=$pool, log_level=$log_level (one log line per request, to a file)
-  each run    ${DURATION}s after a 1s warm-up (pgbench: ${DURATION}s, no warm-up); CHECKPOINT before each
+  painpathd   $daemon, pool_size=$pool; every answer after its durable commit
 
-Load: $PATIENTS patients, 1..$LOAD_STEPS events each, POST batches of 100 on 16 connections
-  $(field events "$load_line") events answered (503s sent again, up to 3 more passes) in $(field seconds "$load_line") s = $(field events_per_s "$load_line") events/s, non-2xx $(field non2xx "$load_line"), errors $(field errors "$load_line")
-  database after load: $lp_pathways pathways, $lp_transitions transitions, $lp_size
+1. Opening a pathway for a new patient, one ~350-byte event per request,
+   keep-alive, one request in flight per connection
 
-1. Ingest: POST /v1/events, one ~300-byte event per request, keep-alive,
-   one request in flight per connection (mix: opened, referral sent/received/
-   accepted, treatment started, 2x pro.reported, closed; dk 70%, no 15%, se-adult 15%)
-
-   conns   events/s    p50 ms    p99 ms   non-2xx  errors  statuses
+   conns   fresh: first ${FRESH}s ev/s   p50 ms   p99 ms   warm ev/s   p50 ms   p99 ms   fresh/warm
 EOF
 for c in "${CONCURRENCY[@]}"; do
-	printf '   %5s %10s %9s %9s %9s %7s  %s\n' "$c" "${d_rate[$c]}" \
-		"${d_p50[$c]}" "${d_p99[$c]}" "${d_non2xx[$c]}" "${d_err[$c]}" \
-		"${d_mix[$c]}"
+	printf '   %5s   %18s   %6s   %6s   %9s   %6s   %6s   %10s\n' "$c" \
+		"${f_rate[$c]}" "${f_p50[$c]}" "${f_p99[$c]}" "${w_rate[$c]}" \
+		"${w_p50[$c]}" "${w_p99[$c]}" "$(ratio "${f_rate[$c]}" "${w_rate[$c]}")"
 done
 cat <<EOF
 
-2. pgbench -M prepared, the daemon's SQL for one event (daemon/statements.c:
-   BEGIN; lock_open; event_lookup | pathway_update; transition_insert; COMMIT)
-   on a scratch copy of the tables, random patients among $scratch_patients
+2. The same rows written by pgbench (-M prepared), one transaction per
+   event: INSERT pathway + INSERT first transition, copies of a row the
+   daemon wrote (every column, the same indexes)
 
-           -- 2 round trips (pipelined, as the daemon) --   -- 6 round trips (one per statement) --
- clients       tx/s    p50 ms    p99 ms  failed            tx/s    p50 ms    p99 ms  failed
+   clients   pgbench tps   p50 ms   p99 ms   failed   painpathd warm/pgbench   fresh/pgbench
 EOF
 for c in "${CONCURRENCY[@]}"; do
-	printf ' %7s %10s %9s %9s %7s      %10s %9s %9s %7s\n' "$c" \
-		"${pp_tps[$c]}" "${pp_p50[$c]}" "${pp_p99[$c]}" "${pp_fail[$c]}" \
-		"${pl_tps[$c]}" "${pl_p50[$c]}" "${pl_p99[$c]}" "${pl_fail[$c]}"
+	printf '   %7s   %11s   %6s   %6s   %6s   %22s   %13s\n' "$c" \
+		"${p_tps[$c]}" "${p_p50[$c]}" "${p_p99[$c]}" "${p_fail[$c]}" \
+		"$(ratio "${w_rate[$c]}" "${p_tps[$c]}")" \
+		"$(ratio "${f_rate[$c]}" "${p_tps[$c]}")"
 done
+half_rate=$(field events_per_s "$half_line")
 cat <<EOF
 
-3. Daemon events/s ÷ pgbench transactions/s
+3. A loaded database: $lp_pathways pathways, $lp_transitions transitions, $lp_size
+   load: $load_line
+   mixed events (the pathway cycle), 8 connections: $(field events_per_s "$half_line") ev/s, p50 $(field p50_ms "$half_line") ms, p99 $(field p99_ms "$half_line") ms, non-2xx $(field non2xx "$half_line")
+     ($(ratio "$half_rate" "${w_rate[${CONCURRENCY[0]}]}") of the warm ${CONCURRENCY[0]}-connection opening rate)
 
-   conns   daemon ev/s   pgbench 2-RT tx/s   ratio   pgbench 6-RT tx/s   ratio
-EOF
-for c in "${CONCURRENCY[@]}"; do
-	printf '   %5s %13s %19s %7s %19s %7s\n' "$c" "${d_rate[$c]}" \
-		"${pp_tps[$c]}" "$(ratio "${d_rate[$c]}" "${pp_tps[$c]}")" \
-		"${pl_tps[$c]}" "$(ratio "${d_rate[$c]}" "${pl_tps[$c]}")"
-done
-cat <<EOF
-
-4. Reads: GET /v1/pathways/{id}, random existing ids
-
-   conns      reads/s    p50 ms    p99 ms   non-2xx
+   GET /v1/pathways/{id} (each read audited)
+   conns      req/s   p50 ms   p99 ms   non-2xx
 EOF
 for c in "${GET_CONCURRENCY[@]}"; do
-	printf '   %5s %12s %9s %9s %9s\n' "$c" "${g_rate[$c]}" "${g_p50[$c]}" \
-		"${g_p99[$c]}" "${g_non2xx[$c]}"
+	printf '   %5s   %8s   %6s   %6s   %7s\n' "$c" "${g_rate[$c]}" \
+		"${g_p50[$c]}" "${g_p99[$c]}" "${g_non2xx[$c]}"
 done
 cat <<EOF
 
-5. Daemon memory
-EOF
-printf '   %-38s %s\n' \
-	"RSS after the load" "$(mb "$rss_after_load")" \
-	"RSS before opening $IDLE connections" "$(mb "$rss_idle0")" \
-	"RSS with $IDLE idle connections" \
-	"$(mb "$rss_idle") ($(kb_delta "$rss_idle" "$rss_idle0") KB, $(per_conn "$rss_idle" "$rss_idle0") KB per connection)" \
-	"RSS after closing them" "$(mb "$(field rss_after_close_kb "$idle_line")")" \
-	"peak RSS (VmHWM)" "$(mb "$hwm")"
-cat <<EOF
+   memory: RSS $(mb "$rss_after_load") after the load; $IDLE idle connections: $(mb "$rss_idle0") -> $(mb "$rss_idle") ($(kb_delta "$rss_idle" "$rss_idle0") kB, $(per_conn "$rss_idle" "$rss_idle0") kB each); high-water mark $(mb "$hwm")
 
-painpathd log: $daemon_problems line(s) above level info (the first ones are on stderr)
-database at the end: $fp_pathways pathways, $fp_transitions transitions, $fp_size; bench took ${elapsed}s
+4. A pathway with $long_n transitions, $long_fix of them corrections:
+   GET /v1/pathways/{id}/transitions x100: p50 $long_p50 ms, p99 $long_p99 ms
+
+5. painpath verify on $fp_pathways pathways, $fp_transitions transitions ($fp_size):
+   $verify_ok
+   after one row's version was changed by hand: $verify_bad
+     $(head -n 1 "$tmp/verify.bad")
+
+took ${elapsed}s
 EOF
+if [[ -s $tmp/perf.txt ]]; then
+	printf '\nperf: where painpathd spends its time, warm %s connections\n' \
+		"${CONCURRENCY[0]}"
+	cat "$tmp/perf.txt"
+fi
