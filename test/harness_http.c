@@ -18,7 +18,7 @@
 
 #define HTTP_TIMEOUT_MS 30000
 
-static int http_connect(int port)
+int http_connect(int port)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -243,7 +243,8 @@ static void parse_response(char *raw, size_t len, struct http_response *r)
 		if (body_len > 0)
 			r->json = json_loadb(r->body, body_len, 0, NULL);
 	}
-	free(raw);
+	r->raw = raw;
+	r->raw_len = len;
 }
 
 static void response_init(struct http_response *r)
@@ -260,6 +261,10 @@ static void response_empty(struct http_response *r)
 	if (!r->body) {
 		r->body = strdup("");
 		r->body_len = 0;
+	}
+	if (!r->raw) {
+		r->raw = strdup("");
+		r->raw_len = 0;
 	}
 }
 
@@ -370,6 +375,12 @@ int http_request(int port, const char *method, const char *path,
 int http_raw(int port, const void *bytes, size_t len, int timeout_ms,
 	     struct http_response *out)
 {
+	return http_raw_flags(port, bytes, len, timeout_ms, 0, out);
+}
+
+int http_raw_flags(int port, const void *bytes, size_t len, int timeout_ms,
+		   unsigned flags, struct http_response *out)
+{
 	int64_t deadline = harness_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	int fd = http_connect(port);
 
@@ -383,7 +394,30 @@ int http_raw(int port, const void *bytes, size_t len, int timeout_ms,
 	/* A server that rejects the bytes early may reset the connection
 	 * half-way through: whatever it answered is still worth reading. */
 	send_all(fd, bytes, len, deadline);
+	if (flags & HTTP_HALF_CLOSE)
+		shutdown(fd, SHUT_WR);
 	return finish(fd, deadline, true, out);
+}
+
+bool http_send(int fd, const void *bytes, size_t len, int timeout_ms)
+{
+	return send_all(fd, bytes, len, harness_now_ms() + timeout_ms);
+}
+
+int http_read(int fd, int timeout_ms, struct http_response *out)
+{
+	return finish(fd, harness_now_ms() + timeout_ms, true, out);
+}
+
+int http_count_responses(const struct http_response *r)
+{
+	int n = 0;
+
+	for (const char *p = r->raw; p != NULL && *p != '\0';
+	     p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, "HTTP/1.", 7) == 0 && p[8] == ' ')
+			n++;
+	return n;
 }
 
 void http_response_free(struct http_response *r)
@@ -392,6 +426,7 @@ void http_response_free(struct http_response *r)
 		return;
 	free(r->headers);
 	free(r->body);
+	free(r->raw);
 	if (r->json)
 		json_decref(r->json);
 	memset(r, 0, sizeof(*r));

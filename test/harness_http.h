@@ -16,6 +16,8 @@ struct http_response {
 	char *body;    /* NUL-terminated (body_len excludes the NUL) */
 	size_t body_len;
 	json_t *json; /* parsed body when it is JSON, else NULL */
+	char *raw;    /* every byte received, NUL-terminated */
+	size_t raw_len;
 };
 
 /* Header lines ("Name: value\r\n") added to every http_request and
@@ -39,6 +41,23 @@ int http_end(int fd, struct http_response *out);
  * timeout_ms passes (poll-based, not a sleep).  For hostile-input tests. */
 int http_raw(int port, const void *bytes, size_t len, int timeout_ms,
 	     struct http_response *out);
+/* http_raw_flags: shut the sending side after the bytes, so a server
+ * waiting for more sees the end at once. */
+#define HTTP_HALF_CLOSE 1u
+int http_raw_flags(int port, const void *bytes, size_t len, int timeout_ms,
+		   unsigned flags, struct http_response *out);
+
+/* The parts, for clients that pace themselves: a connected socket to
+ * 127.0.0.1:port (-1 on failure); sending what the peer takes within
+ * timeout_ms (false when it stopped taking or went away); reading until
+ * the server closes or timeout_ms passes, then parsing the first answer
+ * and closing fd (returns its status, 0 when none came). */
+int http_connect(int port);
+bool http_send(int fd, const void *bytes, size_t len, int timeout_ms);
+int http_read(int fd, int timeout_ms, struct http_response *out);
+/* How many answers (status lines) the raw bytes hold. */
+int http_count_responses(const struct http_response *r);
+
 /* Case-insensitive header lookup; returns a malloc'd value or NULL. */
 char *http_header(const struct http_response *r, const char *name);
 void http_response_free(struct http_response *r);

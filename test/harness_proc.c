@@ -171,32 +171,20 @@ static int reap_within(pid_t pid, int timeout_ms)
 	return harness_reap(pid);
 }
 
-bool harness_daemon_start(struct daemon_instance *d, const char *conninfo,
-			  const char *const *extra)
+/* path, the fixed flags, then extra (NULL-terminated); caller frees. */
+static char **daemon_argv(const char *path, const char *conninfo,
+			  const char *const *extra, char *fdtext)
 {
-	const char *path = getenv("PAINPATHD");
-	const char *logpath = getenv("PAINPATH_TEST_LOG");
 	const char *fixed[] = {"--listen", "127.0.0.1", "--port",    "0",
 			       "--db",	   conninfo,	"--ready-fd"};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]), nextra = 0, i = 0;
-	char **argv = NULL, fdtext[16], buf[32];
-	int p[2] = {-1, -1}, log_fd = -1;
-	size_t got = 0;
-	pid_t pid = -1, parent = getpid();
-	int64_t deadline;
-	bool ok = false;
-	int st;
+	char **argv;
 
-	d->pid = 0;
-	d->port = 0;
-	if (!path || !*path)
-		path = "build/painpathd";
 	while (extra && extra[nextra])
 		nextra++;
 	argv = calloc(nfixed + nextra + 3, sizeof(*argv));
 	if (!argv)
-		goto out;
-	harness_xsnprintf(fdtext, sizeof(fdtext), "%d", READY_FD);
+		return NULL;
 	argv[i++] = (char *)path;
 	for (size_t k = 0; k < nfixed; k++)
 		argv[i++] = (char *)fixed[k];
@@ -204,51 +192,64 @@ bool harness_daemon_start(struct daemon_instance *d, const char *conninfo,
 	for (size_t k = 0; k < nextra; k++)
 		argv[i++] = (char *)extra[k];
 	argv[i] = NULL;
+	return argv;
+}
 
-	if (logpath && *logpath) {
-		log_fd = open(logpath,
-			      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (log_fd < 0)
-			fprintf(stderr, "harness: %s: %s\n", logpath,
-				strerror(errno));
-	}
-	if (pipe2(p, O_CLOEXEC) != 0) {
-		perror("harness: pipe2");
-		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		perror("harness: fork");
-		goto out;
-	}
-	if (pid == 0) {
-		/* A test child killed by Check's timeout takes its daemon
-		 * along instead of leaving it serving. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
+/* The daemon's stderr: o->log_path, else $PAINPATH_TEST_LOG, else ours
+ * (-1). */
+static int open_daemon_log(const struct daemon_options *o)
+{
+	const char *path =
+		o->log_path ? o->log_path : getenv("PAINPATH_TEST_LOG");
+	int fd;
+
+	if (!path || !*path)
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fprintf(stderr, "harness: %s: %s\n", path, strerror(errno));
+	return fd;
+}
+
+/* In the child: descriptors and limits, then exec; never returns. */
+static void exec_daemon(char **argv, int ready_fd, int log_fd,
+			const struct daemon_options *o, pid_t parent)
+{
+	/* A test child killed by Check's timeout takes its daemon along
+	 * instead of leaving it serving. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(126);
+	if (log_fd >= 0)
+		dup2(log_fd, 2);
+	if (ready_fd == READY_FD)
+		fcntl(READY_FD, F_SETFD, 0);
+	else
+		dup2(ready_fd, READY_FD);
+	harness_redirect_stdin();
+	harness_close_from(READY_FD + 1);
+	if (o->max_files > 0) {
+		struct rlimit rl = {(rlim_t)o->max_files, (rlim_t)o->max_files};
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 			_exit(126);
-		if (log_fd >= 0)
-			dup2(log_fd, 2);
-		if (p[1] == READY_FD)
-			fcntl(READY_FD, F_SETFD, 0);
-		else
-			dup2(p[1], READY_FD);
-		harness_redirect_stdin();
-		harness_close_from(READY_FD + 1);
-		execv(path, argv);
-		fprintf(stderr, "harness: cannot run %s: %s\n", path,
-			strerror(errno));
-		_exit(127);
 	}
-	close(p[1]);
-	p[1] = -1;
+	execv(argv[0], argv);
+	fprintf(stderr, "harness: cannot run %s: %s\n", argv[0],
+		strerror(errno));
+	_exit(127);
+}
 
-	/* Reads until the newline or EOF; the poll bound only matters when
-	 * the daemon hangs before it is ready. */
-	deadline = harness_now_ms() + DAEMON_READY_MS;
+/* Reads the port line from the ready pipe; 0 when none came.  The poll
+ * bound only matters when the daemon hangs before it is ready. */
+static int read_port(int fd, const char *path, char *buf, size_t len)
+{
+	int64_t deadline = harness_now_ms() + DAEMON_READY_MS;
+	size_t got = 0;
+	char *end;
+	long port;
 
-	while (got < sizeof(buf) - 1 && !memchr(buf, '\n', got)) {
-		struct pollfd pf = {.fd = p[0], .events = POLLIN};
+	while (got < len - 1 && !memchr(buf, '\n', got)) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
 		int n = poll(&pf, 1, harness_remaining_ms(deadline));
 		ssize_t r;
 
@@ -259,7 +260,7 @@ bool harness_daemon_start(struct daemon_instance *d, const char *conninfo,
 				path, DAEMON_READY_MS);
 			break;
 		}
-		r = read(p[0], buf + got, sizeof(buf) - 1 - got);
+		r = read(fd, buf + got, len - 1 - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -267,25 +268,54 @@ bool harness_daemon_start(struct daemon_instance *d, const char *conninfo,
 		got += (size_t)r;
 	}
 	buf[got] = '\0';
-	if (memchr(buf, '\n', got)) {
-		char *end;
-		long port = strtol(buf, &end, 10);
+	if (!memchr(buf, '\n', got))
+		return 0;
+	port = strtol(buf, &end, 10);
+	return end != buf && *end == '\n' && port > 0 && port < 65536
+		       ? (int)port
+		       : 0;
+}
 
-		if (end != buf && *end == '\n' && port > 0 && port < 65536) {
-			d->pid = pid;
-			d->port = (int)port;
-			harness_track_daemon(pid);
-			ok = true;
-			goto out;
-		}
+bool harness_daemon_start_with(struct daemon_instance *d, const char *conninfo,
+			       const struct daemon_options *o)
+{
+	const char *path = getenv("PAINPATHD");
+	char **argv = NULL, fdtext[16], buf[32] = "";
+	int p[2] = {-1, -1}, log_fd = open_daemon_log(o);
+	pid_t pid = -1, parent = getpid();
+	bool ok = false;
+
+	d->pid = 0;
+	d->port = 0;
+	if (!path || !*path)
+		path = "build/painpathd";
+	harness_xsnprintf(fdtext, sizeof(fdtext), "%d", READY_FD);
+	argv = daemon_argv(path, conninfo, o->extra, fdtext);
+	if (!argv || pipe2(p, O_CLOEXEC) != 0) {
+		perror("harness: daemon");
+		goto out;
 	}
-	kill(pid, SIGKILL);
-	st = harness_reap(pid);
-
-	fprintf(stderr,
-		"harness: %s did not report a port on --ready-fd (got \"%s\", "
-		"exit status %d)\n",
-		path, buf, st);
+	pid = fork();
+	if (pid < 0) {
+		perror("harness: fork");
+		goto out;
+	}
+	if (pid == 0)
+		exec_daemon(argv, p[1], log_fd, o, parent);
+	close(p[1]);
+	p[1] = -1;
+	d->port = read_port(p[0], path, buf, sizeof(buf));
+	if (d->port > 0) {
+		d->pid = pid;
+		harness_track_daemon(pid);
+		ok = true;
+	} else {
+		kill(pid, SIGKILL);
+		fprintf(stderr,
+			"harness: %s did not report a port on --ready-fd "
+			"(got \"%s\", exit status %d)\n",
+			path, buf, harness_reap(pid));
+	}
 out:
 	if (p[0] >= 0)
 		close(p[0]);
@@ -295,6 +325,32 @@ out:
 		close(log_fd);
 	free(argv);
 	return ok;
+}
+
+bool harness_daemon_start(struct daemon_instance *d, const char *conninfo,
+			  const char *const *extra)
+{
+	const struct daemon_options o = {.extra = extra};
+
+	return harness_daemon_start_with(d, conninfo, &o);
+}
+
+long harness_daemon_kib(const struct daemon_instance *d, const char *field)
+{
+	char path[64], line[256];
+	size_t flen = strlen(field);
+	long kib = -1;
+	FILE *f;
+
+	harness_xsnprintf(path, sizeof(path), "/proc/%d/status", (int)d->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (kib < 0 && fgets(line, sizeof(line), f))
+		if (strncmp(line, field, flen) == 0 && line[flen] == ':')
+			kib = strtol(line + flen + 1, NULL, 10);
+	fclose(f);
+	return kib;
 }
 
 int harness_daemon_stop(struct daemon_instance *d)

@@ -20,6 +20,18 @@ struct daemon_instance {
  * stderr of the daemon goes to $PAINPATH_TEST_LOG if set, else inherited. */
 bool harness_daemon_start(struct daemon_instance *d, const char *conninfo,
 			  const char *const *extra);
+/* How a daemon is started beyond harness_daemon_start's flags. */
+struct daemon_options {
+	const char *const *extra; /* more arguments, NULL-terminated, or NULL */
+	const char *log_path;	  /* its stderr (appended); NULL: as above */
+	long max_files;		  /* its RLIMIT_NOFILE; 0: ours */
+};
+
+bool harness_daemon_start_with(struct daemon_instance *d, const char *conninfo,
+			       const struct daemon_options *o);
+/* A "Vm..." field of the running daemon's /proc/PID/status in KiB (VmRSS,
+ * VmHWM: the peak), or -1. */
+long harness_daemon_kib(const struct daemon_instance *d, const char *field);
 /* SIGTERM and wait; returns the exit status (as from waitpid's WEXITSTATUS),
  * or -1 if it died by a signal. */
 int harness_daemon_stop(struct daemon_instance *d);
