@@ -1746,12 +1746,23 @@ START_TEST(stalled_clients_time_out)
 		"--config",
 		PAINPATH_SOURCE_DIR "/test/data/hostile/short_timeout.conf",
 		NULL};
-	static const char *const partial[] = {
-		"",
-		"GET /heal",
-		"GET /healthz HTTP/1.1\r\nHost: x\r\n",
-		"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
-		"\r\n{\"event_id\"",
+	/* A POST with the token is admitted and then stalls in its body;
+	 * without one it is refused from its head, before any body. */
+	static const struct {
+		const char *bytes;
+		bool token;
+		const char *statuses;
+	} partial[] = {
+		{"", false, "408|400|closed"},
+		{"GET /heal", false, "408|400|closed"},
+		{"GET /healthz HTTP/1.1\r\nHost: x\r\n", false,
+		 "408|400|closed"},
+		{"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: "
+		 "100\r\n\r\n{\"event_id\"",
+		 true, "408|400|closed"},
+		{"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: "
+		 "100\r\n\r\n{\"event_id\"",
+		 false, "401"},
 	};
 	struct daemon_instance d;
 	int fds[ARRAY_SIZE(partial)];
@@ -1761,13 +1772,21 @@ START_TEST(stalled_clients_time_out)
 	ck_assert(harness_daemon_start(&d, e2e_pg.conninfo, extra));
 	start = now_ms();
 	for (size_t i = 0; i < ARRAY_SIZE(partial); i++) {
+		const char *b = partial[i].bytes;
+		size_t at = partial[i].token ? strlen("POST /v1/events "
+						      "HTTP/1.1\r\nHost: x\r\n")
+					     : strlen(b);
+
 		fds[i] = connect_to(d.port);
 		ck_assert_int_ge(fds[i], 0);
 		sent++;
-		send_until(fds[i], partial[i], strlen(partial[i]),
+		send_until(fds[i], b, at, now_ms() + 1000);
+		send_until(fds[i], token_line(),
+			   partial[i].token ? strlen(token_line()) : 0,
 			   now_ms() + 1000);
+		send_until(fds[i], b + at, strlen(b + at), now_ms() + 1000);
 	}
-	assert_serving_on(&d, "4 clients stalled");
+	assert_serving_on(&d, "5 clients stalled");
 	/* request_timeout_s = 2: each must be closed (or answered 408)
 	 * well within 10 s; read_answer returns at the close. */
 	for (size_t i = 0; i < ARRAY_SIZE(partial); i++) {
@@ -1779,12 +1798,14 @@ START_TEST(stalled_clients_time_out)
 		closed = now_ms() - start < 10000;
 		close(fds[i]);
 		snprintf(what, sizeof(what),
-			 "a client stalled after \"%s\" (request timeout 2 s)",
-			 excerpt(partial[i], strlen(partial[i]), ex,
-				 sizeof(ex)));
+			 "a client stalled after \"%s\"%s (request timeout 2 "
+			 "s)",
+			 excerpt(partial[i].bytes, strlen(partial[i].bytes), ex,
+				 sizeof(ex)),
+			 partial[i].token ? " with a token" : "");
 		if (!closed)
 			fail_case("%s: still open after 10 s", what);
-		expect(what, &r, "408|400|closed", NULL, NULL);
+		expect(what, &r, partial[i].statuses, NULL, NULL);
 	}
 	assert_serving_on(&d, "stalled clients timed out");
 	ck_assert_int_eq(harness_daemon_stop(&d), 0);

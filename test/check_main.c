@@ -18,6 +18,7 @@ int main(void)
 	srunner_add_suite(sr, fsm_suite());
 	srunner_add_suite(sr, auth_suite());
 	srunner_add_suite(sr, regressions_suite());
+	srunner_add_suite(sr, http1_suite());
 	srunner_add_suite(sr, harness_suite());
 	srunner_add_suite(sr, db_suite());
 	srunner_run_all(sr, CK_NORMAL);

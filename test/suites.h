@@ -12,5 +12,6 @@ Suite *harness_suite(void);
 Suite *db_suite(void);
 Suite *auth_suite(void);
 Suite *regressions_suite(void);
+Suite *http1_suite(void);
 
 #endif
