@@ -12,40 +12,6 @@
 #include "suites.h"
 #include "tsv.h"
 
-/* C escapes (\r \n \t \\ \xHH) and "<N bytes>" (N 'x's) decoded into a
- * malloc'd buffer; *len excludes the NUL added after it. */
-static char *unescape(const char *s, size_t *len)
-{
-	size_t cap = strlen(s) + 1, n = 0;
-	char *out = malloc(cap);
-	unsigned bytes;
-
-	for (; *s != '\0'; s++) {
-		if (sscanf(s, "<%u bytes>", &bytes) == 1) {
-			cap += bytes;
-			out = realloc(out, cap);
-			memset(out + n, 'x', bytes);
-			n += bytes;
-			s = strchr(s, '>');
-		} else if (*s != '\\') {
-			out[n++] = *s;
-		} else if (s[1] == 'x') {
-			char hex[3] = {s[2], s[3], '\0'};
-			out[n++] = (char)strtol(hex, NULL, 16);
-			s += 3;
-		} else {
-			s++;
-			out[n++] = *s == 'r'   ? '\r'
-				   : *s == 'n' ? '\n'
-				   : *s == 't' ? '\t'
-					       : *s;
-		}
-	}
-	out[n] = '\0';
-	*len = n;
-	return out;
-}
-
 static void framing_text(const struct http1_head *h, char *buf, size_t len)
 {
 	if (h->framing == HTTP1_LENGTH)
@@ -79,7 +45,7 @@ START_TEST(test_heads)
 		struct http1_error err = {0, ""};
 		struct http1_head h;
 		size_t len;
-		char *bytes = unescape(t.col[0], &len);
+		char *bytes = tsv_unescape(t.col[0], &len);
 		long end = http1_head_end(bytes, len, &err);
 		int status = end < 0 ? err.status : 0;
 
@@ -153,9 +119,9 @@ START_TEST(test_chunked)
 	tsv_open(&t, "http1_chunked.tsv");
 	while (tsv_next(&t, 5, 5)) {
 		size_t len, want_len, rest_len;
-		char *in = unescape(t.col[0], &len);
-		char *want = unescape(t.col[3], &want_len);
-		char *rest = unescape(t.col[4], &rest_len);
+		char *in = tsv_unescape(t.col[0], &len);
+		char *want = tsv_unescape(t.col[3], &want_len);
+		char *rest = tsv_unescape(t.col[4], &rest_len);
 		char *out = malloc(len + 1);
 
 		for (size_t step = 0; step < 2; step++) {

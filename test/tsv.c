@@ -2,6 +2,7 @@
 
 #include <check.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 void tsv_open(struct tsv *t, const char *name)
@@ -100,4 +101,40 @@ void tsv_close(struct tsv *t, int min_rows)
 		      t->name, t->failures, t->rows, t->first_failure);
 	ck_assert_msg(t->rows >= min_rows, "%s: %d rows, expected at least %d",
 		      t->name, t->rows, min_rows);
+}
+
+char *tsv_unescape(const char *s, size_t *len)
+{
+	size_t cap = strlen(s) + 1, n = 0;
+	char *out = malloc(cap);
+	unsigned count;
+	char c, close;
+
+	ck_assert_ptr_nonnull(out);
+	for (; *s != '\0'; s++) {
+		if (sscanf(s, "<%u*%c%c", &count, &c, &close) == 3 &&
+		    close == '>') {
+			cap += count;
+			out = realloc(out, cap);
+			ck_assert_ptr_nonnull(out);
+			memset(out + n, c, count);
+			n += count;
+			s = strchr(s, '>');
+		} else if (*s != '\\' || s[1] == '\0') {
+			out[n++] = *s;
+		} else if (s[1] == 'x' && s[2] != '\0' && s[3] != '\0') {
+			char hex[3] = {s[2], s[3], '\0'};
+			out[n++] = (char)strtol(hex, NULL, 16);
+			s += 3;
+		} else {
+			s++;
+			out[n++] = *s == 'r'   ? '\r'
+				   : *s == 'n' ? '\n'
+				   : *s == 't' ? '\t'
+					       : *s;
+		}
+	}
+	out[n] = '\0';
+	*len = n;
+	return out;
 }

@@ -39,6 +39,10 @@ void tsv_fail(struct tsv *t, const char *fmt, ...)
 /* tsv_fail unless ok; returns ok. */
 bool tsv_check(struct tsv *t, bool ok, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A cell's bytes, decoded into a malloc'd buffer (NUL-terminated; *len
+ * excludes the NUL): C escapes \r \n \t \\ \xHH, and <N*c> for N copies
+ * of the character c (a long line without a long line). */
+char *tsv_unescape(const char *cell, size_t *len);
 /* Closes the file; fails the test if a row failed, or if fewer than
  * min_rows were read (an empty or cut file must not pass). */
 void tsv_close(struct tsv *t, int min_rows);
