@@ -60,6 +60,7 @@ struct request_full;
 struct conn {
 	struct bufferevent *bev;
 	struct event *deadline;
+	struct event *drain; /* lingering: reads that are dropped */
 	enum conn_state state;
 	struct request_full *req; /* being read or handled */
 	struct http1_chunked chunked;
@@ -248,22 +249,46 @@ static void conn_free(struct conn *c)
 		srv.flushing--;
 	LIST_REMOVE(c, link);
 	srv.open--;
+	if (c->drain != NULL)
+		event_free(c->drain);
 	event_free(c->deadline);
 	bufferevent_free(c->bev);
 	free(c);
 }
 
-/* The answer is out: close (after lingering) or take the next request. */
+/* What a lingering client still sends is read into the stack and dropped:
+ * a refused body never reaches the heap. */
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char sink[16384];
+	ssize_t n;
+
+	(void)what;
+	n = recv(fd, sink, sizeof(sink), 0);
+	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+		return;
+	conn_free(c);
+}
+
+/* The last answer is out: the sending side closes at once; the receiving
+ * side stays open a moment, so that a client still sending does not reset
+ * the connection before it has read the answer. */
 static void linger(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
 
 	c->state = CONN_LINGER;
-	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	shutdown(fd, SHUT_WR);
 	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	if (c->peer_done)
 		return conn_free(c);
-	bufferevent_enable(c->bev, EV_READ);
+	c->drain =
+		event_new(srv.app->base, fd, EV_READ | EV_PERSIST, on_drain, c);
+	if (c->drain == NULL || event_add(c->drain, NULL) != 0)
+		return conn_free(c);
 	conn_arm(c, LINGER_S);
 }
 
@@ -289,19 +314,16 @@ static void on_write(struct bufferevent *bev, void *arg)
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
 
+	(void)bev;
 	switch (c->state) {
 	case CONN_IDLE:
 	case CONN_HEAD:
 		return read_head(c);
 	case CONN_BODY:
 		return read_body(c);
-	case CONN_LINGER:
-		evbuffer_drain(in, evbuffer_get_length(in));
-		return;
 	default:
-		return;
+		return; /* read is off while a request is handled */
 	}
 }
 
