@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1181,6 +1182,13 @@ void http_apply_limits(struct app *app)
 bool http_start(struct app *app, const struct route *routes, size_t nroutes,
 		int *bound_port, char *err, size_t errlen)
 {
+#ifdef M_MMAP_THRESHOLD
+	/* Bodies are the daemon's big allocations, up to max_body_bytes each.
+	 * A fixed threshold keeps them in their own mappings, given back when
+	 * freed; glibc's moving one would put them on the heap after the
+	 * first, where they stay. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
 	srv.app = app;
 	srv.routes = routes;
 	srv.nroutes = nroutes;
