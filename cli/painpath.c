@@ -85,8 +85,8 @@ static int cmd_check_models(int argc, char **argv, const struct config *cfg)
 static int print_report(PGconn *conn, cal_date night, const char *date,
 			const char *region, bool csv)
 {
-	const char *params[5] = {date, region, NULL, "false", NULL};
-	PGresult *res = PQexecParams(conn, report_items_sql, 5, NULL, params,
+	const char *params[7] = {date, region, NULL, "false", NULL, NULL, NULL};
+	PGresult *res = PQexecParams(conn, report_items_sql, 7, NULL, params,
 				     NULL, NULL, 0);
 	int status = 1;
 

@@ -59,7 +59,4 @@ bool escalations_schedule_start(struct app *app)
 	__attribute__((warn_unused_result));
 void escalations_schedule_stop(void);
 
-/* The SQL statements every pooled connection prepares. */
-extern const struct db_statement app_statements[];
-
 #endif

@@ -252,22 +252,44 @@ static void render_list(struct request *r, PGresult **res, int n,
 		   csv ? strlen(csv) : 0);
 }
 
+static bool valid_level(const char *s)
+{
+	enum level l;
+
+	return domain_level_parse(s, &l);
+}
+
 enum handled escalations_get(struct request *r, struct reply *out)
 {
 	const char *region = request_query(r, "region");
 	const char *rule = request_query(r, "rule");
 	const char *unacked = request_query(r, "unacknowledged");
+	const char *unit = request_query(r, "unit");
+	const char *level = request_query(r, "level");
 	char date[CAL_DATE_LEN], regions[REGIONS_LEN];
 	cal_date night;
 	enum rule parsed;
 
-	if (!night_of(r, &night) || (region && !domain_valid_id(region)) ||
-	    (rule && !domain_rule_parse(rule, &parsed)) ||
-	    (unacked && strcmp(unacked, "true") && strcmp(unacked, "false")))
-		return reply_error(out, ERR_INVALID_REQUEST, NULL,
-				   "date must be YYYY-MM-DD, region an "
-				   "identifier, rule a clock rule, "
-				   "unacknowledged true or false");
+	if (!night_of(r, &night))
+		return reply_error(out, ERR_INVALID_REQUEST, "date",
+				   "date must be YYYY-MM-DD");
+	if (region && !domain_valid_id(region))
+		return reply_error(out, ERR_INVALID_REQUEST, "region",
+				   "region must be an identifier");
+	if (unit && !domain_valid_id(unit))
+		return reply_error(out, ERR_INVALID_REQUEST, "unit",
+				   "unit must be an identifier");
+	if (level && !valid_level(level))
+		return reply_error(out, ERR_INVALID_REQUEST, "level",
+				   "level must be gp, team, clinic or centre");
+	if (rule && !domain_rule_parse(rule, &parsed))
+		return reply_error(out, ERR_INVALID_REQUEST, "rule",
+				   "rule must be a clock rule: transit, "
+				   "assessment, treatment, free_choice or "
+				   "level_review");
+	if (unacked && strcmp(unacked, "true") && strcmp(unacked, "false"))
+		return reply_error(out, ERR_INVALID_REQUEST, "unacknowledged",
+				   "unacknowledged must be true or false");
 	if (region != NULL && !auth_covers_region(r->token, region))
 		return reply_error(out, ERR_FORBIDDEN, "region",
 				   "this token does not cover region %s",
@@ -276,11 +298,12 @@ enum handled escalations_get(struct request *r, struct reply *out)
 	struct db_query q[2] = {
 		{.sql = report_ran_sql, .nparams = 1, .params = {date}},
 		{.sql = report_items_sql,
-		 .nparams = 5,
+		 .nparams = 7,
 		 .params = {date, region, rule,
 			    unacked && strcmp(unacked, "true") == 0 ? "true"
 								    : "false",
-			    request_regions(r, regions, sizeof(regions))}},
+			    request_regions(r, regions, sizeof(regions)), unit,
+			    level}},
 	};
 	return read_batch(r, q, 2, render_list);
 }
@@ -304,42 +327,75 @@ static void render_ack(struct request *r, PGresult **res, int n,
 	answer_json(a, item);
 }
 
-/* Who acknowledges: the body's "by", else the token's id. */
-static bool ack_by(struct request *r, char *by)
+/* The acknowledgement is the token's; the body may add a note and the
+ * name of the person, kept beside it (issue 10: "by" was taken at its
+ * word).  Anything else in the body is refused. */
+static bool ack_body(struct request *r, json_t **body, const char **note,
+		     const char **by, struct reply *out)
 {
-	json_t *body =
-		json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
-	json_t *v = json_object_get(body, "by");
-	bool ok = r->body_len == 0 || (json_is_object(body) && v == NULL) ||
-		  (json_is_string(v) && domain_valid_id(json_string_value(v)));
+	static const char *const known[] = {"note", "by", NULL};
+	const char *key;
+	json_t *v;
 
-	snprintf(by, ID_MAX + 1, "%s",
-		 json_is_string(v) ? json_string_value(v) : r->token->id);
-	json_decref(body);
-	return ok;
+	*body = NULL;
+	*note = *by = NULL;
+	if (r->body_len == 0)
+		return true;
+	*body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(*body))
+		return reply_error(out, ERR_INVALID_JSON, NULL,
+				   "the body must be a JSON object: "
+				   "{\"note\": \"...\"}"),
+		       false;
+	json_object_foreach(*body, key, v)
+	{
+		size_t i = 0;
+		while (known[i] && strcmp(known[i], key) != 0)
+			i++;
+		if (known[i] == NULL)
+			return reply_error(out, ERR_INVALID_REQUEST, NULL,
+					   "the body takes note and by only"),
+			       false;
+		if (!json_is_string(v) || json_string_length(v) > 4000 ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return reply_error(out, ERR_INVALID_REQUEST, key,
+					   "%s must be a text of at most 4000 "
+					   "bytes",
+					   key),
+			       false;
+	}
+	*note = json_string_value(json_object_get(*body, "note"));
+	*by = json_string_value(json_object_get(*body, "by"));
+	return true;
 }
 
 enum handled escalation_ack_post(struct request *r, struct reply *out)
 {
-	char id[24], by[ID_MAX + 1], regions[REGIONS_LEN];
+	char id[24], regions[REGIONS_LEN];
+	const char *note, *by;
+	json_t *body;
 	long value;
+	enum handled h;
 
 	if (!parse_count(r->params[0], 999999999999999999L, &value))
 		return reply_error(out, ERR_NOT_FOUND, NULL,
 				   "no such escalation");
-	if (!ack_by(r, by))
-		return reply_error(out, ERR_INVALID_REQUEST, "by",
-				   "the body may be {\"by\": \"<who>\"}, an "
-				   "identifier");
+	if (!ack_body(r, &body, &note, &by, out)) {
+		json_decref(body);
+		return HANDLED_NOW;
+	}
 	snprintf(id, sizeof(id), "%ld", value);
 	const char *scope = request_regions(r, regions, sizeof(regions));
 	struct db_query q[2] = {
 		{.sql = report_ack_sql,
-		 .nparams = 3,
-		 .params = {id, by, scope}},
+		 .nparams = 5,
+		 .params = {id, r->token->id, scope, note, by}},
 		{.sql = report_item_sql, .nparams = 2, .params = {id, scope}},
 	};
-	return read_batch(r, q, 2, render_ack);
+	/* read_batch copies the parameters: the body may go. */
+	h = read_batch(r, q, 2, render_ack);
+	json_decref(body);
+	return h;
 }
 
 /* --- the nightly schedule ------------------------------------------------ */

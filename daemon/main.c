@@ -22,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "store.h"
 
 #define CTX "main"
 
@@ -417,7 +418,7 @@ static bool start(struct app *app, const struct options *o,
 		.query_timeout_ms = app->cfg.query_timeout_ms,
 		.reconnect_min_ms = 100,
 		.reconnect_max_ms = 5000,
-		.statements = app_statements,
+		.statements = store_statements,
 	};
 
 	if (!load_tokens(app))

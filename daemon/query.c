@@ -9,7 +9,9 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "pgarray.h"
 #include "reads.h"
+#include "store.h"
 
 #define READ_MAX_BATCH 4
 
@@ -19,6 +21,7 @@ struct read_job {
 	/* while waiting for its audit row */
 	char *audit_patients;
 	char *audit_uri;
+	char *audit_regions;
 	char audit_status[8];
 	char audit_remote[80];
 	struct read_job *next_audit;
@@ -36,8 +39,10 @@ static void read_job_free(struct read_job *job)
 			free(job->copies[i][p]);
 	reply_clear(&job->a.rep);
 	json_decref(job->a.patients);
+	json_decref(job->a.regions);
 	free(job->audit_patients);
 	free(job->audit_uri);
+	free(job->audit_regions);
 	free(job);
 }
 
@@ -56,24 +61,23 @@ static void fail(struct read_job *job, enum err_code code, const char *msg)
 	finish(job);
 }
 
-/* "{a,b}" from the set's keys: identifiers, which never need quoting. */
-static char *patients_literal(json_t *patients)
+/* A text[] literal of a set's keys, every element quoted (issue 10: a
+ * patient named NULL was audited as an SQL NULL). */
+static char *set_literal(json_t *set)
 {
-	size_t n = json_object_size(patients), used = 1;
-	char *buf = malloc(n * (ID_MAX + 1) + 3);
-	const char *id;
+	struct pgarray a;
+	const char *key;
 	json_t *v;
+	char *out;
 
-	if (buf == NULL)
-		return NULL;
-	buf[0] = '{';
-	json_object_foreach(patients, id, v)
+	pgarray_init(&a);
+	json_object_foreach(set, key, v)
 	{
-		used += (size_t)sprintf(buf + used, "%s%s", used > 1 ? "," : "",
-					id);
+		pgarray_add(&a, key);
 	}
-	strcpy(buf + used, "}");
-	return buf;
+	out = pgarray_text(&a) ? strdup(pgarray_text(&a)) : NULL;
+	pgarray_free(&a);
+	return out;
 }
 
 /* The URI as the audit keeps it: bytes outside printable ASCII
@@ -168,11 +172,8 @@ static void on_audit_lease(struct db_conn *conn, void *arg)
 		struct read_job *job = b->jobs[i];
 		struct request *r = job->req;
 		q[nq++] = (struct db_query){
-			.sql = "INSERT INTO audit_log (token_id, method, "
-			       "route, "
-			       "uri, patient_ids, remote, status) VALUES ($1, "
-			       "$2, $3, $4, $5::text[], $6, $7::int)",
-			.nparams = 7,
+			.stmt = STMT_AUDIT_INSERT,
+			.nparams = 8,
 			.params = {r->token ? r->token->id : "-",
 				   request_method_name(r), r->route->pattern,
 				   job->audit_uri, job->audit_patients,
@@ -211,9 +212,14 @@ static void audit_then_finish(struct read_job *job)
 
 	db_release(job->conn);
 	job->conn = NULL;
-	job->audit_patients = patients_literal(job->a.patients);
+	job->audit_patients = set_literal(job->a.patients);
 	job->audit_uri = escaped_uri(request_uri(r));
-	if (job->audit_patients == NULL || job->audit_uri == NULL)
+	job->audit_regions = json_object_size(job->a.regions) > 0
+				     ? set_literal(job->a.regions)
+				     : NULL;
+	if (job->audit_patients == NULL || job->audit_uri == NULL ||
+	    (json_object_size(job->a.regions) > 0 &&
+	     job->audit_regions == NULL))
 		return fail(job, ERR_INTERNAL, "out of memory");
 	snprintf(job->audit_status, sizeof(job->audit_status), "%d",
 		 job->a.rep.status);
@@ -278,6 +284,7 @@ enum handled read_batch(struct request *r, const struct db_query *q, int n,
 	reply_init(&job->a.rep);
 	job->a.rep.status = 200;
 	job->a.patients = json_object();
+	job->a.regions = json_object();
 	for (int i = 0; i < n; i++) {
 		job->q[i] = q[i];
 		for (int p = 0; p < q[i].nparams; p++) {
@@ -324,6 +331,14 @@ void answer_patient(struct answer *a, const char *patient_id)
 		json_object_set_new(a->patients, patient_id, json_true());
 }
 
+void answer_pathway(struct answer *a, const char *patient_id,
+		    const char *region)
+{
+	answer_patient(a, patient_id);
+	if (region != NULL && domain_valid_id(region))
+		json_object_set_new(a->regions, region, json_true());
+}
+
 void answer_patients_of(struct answer *a, json_t *list)
 {
 	size_t i;
@@ -331,9 +346,16 @@ void answer_patients_of(struct answer *a, json_t *list)
 
 	json_array_foreach(list, i, v)
 	{
-		answer_patient(
-			a, json_string_value(json_object_get(v, "patient_id")));
+		answer_pathway(
+			a, json_string_value(json_object_get(v, "patient_id")),
+			json_string_value(json_object_get(v, "region")));
 	}
+}
+
+void answer_raw_json(struct answer *a, char *text)
+{
+	reply_text(&a->rep, a->rep.status, "application/json", text,
+		   text ? strlen(text) : 0);
 }
 
 json_t *column_json(const PGresult *res, int row, int col)

@@ -10,11 +10,14 @@
 #include "db.h"
 #include "http.h"
 #include "reads.h"
+#include "store.h"
+#include "textbuf.h"
 
 #define REGIONS_LEN 4096
 
 static enum handled by_id(struct request *r, struct reply *out,
-			  const char *stmt, const char *what, render_fn render)
+			  enum store_stmt stmt, const char *what,
+			  render_fn render)
 {
 	char regions[REGIONS_LEN];
 	struct db_query q = {
@@ -37,53 +40,82 @@ static void render_pathway(struct request *r, PGresult **res, int n,
 	(void)n;
 	if (PQntuples(res[0]) == 0)
 		return answer_error(a, ERR_NOT_FOUND, NULL, "no such pathway");
-	answer_json(a, column_json(res[0], 0, 0));
-	answer_patient(a, PQgetvalue(res[0], 0, 1));
+	answer_pathway(a, PQgetvalue(res[0], 0, 1), PQgetvalue(res[0], 0, 2));
+	answer_raw_json(a, strdup(PQgetvalue(res[0], 0, 0)));
 }
 
 enum handled pathway_get(struct request *r, struct reply *out)
 {
-	return by_id(r, out, "pathway_get", "pathway", render_pathway);
+	return by_id(r, out, STMT_PATHWAY_GET, "pathway", render_pathway);
+}
+
+/* One transition as api.md shows it, with the corrections that changed
+ * it (issue 12). */
+static json_t *transition_row(const PGresult *res, int row)
+{
+	json_t *t = column_json(res, row, 1);
+
+	if (t == NULL)
+		return NULL;
+	if (!PQgetisnull(res, row, 2))
+		json_object_set_new(t, "corrected_by",
+				    column_json(res, row, 2));
+	if (!PQgetisnull(res, row, 3))
+		json_object_set_new(t, "retracted_by",
+				    json_string(PQgetvalue(res, row, 3)));
+	return t;
 }
 
 static void render_transitions(struct request *r, PGresult **res, int n,
 			       struct answer *a)
 {
-	json_t *list = column_json(res[0], 0, 0);
+	json_t *list = json_array();
+	int rows = PQntuples(res[0]);
 
 	(void)n;
 	/* A pathway has at least its opening transition. */
-	if (json_array_size(list) == 0) {
+	if (rows == 0) {
 		json_decref(list);
 		return answer_error(a, ERR_NOT_FOUND, NULL, "no such pathway");
 	}
+	for (int i = 0; i < rows; i++)
+		json_array_append_new(list, transition_row(res[0], i));
+	answer_pathway(a, PQgetvalue(res[0], 0, 4), PQgetvalue(res[0], 0, 5));
 	answer_json(a, json_pack("{s:s, s:o}", "pathway_id", r->params[0],
 				 "transitions", list));
-	answer_patient(a, PQgetvalue(res[0], 0, 1));
 }
 
 enum handled pathway_transitions_get(struct request *r, struct reply *out)
 {
-	return by_id(r, out, "pathway_transitions", "pathway",
+	return by_id(r, out, STMT_PATHWAY_TRANSITIONS, "pathway",
 		     render_transitions);
 }
 
 static void render_patient(struct request *r, PGresult **res, int n,
 			   struct answer *a)
 {
-	json_t *list = column_json(res[0], 0, 0);
+	struct textbuf t;
+	json_t *id = json_string(r->params[0]);
+	char *id_text = json_dumps(id, JSON_ENCODE_ANY);
 
 	(void)n;
-	if (list == NULL)
-		list = json_array();
-	answer_patients_of(a, list);
-	answer_json(a, json_pack("{s:s, s:o}", "patient_id", r->params[0],
-				 "pathways", list));
+	textbuf_init(&t);
+	textbuf_printf(&t, "{\"patient_id\":%s,\"pathways\":[",
+		       id_text ? id_text : "null");
+	for (int i = 0; i < PQntuples(res[0]); i++) {
+		textbuf_printf(&t, "%s%s", i ? "," : "",
+			       PQgetvalue(res[0], i, 0));
+		answer_pathway(a, r->params[0], PQgetvalue(res[0], i, 1));
+	}
+	textbuf_printf(&t, "]}");
+	answer_raw_json(a, textbuf_take(&t));
+	free(id_text);
+	json_decref(id);
 }
 
 enum handled patient_pathways_get(struct request *r, struct reply *out)
 {
-	return by_id(r, out, "patient_pathways", "patient", render_patient);
+	return by_id(r, out, STMT_PATIENT_PATHWAYS, "patient", render_patient);
 }
 
 static void render_notifications(struct request *r, PGresult **res, int n,
@@ -118,7 +150,7 @@ enum handled notifications_get(struct request *r, struct reply *out)
 	snprintf(after_text, sizeof(after_text), "%ld", after_v);
 	snprintf(limit_text, sizeof(limit_text), "%ld", limit_v);
 	struct db_query q = {
-		.stmt = "notifications_after",
+		.stmt = STMT_NOTIFICATIONS_AFTER,
 		.nparams = 3,
 		.params = {after_text, limit_text,
 			   request_regions(r, regions, sizeof(regions))}};
@@ -152,9 +184,12 @@ enum handled audit_get(struct request *r, struct reply *out)
 		return reply_error(out, ERR_INVALID_REQUEST, "limit",
 				   "limit must be 1-10000");
 	snprintf(limit_text, sizeof(limit_text), "%ld", limit_v);
-	struct db_query q = {.stmt = "audit_of_patient",
-			     .nparams = 2,
-			     .params = {patient, limit_text}};
+	char regions[REGIONS_LEN];
+	struct db_query q = {
+		.stmt = STMT_AUDIT_OF_PATIENT,
+		.nparams = 3,
+		.params = {patient, limit_text,
+			   request_regions(r, regions, sizeof(regions))}};
 	return read_query(r, &q, render_audit);
 }
 

@@ -23,6 +23,7 @@ struct request;
 struct answer {
 	struct reply rep; /* status 200 unless set otherwise */
 	json_t *patients; /* owned set (object keys) of patient ids shown */
+	json_t *regions;  /* and of the regions of the pathways shown */
 };
 
 /* Called with every result of the batch successful; fills a. */
@@ -40,8 +41,14 @@ enum handled read_query(struct request *r, const struct db_query *q,
 void answer_json(struct answer *a, json_t *body);
 void answer_error(struct answer *a, enum err_code code, const char *field,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A JSON text as the answer (stolen): texts the daemon stored, sent
+ * without parsing. */
+void answer_raw_json(struct answer *a, char *text);
 void answer_patient(struct answer *a, const char *patient_id);
-/* Adds the "patient_id" of every object in list. */
+/* A patient shown, and the region of the pathway shown. */
+void answer_pathway(struct answer *a, const char *patient_id,
+		    const char *region);
+/* Adds the "patient_id" and "region" of every object in list. */
 void answer_patients_of(struct answer *a, json_t *list);
 
 /* Parses a JSON text column; NULL for SQL NULL or bad JSON. */

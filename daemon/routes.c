@@ -27,7 +27,7 @@ static const struct route routes[] = {
 	{METHOD_GET, "/v1/stats/waiting", stats_waiting_get,
 	 COORDINATOR | ADMIN, FRONTEND_V1, "region level unit as_of"},
 	{METHOD_GET, "/v1/escalations", escalations_get, COORDINATOR | ADMIN,
-	 FRONTEND_V1, "date region rule unacknowledged format"},
+	 FRONTEND_V1, "date region rule unacknowledged format unit level"},
 	{METHOD_POST, "/v1/escalations/run", escalations_run_post, ADMIN,
 	 FRONTEND_V1, "date"},
 	{METHOD_POST, "/v1/escalations/:id/ack", escalation_ack_post,

@@ -89,7 +89,10 @@ static bool apply(const struct pathway *before, const struct event *ev,
 	memset(&untouched, 0xa5, sizeof(untouched));
 	memcpy(after, &untouched, sizeof(*after));
 	memset(err, 0, sizeof(*err));
-	if (!fsm_apply(before, ev, m, new_id, FUZZ_NOW, after, &tr, &fx, err)) {
+	struct model_set one = {(struct model *)m, 1};
+
+	if (!fsm_apply(before, ev, &one, new_id, FUZZ_NOW, after, &tr, &fx,
+		       err)) {
 		if (memcmp(after, &untouched, sizeof(*after)) != 0)
 			fuzz_fail("fsm_apply refused but changed the pathway",
 				  NULL, NULL);

@@ -115,8 +115,10 @@ static bool step(struct pathway *p, bool open, const json_t *obj,
 	if (!event_parse(obj, FUZZ_NOW, &ev, &err)) {
 		fuzz_fail("a scenario event does not parse", obj, NULL);
 	}
-	if (!fsm_apply(open ? p : NULL, &ev, m, "pw-1", FUZZ_NOW, &after, &tr,
-		       &fx, &err))
+	struct model_set one = {(struct model *)m, 1};
+
+	if (!fsm_apply(open ? p : NULL, &ev, &one, "pw-1", FUZZ_NOW, &after,
+		       &tr, &fx, &err))
 		return false;
 	if (fx.notify_decision)
 		json_decref(fsm_decision_notification(&after, &ev));

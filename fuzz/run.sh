@@ -18,7 +18,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 CC=${CC:-clang}
 FUZZ_FLAGS=${FUZZ_FLAGS:-}
 FUZZ_BUILD_ONLY=${FUZZ_BUILD_ONLY:-0}
-ALL_TARGETS=(fuzz_event fuzz_model fuzz_timestamp fuzz_http1)
+ALL_TARGETS=(fuzz_event fuzz_model fuzz_timestamp fuzz_fhir fuzz_http1)
 
 if [[ "$BUILD" == build || "$BUILD" == build/* ]]; then
 	echo "fuzz/run.sh: BUILD=$BUILD is the normal build tree; use another" >&2
@@ -39,6 +39,11 @@ lib_sources() {
 		echo "lib/calendar.c lib/domain.c lib/error.c lib/event.c" \
 			"lib/fsm.c lib/model.c lib/pathway.c lib/dirlist.c"
 		;;
+	fuzz_fhir)
+		echo "lib/calendar.c lib/domain.c lib/error.c lib/event.c" \
+			"lib/fsm.c lib/model.c lib/pathway.c lib/dirlist.c" \
+			"lib/sha256.c lib/hmac.c" lib/fhir_*.c
+		;;
 	*)
 		echo "fuzz/run.sh: unknown target $1" >&2
 		return 1
@@ -50,6 +55,7 @@ dict_of() {
 	case "$1" in
 	fuzz_event) echo "fuzz/event.dict" ;;
 	fuzz_model) echo "fuzz/model.dict" ;;
+	fuzz_fhir) echo "fuzz/fhir.dict" ;;
 	*) echo "" ;;
 	esac
 }

@@ -69,19 +69,23 @@ static bool parse_secret(const char *s, struct token *t)
 /* One "id role regions secret" line into t; false with a reason. */
 static bool parse_line(char *line, struct token *t, const char **why)
 {
-	char *save = NULL, *f[5];
+	char *save = NULL, *f[6];
 	int n = 0;
 
-	for (char *w = strtok_r(line, " \t\r\n", &save); w && n < 5;
+	for (char *w = strtok_r(line, " \t\r\n", &save); w && n < 6;
 	     w = strtok_r(NULL, " \t\r\n", &save))
 		f[n++] = w;
 	memset(t, 0, sizeof(*t));
-	*why = "expected: <id> <role> <regions> <secret>";
-	if (n != 4)
+	*why = "expected: <id> <role> <regions> <secret> [<source>]";
+	if (n != 4 && n != 5)
 		return false;
 	*why = "the token id must be an identifier";
 	if (!domain_valid_id(f[0]))
 		return false;
+	*why = "the source must be an identifier";
+	if (n == 5 && !domain_valid_id(f[4]))
+		return false;
+	strcpy(t->source, n == 5 ? f[4] : f[0]);
 	strcpy(t->id, f[0]);
 	*why = "role must be ehr, coordinator or admin";
 	if (!parse_role(f[1], &t->role))
@@ -190,9 +194,11 @@ const char *auth_regions_literal(const struct token *t, char *buf, size_t len)
 
 	if (t->all_regions)
 		return NULL;
+	/* Quoted like any element from outside, though identifiers would
+	 * need no quoting: a literal is never built unquoted. */
 	used = (size_t)snprintf(buf, len, "{");
 	for (int i = 0; i < t->nregions && used < len; i++)
-		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+		used += (size_t)snprintf(buf + used, len - used, "%s\"%s\"",
 					 i ? "," : "", t->regions[i]);
 	if (used + 2 > len)
 		return "{}";

@@ -2,11 +2,14 @@
  * auth: bearer tokens with a role and the regions they cover.
  *
  * The tokens file has one token a line:
- *     <token id>  <role>  <regions>  <secret>
+ *     <token id>  <role>  <regions>  <secret>  [<source>]
  * role is ehr, coordinator or admin; regions is "*" or a comma-separated
  * list; secret is "sha256:<hex of the token>" or, in development configs
  * only, "plain:<token>".  A plain secret marks a development token: the
- * daemon refuses those unless it listens on loopback.
+ * daemon refuses those unless it listens on loopback.  source names the
+ * sending system: event_ids are unique within a source, so the tokens of
+ * one EHR system share it (rotating a token keeps its replays); it
+ * defaults to the token id.
  */
 #ifndef PAINPATH_AUTH_H
 #define PAINPATH_AUTH_H
@@ -30,6 +33,7 @@ struct token {
 	char regions[AUTH_MAX_REGIONS][ID_MAX + 1];
 	uint8_t hash[SHA256_LEN];
 	bool development;
+	char source[ID_MAX + 1];
 };
 
 struct token_set {

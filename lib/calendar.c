@@ -157,30 +157,6 @@ cal_date calendar_easter(int year)
 			     (int)(month_day % 31 + 1));
 }
 
-bool calendar_country_parse(const char *code, enum cal_country *out)
-{
-	for (int c = 0; code && c < CAL_COUNTRY_COUNT; c++) {
-		if (strcmp(code, calendar_country_code(c)) == 0) {
-			if (out)
-				*out = c;
-			return true;
-		}
-	}
-	return false;
-}
-
-const char *calendar_country_code(enum cal_country country)
-{
-	static const char *const codes[CAL_COUNTRY_COUNT] = {
-		[CAL_COUNTRY_NO] = "NO",
-		[CAL_COUNTRY_DK] = "DK",
-		[CAL_COUNTRY_SE] = "SE",
-	};
-	if ((int)country < 0 || country >= CAL_COUNTRY_COUNT)
-		return NULL;
-	return codes[country];
-}
-
 bool calendar_zone_parse(const char *name, struct cal_zone *out)
 {
 	static const struct {
@@ -260,23 +236,47 @@ static const struct holiday_rule sweden[] = {
 	FIXED(12, 31, "New Year's Eve"),
 };
 
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A country is one row: its code and its holidays. */
+static const struct country {
+	const char *code;
+	const struct holiday_rule *holidays;
+	size_t nholidays;
+} countries[CAL_COUNTRY_COUNT] = {
+	[CAL_COUNTRY_NO] = {"NO", norway, COUNT_OF(norway)},
+	[CAL_COUNTRY_DK] = {"DK", denmark, COUNT_OF(denmark)},
+	[CAL_COUNTRY_SE] = {"SE", sweden, COUNT_OF(sweden)},
+};
+
 static const struct holiday_rule *rules_of(enum cal_country country,
 					   size_t *count)
 {
-	switch (country) {
-	case CAL_COUNTRY_NO:
-		*count = sizeof norway / sizeof norway[0];
-		return norway;
-	case CAL_COUNTRY_DK:
-		*count = sizeof denmark / sizeof denmark[0];
-		return denmark;
-	case CAL_COUNTRY_SE:
-		*count = sizeof sweden / sizeof sweden[0];
-		return sweden;
-	default:
+	if ((int)country < 0 || country >= CAL_COUNTRY_COUNT) {
 		*count = 0;
 		return NULL;
 	}
+	*count = countries[country].nholidays;
+	return countries[country].holidays;
+}
+
+bool calendar_country_parse(const char *code, enum cal_country *out)
+{
+	for (int c = 0; code && c < CAL_COUNTRY_COUNT; c++) {
+		if (strcmp(code, countries[c].code) == 0) {
+			if (out)
+				*out = c;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *calendar_country_code(enum cal_country country)
+{
+	if ((int)country < 0 || country >= CAL_COUNTRY_COUNT)
+		return NULL;
+	return countries[country].code;
 }
 
 /* The Friday from 19 to 25 June. */
@@ -499,15 +499,34 @@ bool calendar_parse_date(const char *text, cal_date *out)
 	return true;
 }
 
-static bool read_time_of_day(const char **text, int64_t *millis)
+/* A second of 60 is a leap second: *leap is set and the time is taken
+ * as the last millisecond of second 59. */
+static bool read_time_of_day(const char **text, int64_t *millis, bool *leap)
 {
 	int hour, minute, second;
 	if (!read_field(text, 2, 0, 23, &hour) || !read_char(text, ':') ||
 	    !read_field(text, 2, 0, 59, &minute) || !read_char(text, ':') ||
-	    !read_field(text, 2, 0, 59, &second))
+	    !read_field(text, 2, 0, 60, &second))
 		return false;
+	*leap = second == 60;
+	if (*leap)
+		second = 59;
 	*millis = ((hour * INT64_C(60) + minute) * 60 + second) * 1000;
 	return true;
+}
+
+/* Leap seconds are inserted at the end of a UTC 30 June or 31 December
+ * (IERS); one anywhere else is an error in the text. */
+static bool leap_second_possible(int64_t utc_millis)
+{
+	int64_t days = floor_div(utc_millis, MS_PER_DAY);
+	int64_t year;
+	int month, day;
+
+	if (utc_millis - days * MS_PER_DAY != MS_PER_DAY - 1)
+		return false;
+	civil_from_days(days, &year, &month, &day);
+	return (month == 6 && day == 30) || (month == 12 && day == 31);
 }
 
 /* Digits past the millisecond are truncated, however many there are. */
@@ -547,14 +566,21 @@ static bool read_offset(const char **text, int64_t *minutes)
 bool calendar_parse_timestamp(const char *text, cal_millis *out)
 {
 	int64_t days, time_of_day, fraction, offset;
+	bool leap = false;
 	if (!text || !read_date(&text, &days) ||
 	    !read_either(&text, 'T', 't') ||
-	    !read_time_of_day(&text, &time_of_day) ||
+	    !read_time_of_day(&text, &time_of_day, &leap) ||
 	    !read_fraction(&text, &fraction) || !read_offset(&text, &offset) ||
 	    *text != '\0')
 		return false;
+	/* 23:59:60 becomes 23:59:59.999: the instant stays in its day and
+	 * before the next second, whatever fraction the text gave. */
+	if (leap)
+		fraction = 999;
 	int64_t t = days * MS_PER_DAY + time_of_day + fraction -
 		    offset * MS_PER_MINUTE;
+	if (leap && !leap_second_possible(t))
+		return false;
 	/* The range holds for the instant in UTC, not only for the local
 	 * text: what is accepted must format and parse back. */
 	if (t < days_from_civil(PARSE_FIRST_YEAR, 1, 1) * MS_PER_DAY ||

@@ -682,11 +682,17 @@ static char *build_options(const char *conninfo, int statement_timeout_ms,
 		if (!strcmp(o->keyword, "options") && o->val)
 			user = o->val;
 	}
+	/* Every statement is planned with its values and the table as it is
+	 * now: a generic plan made on an empty table must not outlive it
+	 * (issue 11: a new installation's first load collapsed). */
 	if (statement_timeout_ms > 0)
-		len = asprintf(&out, "%s%s-c statement_timeout=%d", user,
-			       *user ? " " : "", statement_timeout_ms);
+		len = asprintf(&out,
+			       "%s%s-c statement_timeout=%d -c "
+			       "plan_cache_mode=force_custom_plan",
+			       user, *user ? " " : "", statement_timeout_ms);
 	else
-		len = asprintf(&out, "%s", user);
+		len = asprintf(&out, "%s%s-c plan_cache_mode=force_custom_plan",
+			       user, *user ? " " : "");
 	if (len < 0)
 		out = NULL;
 out:
@@ -884,16 +890,17 @@ bool db_send(struct db_conn *conn, const struct db_query *queries, int n,
 		goto out;
 	for (i = 0; i < n; i++) {
 		q = &queries[i];
-		if ((!q->stmt && !q->sql) || q->nparams < 0 ||
+		if ((!q->stmt && !q->sql) || q->stmt < 0 ||
+		    q->stmt > conn->pool->nstmts || q->nparams < 0 ||
 		    q->nparams > DB_MAX_PARAMS)
 			goto out;
 	}
 	for (i = 0; i < n; i++) {
 		q = &queries[i];
 		if (q->stmt)
-			sent = PQsendQueryPrepared(conn->pg, q->stmt,
-						   q->nparams, q->params, NULL,
-						   NULL, 0);
+			sent = PQsendQueryPrepared(
+				conn->pg, conn->pool->stmts[q->stmt - 1].name,
+				q->nparams, q->params, NULL, NULL, 0);
 		else
 			sent = PQsendQueryParams(conn->pg, q->sql, q->nparams,
 						 NULL, q->params, NULL, NULL,

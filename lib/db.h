@@ -28,7 +28,7 @@ struct event_base;
 struct db_pool;
 struct db_conn;
 
-#define DB_MAX_PARAMS 24
+#define DB_MAX_PARAMS 64
 #define DB_MAX_BATCH  256
 
 /* A statement every connection prepares right after connecting. */
@@ -50,10 +50,11 @@ struct db_pool_config {
 	const struct db_statement *statements; /* NULL-name terminated */
 };
 
-/* One query of a batch: a prepared statement by name, or ad-hoc SQL when
- * stmt is NULL.  params[i] NULL means SQL NULL.  Text format both ways. */
+/* One query of a batch: a prepared statement by its id (1-based index
+ * into the pool's statement table), or ad-hoc SQL when stmt is 0.
+ * params[i] NULL means SQL NULL.  Text format both ways. */
 struct db_query {
-	const char *stmt;
+	int stmt;
 	const char *sql;
 	int nparams;
 	const char *params[DB_MAX_PARAMS];

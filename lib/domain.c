@@ -16,7 +16,10 @@ static const char *const event_names[EV_COUNT] = {
 	"pathway.closed",	 "consultation.requested",
 	"consultation.answered", "collaboration.started",
 	"collaboration.ended",	 "pro.reported",
-	"free_choice.offered",	 "free_choice.chosen"};
+	"free_choice.offered",	 "free_choice.chosen",
+	"event.corrected",	 "event.retracted",
+	"pathway.reopened",	 "pathway.updated",
+	"clock.paused",		 "clock.resumed"};
 
 static const char *const rule_names[RULE_COUNT] = {
 	"transit", "assessment", "treatment", "free_choice", "level_review"};
@@ -27,7 +30,11 @@ static const char *const flag_names[FLAG_COUNT] = {
 	"severe_headache",     "orofacial_pain", "cancer_survivor"};
 
 static const char *const close_reason_names[CLOSE_COUNT] = {
-	"completed", "deceased", "moved", "declined", "other"};
+	"completed", "deceased", "moved",
+	"declined",  "other",	 "entered_in_error"};
+
+static const char *const pause_reason_names[PAUSE_REASON_COUNT] = {
+	"patient_requested", "medical", "other"};
 
 /* Keys of the referral items a referral's data.content may cover. */
 static const char *const content_item_names[REFERRAL_CONTENT_ITEMS] = {
@@ -82,6 +89,11 @@ const char *domain_close_reason_name(enum close_reason r)
 	return name_of(close_reason_names, CLOSE_COUNT, (int)r);
 }
 
+const char *domain_pause_reason_name(enum pause_reason r)
+{
+	return name_of(pause_reason_names, PAUSE_REASON_COUNT, (int)r);
+}
+
 const char *domain_content_item_name(int item)
 {
 	return name_of(content_item_names, REFERRAL_CONTENT_ITEMS, item);
@@ -104,6 +116,8 @@ DEFINE_PARSE(domain_rule_parse, enum rule, rule_names, RULE_COUNT)
 DEFINE_PARSE(domain_flag_parse, enum flag, flag_names, FLAG_COUNT)
 DEFINE_PARSE(domain_close_reason_parse, enum close_reason, close_reason_names,
 	     CLOSE_COUNT)
+DEFINE_PARSE(domain_pause_reason_parse, enum pause_reason, pause_reason_names,
+	     PAUSE_REASON_COUNT)
 
 int domain_content_item_parse(const char *s)
 {

@@ -39,6 +39,12 @@ enum event_type {
 	EV_PRO_REPORTED,
 	EV_FREE_CHOICE_OFFERED,
 	EV_FREE_CHOICE_CHOSEN,
+	EV_EVENT_CORRECTED,
+	EV_EVENT_RETRACTED,
+	EV_PATHWAY_REOPENED,
+	EV_PATHWAY_UPDATED,
+	EV_CLOCK_PAUSED,
+	EV_CLOCK_RESUMED,
 	EV_COUNT
 };
 
@@ -70,7 +76,17 @@ enum close_reason {
 	CLOSE_MOVED,
 	CLOSE_DECLINED,
 	CLOSE_OTHER,
+	/* Not an event's reason: the opening was retracted (issue 12). */
+	CLOSE_ENTERED_IN_ERROR,
 	CLOSE_COUNT
+};
+
+/* Why a clock is paused (clock.paused data.reason). */
+enum pause_reason {
+	PAUSE_PATIENT_REQUESTED,
+	PAUSE_MEDICAL,
+	PAUSE_OTHER,
+	PAUSE_REASON_COUNT
 };
 
 /* The 13 items of a referral (003, "Referral content"). */
@@ -83,6 +99,7 @@ const char *domain_rule_name(enum rule r);
 const char *domain_flag_name(enum flag f);
 const char *domain_close_reason_name(enum close_reason r);
 const char *domain_content_item_name(int item);
+const char *domain_pause_reason_name(enum pause_reason r);
 
 bool domain_level_parse(const char *s, enum level *out)
 	__attribute__((warn_unused_result));
@@ -95,6 +112,8 @@ bool domain_rule_parse(const char *s, enum rule *out)
 bool domain_flag_parse(const char *s, enum flag *out)
 	__attribute__((warn_unused_result));
 bool domain_close_reason_parse(const char *s, enum close_reason *out)
+	__attribute__((warn_unused_result));
+bool domain_pause_reason_parse(const char *s, enum pause_reason *out)
 	__attribute__((warn_unused_result));
 /* Returns the item index or -1. */
 int domain_content_item_parse(const char *s);

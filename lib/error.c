@@ -21,6 +21,9 @@ static const struct {
 	[ERR_TOO_LARGE] = {"too_large", 413},
 	[ERR_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", 415},
 	[ERR_GUARD_FAILED] = {"guard_failed", 422},
+	[ERR_OUT_OF_ORDER] = {"out_of_order", 409},
+	[ERR_CORRECTION_CONFLICT] = {"correction_conflict", 409},
+	[ERR_PRECONDITION_FAILED] = {"precondition_failed", 412},
 	[ERR_UNAVAILABLE] = {"unavailable", 503},
 	[ERR_INTERNAL] = {"internal", 500},
 };
@@ -71,5 +74,26 @@ json_t *error_to_json(const struct pp_error *err)
 				    json_string(domain_phase_name(err->phase)));
 		json_object_set_new(inner, "allowed", allowed);
 	}
+	if (err->code == ERR_OUT_OF_ORDER) {
+		char at[CAL_TIMESTAMP_LEN];
+		calendar_format_timestamp(err->latest, at);
+		json_object_set_new(inner, "latest", json_string(at));
+	}
 	return json_pack("{s:o}", "error", inner);
+}
+
+void error_prefix_field(struct pp_error *err, const char *prefix)
+{
+	char was[sizeof(err->field)];
+	size_t n = strlen(prefix);
+
+	memcpy(was, err->field, sizeof(was));
+	if (was[0] == '\0') {
+		snprintf(err->field, sizeof(err->field), "%.*s",
+			 n > 0 ? (int)n - 1 : 0, prefix);
+		return;
+	}
+	snprintf(err->field, sizeof(err->field), "%s", prefix);
+	if (n < sizeof(err->field))
+		snprintf(err->field + n, sizeof(err->field) - n, "%s", was);
 }

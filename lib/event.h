@@ -57,10 +57,53 @@ struct event {
 	const char *advice; /* NULL when absent */
 	enum close_reason close_reason;
 	int content_covered; /* -1 when no content object */
+
+	/* event.corrected, event.retracted: the event they target */
+	char target_event_id[ID_MAX + 1];
+	bool has_corrected_at;
+	cal_millis corrected_at;
+	const json_t *corrected_data; /* borrowed; NULL when not corrected */
+	/* pathway.updated */
+	unsigned flags_add, flags_remove;
+	char gp_unit[ID_MAX + 1]; /* "" when absent */
+	char new_model[ID_MAX + 1];
+	/* clock.paused, clock.resumed */
+	enum rule rule;
+	enum pause_reason pause_reason;
 };
 
 /* now is the server's clock, for the "not in the future" rule. */
 bool event_parse(const json_t *obj, cal_millis now, struct event *out,
 		 struct pp_error *err) __attribute__((warn_unused_result));
+
+/*
+ * Readers of one member of a data object, for the event types' parsers
+ * (evtype.c).  key names the member, field the path an error names
+ * ("data.to_unit").  Absent members leave the default and succeed unless
+ * required.
+ */
+bool event_read_id(const json_t *obj, const char *key, const char *field,
+		   bool required, char *out, struct pp_error *err)
+	__attribute__((warn_unused_result));
+bool event_read_text(const json_t *obj, const char *key, const char *field,
+		     const char **out, struct pp_error *err)
+	__attribute__((warn_unused_result));
+bool event_read_date(const json_t *obj, const char *key, const char *field,
+		     bool *present, cal_date *out, struct pp_error *err)
+	__attribute__((warn_unused_result));
+bool event_read_level(const json_t *obj, const char *key, const char *field,
+		      bool required, struct event *ev, struct pp_error *err)
+	__attribute__((warn_unused_result));
+bool event_read_bool(const json_t *obj, const char *key, const char *field,
+		     bool *out, struct pp_error *err)
+	__attribute__((warn_unused_result));
+/* An array of flag names into a bit set. */
+bool event_read_flags(const json_t *obj, const char *key, const char *field,
+		      unsigned *out, struct pp_error *err)
+	__attribute__((warn_unused_result));
+bool event_read_age(const json_t *obj, struct event *ev, struct pp_error *err)
+	__attribute__((warn_unused_result));
+/* Refuses with "<field> <what>" (invalid_event); returns false. */
+bool event_bad(struct pp_error *err, const char *field, const char *what);
 
 #endif

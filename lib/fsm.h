@@ -27,9 +27,11 @@ struct transition {
 	char unit[ID_MAX + 1];
 	cal_millis occurred_at;
 	cal_millis recorded_at;
-	/* treatment.started: when the referral was received (0: unknown), so
-	 * completed waits need no search through the history. */
+	/* treatment.started: when the referral was received (0: unknown),
+	 * and the calendar days its wait was paused, so completed waits need
+	 * no search through the history. */
 	cal_millis waited_since;
+	int paused_days;
 };
 
 struct fsm_effects {
@@ -42,13 +44,23 @@ struct fsm_effects {
  * no pathway at all only pathway.opened is allowed. */
 unsigned fsm_allowed(enum phase phase, const struct model *m);
 
-/* Applies ev to before (NULL when ev opens a pathway; new_id then names the
- * new pathway).  now becomes the pathway's updated_at and the transition's
- * recorded_at.  On refusal returns false with err set (illegal_transition,
- * guard_failed, invalid_event) and leaves after untouched. */
+/* The model a pathway (or, opening one, the event) names; NULL with err
+ * set when it is not loaded. */
+const struct model *fsm_model(const struct model_set *models,
+			      const struct pathway *before,
+			      const struct event *ev, struct pp_error *err);
+
+/* One step: applies ev to before (NULL when ev opens a pathway; new_id
+ * then names the new pathway unless the event names one).  The models
+ * resolve the pathway's model (and a pathway.updated's new one).  now
+ * becomes the pathway's updated_at and the transition's recorded_at.  On
+ * refusal returns false with err set (illegal_transition, guard_failed,
+ * invalid_event, out_of_order, not_found) and leaves after untouched.
+ * A correction (event.corrected, .retracted) is history here: its effect
+ * is a replay (replay.h). */
 bool fsm_apply(const struct pathway *before, const struct event *ev,
-	       const struct model *m, const char *new_id, cal_millis now,
-	       struct pathway *after, struct transition *tr,
+	       const struct model_set *models, const char *new_id,
+	       cal_millis now, struct pathway *after, struct transition *tr,
 	       struct fsm_effects *fx, struct pp_error *err)
 	__attribute__((warn_unused_result));
 

@@ -350,12 +350,232 @@ static bool parse_identity(struct loader *ld, json_t *doc, struct model *m)
 	return true;
 }
 
+/* "pauses": {"treatment": ["patient_requested"]}: which clocks may be
+ * paused, for which reasons.  Only a clock the model has. */
+static bool parse_pauses(struct loader *ld, json_t *obj, struct model *m)
+{
+	const char *key;
+	json_t *reasons, *v;
+	char path[96];
+	size_t i;
+
+	if (!json_is_object(obj))
+		return fail(ld, "$.pauses",
+			    "must be an object of rule: [reasons]");
+	json_object_foreach(obj, key, reasons)
+	{
+		enum rule r;
+		if (!domain_rule_parse(key, &r))
+			return fail(ld, "$.pauses", "unknown rule \"%s\"", key);
+		snprintf(path, sizeof(path), "$.pauses.%s", key);
+		if (!m->clocks[r].enabled)
+			return fail(ld, path, "the model has no %s clock", key);
+		if (!json_is_array(reasons) || json_array_size(reasons) == 0)
+			return fail(ld, path,
+				    "must be a non-empty array of reasons");
+		json_array_foreach(reasons, i, v)
+		{
+			enum pause_reason why;
+			if (!json_is_string(v) ||
+			    !domain_pause_reason_parse(json_string_value(v),
+						       &why))
+				return fail(ld, path,
+					    "item %zu: not patient_requested, "
+					    "medical or other",
+					    i);
+			m->pausable[r] |= 1u << why;
+		}
+	}
+	return true;
+}
+
+/* --- fhir: identifier systems ------------------------------------------ */
+
+/* Each country's registers, used where a model file names none: the
+ * national identity number of patients and the register of health
+ * organisations (Norway: Enhetsregisteret's organisation number; Denmark:
+ * SOR; Sweden: HSA-id), as the national FHIR base profiles write them. */
+static const struct {
+	enum cal_country country;
+	const char *patient_system;
+	const char *unit_system;
+} fhir_defaults[] = {
+	{CAL_COUNTRY_NO, "urn:oid:2.16.578.1.12.4.1.4.1",
+	 "urn:oid:2.16.578.1.12.4.1.4.101"},
+	{CAL_COUNTRY_DK, "urn:oid:1.2.208.176.1.2", "urn:oid:1.2.208.176.1.1"},
+	{CAL_COUNTRY_SE, "urn:oid:1.2.752.129.2.1.3.1",
+	 "urn:oid:1.2.752.29.4.19"},
+};
+
+static bool valid_oid(const char *s)
+{
+	bool digit = false;
+
+	/* arcs of digits, no leading zeros, separated by single dots */
+	if (!(s[0] >= '0' && s[0] <= '2') || s[1] != '.')
+		return false;
+	for (s += 2; *s != '\0'; s++) {
+		if (*s == '.') {
+			if (!digit)
+				return false;
+			digit = false;
+		} else if (*s >= '0' && *s <= '9') {
+			if (!digit && *s == '0' && s[1] >= '0' && s[1] <= '9')
+				return false;
+			digit = true;
+		} else {
+			return false;
+		}
+	}
+	return digit;
+}
+
+static bool valid_uuid(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-'
+			 : !((s[i] >= '0' && s[i] <= '9') ||
+			     (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+bool model_fhir_valid_system(const char *s)
+{
+	if (s == NULL || s[0] == '\0' || strlen(s) > MODEL_FHIR_SYSTEM_MAX)
+		return false;
+	if (strncmp(s, "urn:oid:", 8) == 0)
+		return valid_oid(s + 8);
+	if (strncmp(s, "urn:uuid:", 9) == 0)
+		return valid_uuid(s + 9);
+	if (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
+		return false;
+	for (const char *p = s; *p != '\0'; p++)
+		if (*p <= ' ' || *p > '~' || *p == '|')
+			return false;
+	return strlen(s) > (s[4] == 's' ? 8u : 7u);
+}
+
+static bool get_system(struct loader *ld, json_t *obj, const char *path,
+		       const char *key, char out[MODEL_FHIR_SYSTEM_MAX + 1])
+{
+	char sub[192];
+	const char *s;
+
+	snprintf(sub, sizeof(sub), "%s.%s", path, key);
+	if (!get_string(ld, obj, path, key, false, MODEL_FHIR_SYSTEM_MAX, &s))
+		return false;
+	if (s == NULL)
+		return true;
+	if (!model_fhir_valid_system(s))
+		return fail(ld, sub,
+			    "must be an identifier system: urn:oid:<oid>, "
+			    "urn:uuid:<uuid> or an http(s) URL without '|'");
+	snprintf(out, MODEL_FHIR_SYSTEM_MAX + 1, "%s", s);
+	return true;
+}
+
+static bool parse_fhir_region(struct loader *ld, const char *region,
+			      json_t *obj, struct model_fhir_region *out)
+{
+	static const char *const keys[] = {"unit_system", NULL};
+	char path[192];
+
+	snprintf(path, sizeof(path), "$.fhir.regions.%s", region);
+	if (!domain_valid_id(region))
+		return fail(ld, "$.fhir.regions",
+			    "region \"%s\" is not 1..128 of A-Z a-z 0-9 . _ "
+			    ": -",
+			    region);
+	if (!json_is_object(obj))
+		return fail(ld, path, "must be an object");
+	if (!only_keys(ld, obj, path, keys))
+		return false;
+	snprintf(out->region, sizeof(out->region), "%s", region);
+	if (json_object_get(obj, "unit_system") == NULL)
+		return fail(ld, path, "missing \"unit_system\"");
+	return get_system(ld, obj, path, "unit_system", out->unit_system);
+}
+
+static bool parse_fhir_regions(struct loader *ld, json_t *obj,
+			       struct model_fhir *f)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return fail(ld, "$.fhir.regions",
+			    "must be an object of region: {unit_system}");
+	if (json_object_size(obj) == 0)
+		return true;
+	f->regions = calloc(json_object_size(obj), sizeof(*f->regions));
+	if (f->regions == NULL)
+		return fail(ld, "$.fhir.regions", "out of memory");
+	json_object_foreach(obj, key, v)
+	{
+		if (!parse_fhir_region(ld, key, v,
+				       &f->regions[f->region_count]))
+			return false;
+		f->region_count++;
+	}
+	return true;
+}
+
+static void fhir_apply_defaults(struct model *m)
+{
+	for (size_t i = 0; i < sizeof(fhir_defaults) / sizeof(fhir_defaults[0]);
+	     i++) {
+		if (fhir_defaults[i].country != m->country)
+			continue;
+		snprintf(m->fhir.patient_system, sizeof(m->fhir.patient_system),
+			 "%s", fhir_defaults[i].patient_system);
+		snprintf(m->fhir.unit_system, sizeof(m->fhir.unit_system), "%s",
+			 fhir_defaults[i].unit_system);
+	}
+}
+
+/* The optional "fhir" object (obj may be NULL); the country's defaults
+ * fill what it leaves out. */
+static bool parse_fhir(struct loader *ld, json_t *obj, struct model *m)
+{
+	static const char *const keys[] = {"patient_system", "unit_system",
+					   "regions", NULL};
+	json_t *regions;
+
+	fhir_apply_defaults(m);
+	if (obj == NULL)
+		return true;
+	if (!json_is_object(obj))
+		return fail(ld, "$.fhir", "must be an object");
+	if (!only_keys(ld, obj, "$.fhir", keys) ||
+	    !get_system(ld, obj, "$.fhir", "patient_system",
+			m->fhir.patient_system) ||
+	    !get_system(ld, obj, "$.fhir", "unit_system", m->fhir.unit_system))
+		return false;
+	regions = json_object_get(obj, "regions");
+	return regions == NULL || parse_fhir_regions(ld, regions, &m->fhir);
+}
+
+const char *model_fhir_unit_system(const struct model *m, const char *region)
+{
+	for (size_t i = 0; region != NULL && i < m->fhir.region_count; i++)
+		if (strcmp(m->fhir.regions[i].region, region) == 0)
+			return m->fhir.regions[i].unit_system;
+	return m->fhir.unit_system;
+}
+
 static bool parse_model(struct loader *ld, json_t *doc, struct model *m)
 {
 	static const char *const keys[] = {
-		"key",	   "name", "country", "time_zone",	  "language",
-		"levels",  "age",  "guards",  "notify_decisions", "clocks",
-		"warning", NULL};
+		"key",	       "name",	   "country",
+		"time_zone",   "language", "levels",
+		"age",	       "guards",   "notify_decisions",
+		"clocks",      "warning",  "pauses",
+		"reopen_days", "fhir",	   NULL};
 	static const char *const warning_keys[] = {"days", "working_days",
 						   NULL};
 	json_t *v;
@@ -389,7 +609,18 @@ static bool parse_model(struct loader *ld, json_t *doc, struct model *m)
 		    !parse_duration(ld, v, "$.warning", false, &m->warning))
 			return false;
 	}
-	return true;
+	if ((v = json_object_get(doc, "pauses")) != NULL &&
+	    !parse_pauses(ld, v, m))
+		return false;
+	if ((v = json_object_get(doc, "reopen_days")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > MAX_DURATION_DAYS)
+			return fail(ld, "$.reopen_days",
+				    "must be an integer from 0 to %d",
+				    MAX_DURATION_DAYS);
+		m->reopen_days = (int)json_integer_value(v);
+	}
+	return parse_fhir(ld, json_object_get(doc, "fhir"), m);
 }
 
 bool model_load_json(json_t *doc, const char *origin, struct model *out,
@@ -400,6 +631,7 @@ bool model_load_json(json_t *doc, const char *origin, struct model *out,
 	memset(out, 0, sizeof(*out));
 	out->min_age = out->max_age = -1;
 	out->warning = (struct duration){DUR_WORKING_DAYS, 3};
+	out->reopen_days = 90;
 	if (!parse_model(&ld, doc, out)) {
 		model_free(out);
 		return false;
@@ -435,6 +667,7 @@ void model_free(struct model *m)
 	}
 	free(m->name);
 	free(m->path);
+	free(m->fhir.regions);
 	json_decref(m->json);
 	memset(m, 0, sizeof(*m));
 }

@@ -22,8 +22,17 @@
  *       "treatment": {"days": 90, "levels": ["clinic", "centre"]},
  *       ...
  *     },
- *     "warning": {"working_days": 3}           escalation warning window
+ *     "warning": {"working_days": 3},          escalation warning window
+ *     "fhir": {                                 optional; defaults by country
+ *       "patient_system": "urn:oid:2.16.578.1.12.4.1.4.1",
+ *       "unit_system": "urn:oid:2.16.578.1.12.4.1.4.101",
+ *       "regions": {"helse-vest": {"unit_system": "urn:oid:..."}}
+ *     }
  *   }
+ *
+ * fhir: the Identifier.system of the model's patient ids (national
+ * identity numbers) and of its unit ids, the latter per region where a
+ * region names its units in another register (doc/fhir.md).
  */
 #ifndef PAINPATH_MODEL_H
 #define PAINPATH_MODEL_H
@@ -63,6 +72,21 @@ enum guard {
 	GUARD_FREE_CHOICE = 1u << 2,
 };
 
+/* Identifier systems are URIs: urn:oid:, urn:uuid:, http:// or https://. */
+#define MODEL_FHIR_SYSTEM_MAX 255
+
+struct model_fhir_region {
+	char region[ID_MAX + 1];
+	char unit_system[MODEL_FHIR_SYSTEM_MAX + 1];
+};
+
+struct model_fhir {
+	char patient_system[MODEL_FHIR_SYSTEM_MAX + 1];
+	char unit_system[MODEL_FHIR_SYSTEM_MAX + 1];
+	struct model_fhir_region *regions; /* owned */
+	size_t region_count;
+};
+
 struct model {
 	char key[ID_MAX + 1];
 	char *name;
@@ -78,7 +102,14 @@ struct model {
 	unsigned guards;
 	bool notify_decisions;
 	struct clock_rule clocks[RULE_COUNT];
+	/* Bit per enum pause_reason a rule's clock may be paused for: waits
+	 * the patient chose are not counted (Sweden's care guarantee,
+	 * Denmark's right to assessment). */
+	unsigned pausable[RULE_COUNT];
+	/* A closed pathway may be reopened within this many days. */
+	int reopen_days;
 	struct duration warning;
+	struct model_fhir fhir;
 	json_t *json; /* the file as loaded (owned) */
 	char *path;
 };
@@ -113,6 +144,14 @@ cal_date model_add_duration(const struct model *m, cal_date start,
  * base duration and those of the flags the pathway carries. */
 cal_date model_clock_due(const struct model *m, enum rule r, cal_date start,
 			 unsigned flags);
+
+/* The Identifier.system of the units of a region (its own, or the
+ * model's).  Borrowed from the model. */
+const char *model_fhir_unit_system(const struct model *m, const char *region);
+/* True for an identifier system the models accept: "urn:oid:" and an OID,
+ * "urn:uuid:" and a UUID, or an http(s) URL of printable ASCII without
+ * '|' (which separates system and value in a token search). */
+bool model_fhir_valid_system(const char *s);
 
 /* The model as GET /v1/models shows it (new reference). */
 json_t *model_to_json(const struct model *m);

@@ -90,11 +90,29 @@ static json_t *deadlines_to_json(const struct pathway *p)
 		const struct pathway_clock *c = &p->clocks[r];
 		if (!c->running)
 			continue;
-		json_array_append_new(
-			arr, json_pack("{s:s, s:o, s:o}", "rule",
-				       domain_rule_name(r), "due",
-				       date_json(c->due), "started_at",
-				       timestamp_or_null(c->started_at)));
+		json_t *d = json_pack("{s:s, s:o, s:o}", "rule",
+				      domain_rule_name(r), "due",
+				      date_json(c->due), "started_at",
+				      timestamp_or_null(c->started_at));
+		if (c->paused || c->paused_days > 0) {
+			json_object_set_new(d, "paused",
+					    json_boolean(c->paused));
+			json_object_set_new(d, "paused_since",
+					    c->paused ? date_json(c->paused_on)
+						      : json_null());
+			json_object_set_new(
+				d, "pause_reason",
+				c->paused
+					? json_string(domain_pause_reason_name(
+						  c->pause_reason))
+					: json_null());
+			json_object_set_new(d, "paused_days",
+					    json_integer(c->paused_days));
+			json_object_set_new(
+				d, "paused_calendar_days",
+				json_integer(c->paused_calendar_days));
+		}
+		json_array_append_new(arr, d);
 	}
 	return arr;
 }
@@ -151,6 +169,15 @@ json_t *pathway_to_json(const struct pathway *p)
 				    ? json_integer(p->age_at_opening)
 				    : json_null());
 	json_object_set_new(j, "gp_unit", string_or_null(p->gp_unit));
+	json_object_set_new(j, "birth_date",
+			    p->has_birth_date ? date_json(p->birth_date)
+					      : json_null());
+	json_object_set_new(
+		j, "entered_in_error",
+		json_boolean(p->closed_at != 0 &&
+			     p->close_reason == CLOSE_ENTERED_IN_ERROR));
+	json_object_set_new(j, "last_change_at",
+			    timestamp_or_null(p->last_change_at));
 	json_object_set_new(j, "referral_content_covered",
 			    p->last_content_covered >= 0
 				    ? json_integer(p->last_content_covered)
@@ -248,10 +275,21 @@ static bool clocks_from_json(const json_t *arr, struct pathway *p)
 		if (!json_is_string(name) ||
 		    !domain_rule_parse(json_string_value(name), &r))
 			return false;
-		p->clocks[r].running = true;
-		if (!read_date(v, "due", &p->clocks[r].due, &present) ||
-		    !present ||
-		    !read_timestamp(v, "started_at", &p->clocks[r].started_at))
+		struct pathway_clock *c = &p->clocks[r];
+		const json_t *why = json_object_get(v, "pause_reason");
+		c->running = true;
+		c->paused = json_is_true(json_object_get(v, "paused"));
+		c->paused_days = read_int_or(v, "paused_days", 0);
+		c->paused_calendar_days =
+			read_int_or(v, "paused_calendar_days", 0);
+		if (!read_date(v, "due", &c->due, &present) || !present ||
+		    !read_timestamp(v, "started_at", &c->started_at) ||
+		    !read_date(v, "paused_since", &c->paused_on, &present) ||
+		    present != c->paused)
+			return false;
+		if (json_is_string(why) &&
+		    !domain_pause_reason_parse(json_string_value(why),
+					       &c->pause_reason))
 			return false;
 	}
 	return true;
@@ -319,6 +357,8 @@ bool pathway_from_json(const json_t *j, struct pathway *p)
 	       read_timestamp(j, "opened_at", &p->opened_at) &&
 	       read_timestamp(j, "updated_at", &p->updated_at) &&
 	       read_timestamp(j, "closed_at", &p->closed_at) &&
+	       read_timestamp(j, "last_change_at", &p->last_change_at) &&
+	       read_date(j, "birth_date", &p->birth_date, &p->has_birth_date) &&
 	       read_date(j, "pain_onset", &p->pain_onset, &present) &&
 	       ((p->has_pain_onset = present), true);
 }

@@ -16,8 +16,13 @@
 
 struct pathway_clock {
 	bool running;
-	cal_date due;
+	cal_date due; /* the base due date moved by the days paused */
 	cal_millis started_at;
+	bool paused;
+	cal_date paused_on;
+	enum pause_reason pause_reason;
+	int paused_days;	  /* finished pauses, in the rule's unit */
+	int paused_calendar_days; /* the same in calendar days */
 };
 
 struct pathway_referral {
@@ -57,8 +62,13 @@ struct pathway {
 	enum close_reason close_reason;
 	bool has_pain_onset;
 	cal_date pain_onset;
+	bool has_birth_date;
+	cal_date birth_date;
 	int age_at_opening;	  /* -1: unknown */
 	int last_content_covered; /* of the last referral sent with content */
+	/* occurred_at of the last event that changed the state: no such
+	 * event may come before it (issue 10, out_of_order). */
+	cal_millis last_change_at;
 };
 
 void pathway_visit_level(struct pathway *p, enum level l);

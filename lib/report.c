@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include "textbuf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,12 @@ const char report_run_sql[] =
 	"WITH m AS (SELECT * FROM unnest($2::text[], $3::date[]) AS "
 	"m(model, window_end)), "
 	"cand AS (SELECT p.pathway_id, p.patient_id, p.region, p.model, "
-	"p.level, p.phase, p.unit, c.rule, c.due FROM m JOIN pathways p ON "
+	"p.level, p.phase, p.unit, c.rule, c.due, "
+	/* Who must act: the receiving unit of the referral the clock
+	 * watches; the patient's own unit for the level review. */
+	"CASE WHEN c.rule = 'level_review' THEN p.unit ELSE p.ref_unit END "
+	"AS responsible_unit, coalesce(p.ref_from_unit, p.unit) AS from_unit, "
+	"p.ref_to_unit AS to_unit FROM m JOIN pathways p ON "
 	"p.model = m.model AND p.closed_at IS NULL AND p.next_due <= "
 	"m.window_end CROSS JOIN LATERAL (VALUES ('transit', p.due_transit), "
 	"('assessment', p.due_assessment), ('treatment', p.due_treatment), "
@@ -33,16 +40,21 @@ const char report_run_sql[] =
 	"c.due <= m.window_end), "
 	"up AS (INSERT INTO escalations AS e (pathway_id, patient_id, region, "
 	"model, level, phase, unit, rule, due, first_reported_on, "
-	"last_reported_on) SELECT pathway_id, patient_id, region, model, "
-	"level, phase, unit, rule, due, $1::date, $1::date FROM cand "
-	"ON CONFLICT (pathway_id, rule, due) DO UPDATE SET level = "
+	"last_reported_on, responsible_unit, from_unit, to_unit) SELECT "
+	"pathway_id, patient_id, region, model, level, phase, unit, rule, "
+	"due, $1::date, $1::date, responsible_unit, from_unit, to_unit FROM "
+	"cand ON CONFLICT (pathway_id, rule, due) DO UPDATE SET level = "
 	"EXCLUDED.level, phase = EXCLUDED.phase, unit = EXCLUDED.unit, "
+	"responsible_unit = EXCLUDED.responsible_unit, from_unit = "
+	"EXCLUDED.from_unit, to_unit = EXCLUDED.to_unit, "
 	"first_reported_on = least(e.first_reported_on, "
 	"EXCLUDED.first_reported_on), last_reported_on = "
 	"greatest(e.last_reported_on, EXCLUDED.last_reported_on) "
 	/* An unchanged row is not rewritten: a rerun writes nothing. */
-	"WHERE (e.level, e.phase, e.unit) IS DISTINCT FROM (EXCLUDED.level, "
-	"EXCLUDED.phase, EXCLUDED.unit) OR e.first_reported_on > "
+	"WHERE (e.level, e.phase, e.unit, e.responsible_unit, e.from_unit, "
+	"e.to_unit) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.phase, "
+	"EXCLUDED.unit, EXCLUDED.responsible_unit, EXCLUDED.from_unit, "
+	"EXCLUDED.to_unit) OR e.first_reported_on > "
 	"EXCLUDED.first_reported_on OR e.last_reported_on < "
 	"EXCLUDED.last_reported_on RETURNING escalation_id), "
 	/* The night's items: rows written now, and rows already there
@@ -71,20 +83,25 @@ const char report_log_sql[] =
 	"e.model, e.level, e.phase, e.unit, e.rule, e.due::text, "             \
 	"e.first_reported_on::text, e.acked_by, "                              \
 	"to_char(e.acked_at AT TIME ZONE 'UTC', "                              \
-	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), e.responsible_unit, "           \
+	"e.from_unit, e.to_unit, e.ack_note, e.ack_claimed_by "
 
 const char report_items_sql[] = ITEM_COLUMNS
 	"FROM escalation_items i JOIN escalations e USING (escalation_id) "
 	"WHERE i.report_date = $1::date AND ($2::text IS NULL OR e.region = "
 	"$2) AND ($3::text IS NULL OR e.rule = $3) AND (NOT $4::bool OR "
 	"e.acked_at IS NULL) AND ($5::text[] IS NULL OR e.region = ANY "
-	"($5::text[])) ORDER BY e.region, e.due, e.pathway_id, e.rule";
+	"($5::text[])) AND ($6::text IS NULL OR e.responsible_unit = $6) AND "
+	"($7::text IS NULL OR e.level = $7) ORDER BY e.region, e.due, "
+	"e.pathway_id, e.rule";
 
-/* The first acknowledgement stands: who and when are never overwritten. */
+/* The first acknowledgement stands: who and when are never overwritten.
+ * $2 the token's id, $4 its note, $5 the name the body claimed. */
 const char report_ack_sql[] =
-	"UPDATE escalations SET acked_by = $2, acked_at = now() WHERE "
-	"escalation_id = $1::bigint AND acked_at IS NULL AND ($3::text[] IS "
-	"NULL OR region = ANY ($3::text[]))";
+	"UPDATE escalations SET acked_by = $2, acked_at = now(), ack_note = "
+	"$4, ack_claimed_by = $5 WHERE escalation_id = $1::bigint AND "
+	"acked_at IS NULL AND ($3::text[] IS NULL OR region = ANY "
+	"($3::text[]))";
 
 const char report_item_sql[] =
 	ITEM_COLUMNS "FROM escalations e WHERE e.escalation_id = $1::bigint "
@@ -104,6 +121,11 @@ enum column {
 	COL_FIRST,
 	COL_ACKED_BY,
 	COL_ACKED_AT,
+	COL_RESPONSIBLE,
+	COL_FROM_UNIT,
+	COL_TO_UNIT,
+	COL_ACK_NOTE,
+	COL_ACK_CLAIMED,
 };
 
 bool report_windows(const struct model_set *models, cal_date night,
@@ -158,11 +180,14 @@ json_t *report_item_json(const PGresult *res, int row, cal_date night)
 	json_t *ack =
 		PQgetisnull(res, row, COL_ACKED_AT)
 			? json_null()
-			: json_pack("{s:o, s:o}", "by",
+			: json_pack("{s:o, s:o, s:o, s:o}", "by",
 				    text_or_null(res, row, COL_ACKED_BY), "at",
-				    text_or_null(res, row, COL_ACKED_AT));
-
-	return json_pack(
+				    text_or_null(res, row, COL_ACKED_AT),
+				    "note",
+				    text_or_null(res, row, COL_ACK_NOTE),
+				    "claimed_by",
+				    text_or_null(res, row, COL_ACK_CLAIMED));
+	json_t *item = json_pack(
 		"{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:o, "
 		"s:b, s:o}",
 		"id",
@@ -179,6 +204,16 @@ json_t *report_item_json(const PGresult *res, int row, cal_date night)
 		days_overdue(res, row, night), "first_reported_on",
 		text_or_null(res, row, COL_FIRST), "already_known", known,
 		"acknowledged", ack);
+
+	if (item == NULL)
+		return NULL;
+	json_object_set_new(item, "responsible_unit",
+			    text_or_null(res, row, COL_RESPONSIBLE));
+	json_object_set_new(item, "from_unit",
+			    text_or_null(res, row, COL_FROM_UNIT));
+	json_object_set_new(item, "to_unit",
+			    text_or_null(res, row, COL_TO_UNIT));
+	return item;
 }
 
 json_t *report_json(const PGresult *res, cal_date night)
@@ -192,78 +227,42 @@ json_t *report_json(const PGresult *res, cal_date night)
 	return json_pack("{s:s, s:o}", "date", date, "items", items);
 }
 
-struct text {
-	char *buf;
-	size_t len, cap;
-	bool failed;
-};
-
-static void text_add(struct text *t, const char *s, size_t n)
-{
-	if (t->failed)
-		return;
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = (t->cap + n + 1) * 2;
-		char *grown = realloc(t->buf, cap);
-		if (grown == NULL) {
-			t->failed = true;
-			return;
-		}
-		t->buf = grown;
-		t->cap = cap;
-	}
-	memcpy(t->buf + t->len, s, n);
-	t->len += n;
-	t->buf[t->len] = '\0';
-}
-
-/* RFC 4180: quote a field holding a comma, a quote or a line break. */
-static void csv_field(struct text *t, const char *s, bool last)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		text_add(t, s, strlen(s));
-	} else {
-		text_add(t, "\"", 1);
-		for (const char *c = s; *c; c++)
-			text_add(t, c, 1 + (*c == '"'));
-		text_add(t, "\"", 1);
-	}
-	text_add(t, last ? "\r\n" : ",", last ? 2 : 1);
-}
-
 char *report_csv(const PGresult *res, cal_date night)
 {
 	static const char header[] =
 		"id,pathway_id,patient_id,region,model,level,phase,unit,rule,"
 		"due,days_overdue,first_reported_on,already_known,acked_by,"
-		"acked_at\r\n";
-	struct text t = {0};
+		"acked_at,responsible_unit,from_unit,to_unit,ack_note\r\n";
+	struct textbuf t;
 
-	text_add(&t, header, sizeof(header) - 1);
+	textbuf_init(&t);
+	textbuf_add(&t, header, sizeof(header) - 1);
 	for (int row = 0; row < PQntuples(res); row++) {
-		json_t *item = report_item_json(res, row, night);
 		char days[16];
+		cal_date first = night;
+		bool known = calendar_parse_date(
+				     PQgetvalue(res, row, COL_FIRST), &first) &&
+			     first < night;
 		for (int col = COL_ID; col <= COL_RULE; col++)
-			csv_field(&t, PQgetvalue(res, row, col), false);
-		csv_field(&t, PQgetvalue(res, row, COL_DUE), false);
+			textbuf_csv_field(&t, PQgetvalue(res, row, col), false);
+		textbuf_csv_field(&t, PQgetvalue(res, row, COL_DUE), false);
 		snprintf(days, sizeof(days), "%d",
 			 days_overdue(res, row, night));
-		csv_field(&t, days, false);
-		csv_field(&t, PQgetvalue(res, row, COL_FIRST), false);
-		csv_field(&t,
-			  json_is_true(json_object_get(item, "already_known"))
-				  ? "true"
-				  : "false",
-			  false);
-		csv_field(&t, PQgetvalue(res, row, COL_ACKED_BY), false);
-		csv_field(&t, PQgetvalue(res, row, COL_ACKED_AT), true);
-		json_decref(item);
+		textbuf_csv_field(&t, days, false);
+		textbuf_csv_field(&t, PQgetvalue(res, row, COL_FIRST), false);
+		textbuf_csv_field(&t, known ? "true" : "false", false);
+		textbuf_csv_field(&t, PQgetvalue(res, row, COL_ACKED_BY),
+				  false);
+		textbuf_csv_field(&t, PQgetvalue(res, row, COL_ACKED_AT),
+				  false);
+		textbuf_csv_field(&t, PQgetvalue(res, row, COL_RESPONSIBLE),
+				  false);
+		textbuf_csv_field(&t, PQgetvalue(res, row, COL_FROM_UNIT),
+				  false);
+		textbuf_csv_field(&t, PQgetvalue(res, row, COL_TO_UNIT), false);
+		textbuf_csv_field(&t, PQgetvalue(res, row, COL_ACK_NOTE), true);
 	}
-	if (t.failed) {
-		free(t.buf);
-		return NULL;
-	}
-	return t.buf;
+	return textbuf_take(&t);
 }
 
 static bool exec_step(PGconn *conn, const char *sql, int n,

@@ -36,10 +36,12 @@ extern const char report_record_sql[];
 /* $1 date, $2 ran_by, $3 trigger; counts the night's items itself. */
 extern const char report_log_sql[];
 /* $1 date, $2 region or NULL, $3 rule or NULL, $4 only unacknowledged
- * (bool), $5 the regions a token covers (text[]) or NULL.  Columns as
- * report_item_json reads them. */
+ * (bool), $5 the regions a token covers (text[]) or NULL, $6 the unit
+ * that must act or NULL, $7 level or NULL.  Columns as report_item_json
+ * reads them. */
 extern const char report_items_sql[];
-/* $1 escalation id, $2 by, $3 regions or NULL: acknowledges once.
+/* $1 escalation id, $2 the token's id, $3 regions or NULL, $4 a note or
+ * NULL, $5 the name the acknowledger gave or NULL: acknowledges once.
  * report_item_sql: $1 id, $2 regions or NULL. */
 extern const char report_ack_sql[];
 extern const char report_item_sql[];

@@ -64,26 +64,38 @@ START_TEST(tokens_file_loads_and_finds)
 		"ehr-vest ehr helse-vest sha256:1c47060e8cf9e7946ee29a7ddb6980"
 		"a22a6fa0a3c974442710a9830b17ae441c\n"
 		"\n"
-		"nord coordinator helse-nord,helse-midt plain:nord-secret\n"
-		"root admin * plain:root-secret\n");
+		"nord coordinator helse-nord,helse-midt plain:nord-secret "
+		"ehr-system-a\n"
+		"root admin * plain:root-secret\n"
+		/* The right hash in its first 16 bytes only (issue 10: a
+		 * comparison of a prefix let it pass). */
+		"half ehr * sha256:1c47060e8cf9e7946ee29a7ddb6980a2"
+		"00000000000000000000000000000000\n");
 	const struct token *t;
 
 	ck_assert_msg(auth_load_file(path, &set, err, sizeof(err)), "%s", err);
-	ck_assert_int_eq((int)set.count, 3);
+	ck_assert_int_eq((int)set.count, 4);
 	ck_assert(auth_has_development_tokens(&set));
 	t = auth_find(&set, "ehr-vest-secret-7");
 	ck_assert_ptr_nonnull(t);
 	ck_assert_str_eq(t->id, "ehr-vest");
 	ck_assert_int_eq(t->role, ROLE_EHR);
 	ck_assert(!t->development);
+	ck_assert_str_eq(t->source, "ehr-vest");
 	ck_assert(auth_covers_region(t, "helse-vest"));
 	ck_assert(!auth_covers_region(t, "helse-nord"));
+	/* Regions are matched whole (issue 10: a prefix match let a token
+	 * for helse-vest act in helse-vestland). */
+	ck_assert(!auth_covers_region(t, "helse-vestland"));
+	ck_assert(!auth_covers_region(t, "helse-ves"));
+	ck_assert(!auth_covers_region(t, ""));
 	ck_assert_str_eq(auth_regions_literal(t, regions, sizeof(regions)),
-			 "{helse-vest}");
+			 "{\"helse-vest\"}");
 	t = auth_find(&set, "nord-secret");
 	ck_assert_ptr_nonnull(t);
 	ck_assert_str_eq(auth_regions_literal(t, regions, sizeof(regions)),
-			 "{helse-nord,helse-midt}");
+			 "{\"helse-nord\",\"helse-midt\"}");
+	ck_assert_str_eq(t->source, "ehr-system-a");
 	ck_assert(auth_covers_region(t, "helse-midt"));
 	t = auth_find(&set, "root-secret");
 	ck_assert(t->all_regions && t->role == ROLE_ADMIN);
@@ -102,7 +114,8 @@ START_TEST(bad_tokens_files_name_the_line)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{"a ehr * plain:x extra\n", ":1:"},
+		{"a ehr * plain:x src extra\n", ":1:"},
+		{"a ehr * plain:x b@d\n", ":1: the source"},
 		{"a ehr *\n", ":1:"},
 		{"\n\na nurse * plain:x\n", ":3: role"},
 		{"a ehr r1,,r2 plain:x\nb ehr * plain:y\n", ":1: regions"},

@@ -21,6 +21,9 @@
 static struct pg_instance pg;
 static bool pg_ok;
 
+/* Statement ids: 1-based positions in the table below. */
+enum { ECHO = 1, ADD, COUNT_T };
+
 static const struct db_statement statements[] = {
 	{"echo", "SELECT $1::text"},
 	{"add", "SELECT $1::int + $2::int"},
@@ -297,8 +300,8 @@ START_TEST(test_batch_in_order)
 	struct db_pool_config cfg = base_config(2);
 	const struct db_query q[] = {
 		{.sql = "SELECT 1"},
-		{.stmt = "echo", .nparams = 1, .params = {"b"}},
-		{.stmt = "add", .nparams = 2, .params = {"40", "2"}},
+		{.stmt = ECHO, .nparams = 1, .params = {"b"}},
+		{.stmt = ADD, .nparams = 2, .params = {"40", "2"}},
 		{.sql = "SELECT $1::text IS NULL",
 		 .nparams = 1,
 		 .params = {NULL}},
@@ -375,7 +378,7 @@ START_TEST(test_conninfo_forms)
 		{.sql = "SELECT current_setting('work_mem')"},
 		{.sql = "SELECT current_setting('statement_timeout')"},
 		{.sql = "SELECT current_setting('application_name')"},
-		{.stmt = "echo", .nparams = 1, .params = {"hi"}},
+		{.stmt = ECHO, .nparams = 1, .params = {"hi"}},
 	};
 	char conninfo[sizeof(pg.conninfo) + sizeof(pg.dir) + 128];
 	PQconninfoOption *opts, *o;
@@ -435,11 +438,11 @@ START_TEST(test_error_aborts_rest_of_batch)
 	const struct db_query bad[] = {
 		{.sql = "SELECT 1"},
 		{.sql = "SELECT 1/0"},
-		{.stmt = "echo", .nparams = 1, .params = {"x"}},
+		{.stmt = ECHO, .nparams = 1, .params = {"x"}},
 		{.sql = "SELECT 3"},
 	};
 	const struct db_query good[] = {
-		{.stmt = "echo", .nparams = 1, .params = {"again"}},
+		{.stmt = ECHO, .nparams = 1, .params = {"again"}},
 	};
 	struct loop lp;
 	struct call c = {0};
@@ -531,7 +534,7 @@ START_TEST(test_open_transaction_rolled_back)
 	const struct db_query open_tx[] = {
 		{.sql = "BEGIN"},
 		{.sql = "INSERT INTO db_t VALUES (7)"},
-		{.stmt = "count_t"},
+		{.stmt = COUNT_T},
 	};
 	const struct db_query failed_tx[] = {
 		{.sql = "BEGIN"},
@@ -539,7 +542,7 @@ START_TEST(test_open_transaction_rolled_back)
 		{.sql = "SELECT 1/0"},
 	};
 	const struct db_query count[] = {
-		{.stmt = "count_t"},
+		{.stmt = COUNT_T},
 		{.sql = "SELECT pg_current_xact_id_if_assigned() IS NULL"},
 	};
 	struct loop lp;
@@ -634,7 +637,7 @@ static void crowd_on_lease(struct db_conn *conn, void *arg)
 	db_pool_stats(cr->pool, &st);
 	if (st.leased > cr->max_leased)
 		cr->max_leased = st.leased;
-	m->q.stmt = "echo";
+	m->q.stmt = ECHO;
 	m->q.nparams = 1;
 	m->q.params[0] = m->num;
 	if (!db_send(conn, &m->q, 1, crowd_on_result, m)) {
@@ -791,7 +794,7 @@ START_TEST(test_query_timeout_breaks_connection)
 	struct db_pool_config cfg = base_config(1);
 	const struct db_query slow[] = {{.sql = "SELECT pg_sleep(10)"}};
 	const struct db_query fast[] = {
-		{.stmt = "echo", .nparams = 1, .params = {"ok"}}};
+		{.stmt = ECHO, .nparams = 1, .params = {"ok"}}};
 	struct db_pool_stats st;
 	struct loop lp;
 	struct call c = {0};
@@ -952,7 +955,7 @@ static void prober_on_lease(struct db_conn *conn, void *arg)
 		prober_next(p);
 		return;
 	}
-	p->q.stmt = "echo";
+	p->q.stmt = ECHO;
 	p->q.nparams = 1;
 	p->q.params[0] = "back";
 	if (!db_send(conn, &p->q, 1, prober_on_result, p)) {

@@ -477,6 +477,7 @@ static void race_client(int c, const int ports[2], int out)
 				say(out, line);
 			} else if ((r.status == 409 && code &&
 				    (!strcmp(code, "illegal_transition") ||
+				     !strcmp(code, "out_of_order") ||
 				     !strcmp(code, "pathway_exists"))) ||
 				   (r.status == 404 && code &&
 				    !strcmp(code, "not_found")) ||
@@ -586,11 +587,12 @@ static void race_check_history(const struct pg_instance *pg, char **acked,
 				       "generate_series(1, p.version) g)"),
 			 0);
 	/* The indexed columns agree with the stored state. */
-	ck_assert_int_eq(psql_long(pg, "SELECT count(*) FROM pathways WHERE "
-				       "(state->>'version')::int <> version OR "
-				       "state->>'phase' <> phase OR "
-				       "state->>'level' <> level OR "
-				       "state->>'unit' IS DISTINCT FROM unit"),
+	ck_assert_int_eq(psql_long(pg,
+				   "SELECT count(*) FROM pathways WHERE "
+				   "(doc::json->>'version')::int <> version "
+				   "OR doc::json->>'phase' <> phase OR "
+				   "doc::json->>'level' <> level OR "
+				   "doc::json->>'unit' IS DISTINCT FROM unit"),
 			 0);
 }
 
@@ -619,7 +621,7 @@ static void assert_same_state(json_t *a, json_t *b, const char *pathway)
  * /v1/pathways/{id} answers), by pathway_id. */
 static json_t *states_of(const struct pg_instance *pg)
 {
-	char *rows = psql_text(pg, "SELECT pathway_id, state::text FROM "
+	char *rows = psql_text(pg, "SELECT pathway_id, doc FROM "
 				   "pathways");
 	json_t *all = json_object();
 	char *save = NULL;

@@ -72,7 +72,7 @@ static void esc_setup(struct esc_fixture *f)
 {
 	char p[96];
 
-	e2e_id(f->region, sizeof(f->region), "esc");
+	e2e_region(f->region, sizeof(f->region), "esc");
 	snprintf(p, sizeof(p), "%s-a", f->region);
 	open_in(f->region, p, "dk", NULL, f->a, sizeof(f->a));
 	send_to(p, "2025-05-02T09:00:00+02:00", "c-1");
@@ -173,15 +173,31 @@ START_TEST(acknowledging_keeps_who_and_when)
 	id = json_integer_value(
 		json_object_get(item_of(night, f.a, "transit"), "id"));
 	snprintf(path, sizeof(path), "/v1/escalations/%lld/ack", id);
-	ck_assert_int_eq(
-		http_request(PORT, "POST", path, "{\"by\":\"kari\"}", NULL, &r),
-		200);
-	ck_assert_str_eq(e2e_str(r.json, "acknowledged.by"), "kari");
+	/* The acknowledgement is the token's: the name and note the body
+	 * gives are kept beside it (issue 10,
+	 * regression_ack_names_whoever_the_client_says). */
+	ck_assert_int_eq(http_request(PORT, "POST", path,
+				      "{\"by\":\"anna.k@vgregion\",\"note\":"
+				      "\"called the clinic\"}",
+				      NULL, &r),
+			 200);
+	ck_assert_str_eq(e2e_str(r.json, "acknowledged.by"), "e2e-admin");
+	ck_assert_str_eq(e2e_str(r.json, "acknowledged.claimed_by"),
+			 "anna.k@vgregion");
+	ck_assert_str_eq(e2e_str(r.json, "acknowledged.note"),
+			 "called the clinic");
 	ck_assert_ptr_nonnull(e2e_str(r.json, "acknowledged.at"));
 	http_response_free(&r);
 	/* The first acknowledgement stands. */
-	http_request(PORT, "POST", path, "{\"by\":\"ola\"}", NULL, &r);
-	ck_assert_str_eq(e2e_str(r.json, "acknowledged.by"), "kari");
+	http_request(PORT, "POST", path, "{\"note\":\"again\"}",
+		     "Authorization: Bearer dev-coordinator\r\n", &r);
+	ck_assert_str_eq(e2e_str(r.json, "acknowledged.by"), "e2e-admin");
+	ck_assert_str_eq(e2e_str(r.json, "acknowledged.note"),
+			 "called the clinic");
+	http_response_free(&r);
+	/* Anything but a note and a name is refused. */
+	http_request(PORT, "POST", path, "{\"who\":\"x\"}", NULL, &r);
+	ck_assert_int_eq(r.status, 400);
 	http_response_free(&r);
 	open_items = read_night("2025-06-02", f.region, "&unacknowledged=true");
 	ck_assert_int_eq(json_array_size(json_object_get(open_items, "items")),
@@ -322,7 +338,7 @@ START_TEST(worklist_pages_are_stable)
 	int nseen = 0;
 	struct http_response r;
 
-	e2e_id(region, sizeof(region), "wl");
+	e2e_region(region, sizeof(region), "wl");
 	for (int i = 0; i < 5; i++) {
 		snprintf(p, sizeof(p), "%s-%d", region, i);
 		open_in(region, p, "dk", NULL, first[i], sizeof(first[i]));
@@ -414,7 +430,9 @@ START_TEST(worklist_filters)
 	ck_assert_int_eq(worklist_count(f.region, "&level=clinic"), 0);
 	ck_assert_int_eq(worklist_count(f.region, "&flag=dependence"), 1);
 	ck_assert_int_eq(worklist_count(f.region, "&incomplete=true"), 1);
-	ck_assert_int_eq(worklist_count(f.region, "&waiting_unit=c-1"), 2);
+	/* The unit that must act: A's referral is on its way to c-1 (its
+	 * transit clock runs), B's and C's were received there. */
+	ck_assert_int_eq(worklist_count(f.region, "&waiting_unit=c-1"), 3);
 	/* On 2 June: A's transit (9 May) and D's (9 May) have passed. */
 	ck_assert_int_eq(
 		worklist_count(f.region, "&overdue=true&as_of=2025-06-02"), 2);
@@ -434,21 +452,21 @@ START_TEST(waiting_times_per_unit)
 	struct http_response r;
 	json_t *u;
 
-	e2e_id(region, sizeof(region), "wait");
+	e2e_region(region, sizeof(region), "wait");
 	snprintf(unit, sizeof(unit), "%s-clinic", region);
 	/* Waiting now: received 1 and 11 May; on 21 May, 20 and 10 days. */
 	for (int i = 0; i < 2; i++) {
 		snprintf(p, sizeof(p), "%s-%d", region, i);
 		open_in(region, p, "dk", NULL, pw, sizeof(pw));
-		send_to(p, "2025-05-01T08:00:00+02:00", unit);
+		send_to(p, "2025-05-01T09:10:00+02:00", unit);
 		receive(p, i ? "2025-05-11T09:00:00+02:00"
-			     : "2025-05-01T09:00:00+02:00");
+			     : "2025-05-01T09:20:00+02:00");
 	}
 	/* Completed: received 1 May, started 15 May: 14 days. */
 	snprintf(p, sizeof(p), "%s-done", region);
 	open_in(region, p, "dk", NULL, pw, sizeof(pw));
-	send_to(p, "2025-05-01T08:00:00+02:00", unit);
-	receive(p, "2025-05-01T09:00:00+02:00");
+	send_to(p, "2025-05-01T09:10:00+02:00", unit);
+	receive(p, "2025-05-01T09:20:00+02:00");
 	ck_assert_int_eq(e2e_event(PORT, p, "referral.accepted",
 				   "2025-05-02T09:00:00+02:00", NULL, NULL),
 			 201);

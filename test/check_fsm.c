@@ -156,7 +156,7 @@ static bool apply_step(struct run *r, const char *model_key,
 	memset(&sentinel, 0xa5, sizeof(sentinel));
 	after = sentinel;
 	memset(&r->err, 0, sizeof(r->err));
-	r->ok = fsm_apply(r->has ? &r->p : NULL, &ev, r->m, "pw-1",
+	r->ok = fsm_apply(r->has ? &r->p : NULL, &ev, &models, "pw-1",
 			  ev.occurred_at + 1000, &after, &r->tr, &r->fx,
 			  &r->err);
 	r->after_untouched = memcmp(&after, &sentinel, sizeof(after)) == 0;
@@ -305,6 +305,15 @@ static const struct {
 	 "@gp-a {\"instrument\":\"dk-pain-pro\",\"scores\":{\"pain\":6}}"},
 	{"free_choice.offered", "@clinic-a"},
 	{"free_choice.chosen", "@clinic-a {\"to_unit\":\"private-a\"}"},
+	{"event.corrected", " {\"event_id\":\"ev-000001\",\"reason\":\"wrong "
+			    "date\",\"occurred_at\":\"2025-03-03T08:00:00Z\"}"},
+	{"event.retracted",
+	 " {\"event_id\":\"ev-000001\",\"reason\":\"entered in error\"}"},
+	{"pathway.reopened", "@gp-a {\"reason\":\"closed by mistake\"}"},
+	{"pathway.updated", " {\"flags_add\":[\"trauma\"]}"},
+	{"clock.paused",
+	 " {\"rule\":\"treatment\",\"reason\":\"patient_requested\"}"},
+	{"clock.resumed", " {\"rule\":\"treatment\"}"},
 };
 
 static int age_for(const char *model_key)
@@ -466,7 +475,7 @@ START_TEST(test_transition_table)
 			check_refused(&t, &r, expect, t.col[5]);
 		}
 	}
-	/* Every model x 6 phases x 16 events. */
+	/* Every model x 6 phases x every event type. */
 	for (int i = 0; i < 4; i++)
 		ck_assert_msg(models_seen[i] == 6 * EV_COUNT,
 			      "transitions.tsv: model %d has %d rows, want %d",

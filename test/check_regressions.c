@@ -41,8 +41,7 @@ static bool parse_and_open(const char *text, struct pp_error *err)
 	ck_assert(
 		model_set_load_dir("config/models", &models, why, sizeof(why)));
 	ok = event_parse(j, NOW, &ev, err) &&
-	     fsm_apply(NULL, &ev, model_set_find(&models, ev.model), "pw-1",
-		       NOW, &after, &tr, &fx, err);
+	     fsm_apply(NULL, &ev, &models, "pw-1", NOW, &after, &tr, &fx, err);
 	model_set_free(&models);
 	json_decref(j);
 	return ok;

@@ -16,6 +16,9 @@ extern struct daemon_instance e2e_daemon;
 
 /* A fresh identifier: prefix-pid-counter. */
 void e2e_id(char *out, size_t len, const char *prefix);
+/* A region of the test's own, which the suite's scoped tokens cover:
+ * prefix-N from a small pool (esc, wl, wait, t). */
+void e2e_region(char *out, size_t len, const char *prefix);
 int e2e_post(int port, struct http_response *r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int e2e_get(int port, struct http_response *r, const char *fmt, ...)

@@ -13,5 +13,16 @@ Suite *db_suite(void);
 Suite *auth_suite(void);
 Suite *regressions_suite(void);
 Suite *http1_suite(void);
+Suite *decide_suite(void);
+Suite *webfiles_suite(void);
+Suite *hmac_suite(void);
+Suite *fhir_id_suite(void);
+Suite *fhir_map_suite(void);
+Suite *fhir_model_suite(void);
+Suite *fhir_resource_suite(void);
+Suite *fhir_write_suite(void);
+Suite *fhir_bundle_suite(void);
+Suite *fhir_subscription_suite(void);
+Suite *fhir_validate_suite(void);
 
 #endif

@@ -1,0 +1,846 @@
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "evtype.h"
+
+/* Milliseconds since the epoch of a timestamptz column, so no date text
+ * is parsed to read a row back. */
+#define MS(c) "(extract(epoch FROM " c ") * 1000)::bigint"
+
+/*
+ * A pathway row as the daemon writes it: n, column, the parameter's
+ * element type, and a cast from it to the column's type.  Every column
+ * is one array parameter holding the group's rows (unnest); a column of
+ * arrays travels as the text of each row's array, cast back.
+ */
+#define PATHWAY_WRITE(X, SEP)                                                                                                          \
+	X(1, pathway_id, text, "")                                                                                                     \
+	SEP X(2, patient_id, text, "") SEP X(3, model, text, "") SEP X(                                                                \
+		4, region, text,                                                                                                       \
+		"") SEP X(5, level, text,                                                                                              \
+			  "") SEP X(6, unit, text,                                                                                     \
+				    "") SEP X(7, phase, text,                                                                          \
+					      "") SEP X(8, version, int,                                                               \
+							"") SEP X(9, flags,                                                            \
+								  text,                                                                \
+								  "::text[]")                                                          \
+		SEP X(10, opened_at, timestamptz, "") SEP X(                                                                           \
+			11, updated_at, timestamptz,                                                                                   \
+			"") SEP X(12, closed_at, timestamptz,                                                                          \
+				  "") SEP X(13, close_reason, text,                                                                    \
+					    "") SEP X(14, gp_unit, text,                                                               \
+						      "") SEP X(15,                                                                    \
+								pain_onset,                                                            \
+								date, "")                                                              \
+			SEP X(16, birth_date, date, "") SEP X(                                                                         \
+				17, age_at_opening, int,                                                                               \
+				"") SEP X(18, levels_visited, text,                                                                    \
+					  "::text[]") SEP X(19,                                                                        \
+							    last_change_at,                                                            \
+							    timestamptz, "")                                                           \
+				SEP X(20, content_covered, int, "") SEP X(                                                             \
+					21, ref_from_level, text,                                                                      \
+					"") SEP X(22, ref_from_unit, text,                                                             \
+						  "") SEP X(23, ref_to_level,                                                          \
+							    text, "") SEP                                                              \
+					X(24, ref_to_unit, text, "") SEP X(                                                            \
+						25, ref_received_unit, text,                                                           \
+						"") SEP X(26, ref_unit, text,                                                          \
+							  "") SEP X(27,                                                                \
+								    ref_private,                                                       \
+								    bool,                                                              \
+								    "") SEP                                                            \
+						X(28, ref_sent_at, timestamptz, "") SEP X(29, ref_received_at, timestamptz, "") SEP X( \
+							30, ref_accepted_at,                                                           \
+							timestamptz, "") SEP X(31,                                                     \
+									       ref_deadline,                                           \
+									       date,                                                   \
+									       "") SEP                                                 \
+							X(32,                                                                          \
+							  ref_content_covered,                                                         \
+							  int,                                                                         \
+							  "") SEP X(33,                                                                \
+								    ref_paused_days,                                                   \
+								    int, "") SEP X(34,                                                 \
+										   ref_paused_on,                                      \
+										   date,                                               \
+										   "") SEP X(35,                                       \
+											     clocks,                                   \
+											     text,                                     \
+											     "") SEP                                   \
+								X(36,                                                                  \
+								  due_transit,                                                         \
+								  date,                                                                \
+								  "") SEP X(37,                                                        \
+									    due_assessment,                                            \
+									    date,                                                      \
+									    "") SEP                                                    \
+									X(38,                                                          \
+									  due_treatment,                                               \
+									  date,                                                        \
+									  "") SEP X(39,                                                \
+										    due_free_choice,                                   \
+										    date,                                              \
+										    "") SEP                                            \
+										X(40,                                                  \
+										  due_level_review,                                    \
+										  date,                                                \
+										  "") SEP X(41,                                        \
+											    next_due,                                  \
+											    date,                                      \
+											    "") SEP                                    \
+											X(42,                                          \
+											  doc,                                         \
+											  text,                                        \
+											  "")
+#define PATHWAY_WRITE_COUNT 42
+
+#define TRANSITION_WRITE(X, SEP)                                               \
+	X(1, pathway_id, text, "")                                             \
+	SEP X(2, seq, int, "") SEP X(3, event_id, text, "") SEP X(4, source,   \
+								  text, "")    \
+		SEP X(5, type, text, "") SEP X(6, from_phase, text, "") SEP X( \
+			7, to_phase, text,                                     \
+			"") SEP X(8, from_level, text,                         \
+				  "") SEP X(9, to_level, text,                 \
+					    "") SEP X(10, unit, text, "")      \
+			SEP X(11, occurred_at, timestamptz, "") SEP X(         \
+				12, recorded_at, timestamptz,                  \
+				"") SEP X(13, data, text, "") SEP X(14, event, \
+								    text, "")  \
+				SEP X(15, response, text, "") SEP X(           \
+					16, waited_since, timestamptz,         \
+					"") SEP X(17, paused_days, int, "")    \
+					SEP X(18, corrects, int, "")           \
+						SEP X(19, doc, text, "")
+#define TRANSITION_WRITE_COUNT 19
+
+#define NOTIFICATION_WRITE(X, SEP)                                             \
+	X(1, pathway_id, text, "")                                             \
+	SEP X(2, event_id, text, "") SEP X(3, kind, text, "")                  \
+		SEP X(4, region, text, "") SEP X(5, payload, text, "::jsonb")
+#define NOTIFICATION_WRITE_COUNT 5
+
+#define COL_NAME(n, c, t, cast)	  #c
+#define COL_PARAM(n, c, t, cast)  "$" #n "::" #t "[]"
+#define COL_SELECT(n, c, t, cast) "u." #c cast
+#define COL_SET(n, c, t, cast)	  #c " = u." #c cast
+
+#define INSERT_SQL(table, COLUMNS)                                              \
+	"INSERT INTO " table " (" COLUMNS(COL_NAME, ", ") ") SELECT " COLUMNS(  \
+		COL_SELECT,                                                     \
+		", ") " FROM unnest(" COLUMNS(COL_PARAM,                        \
+					      ", ") ") AS u(" COLUMNS(COL_NAME, \
+								      ", ") ")"
+
+/* Each row only if its version is the one the decision started from: a
+ * row changed meanwhile aborts the group (40001) to be retried. */
+#define PATHWAY_UPDATE_SQL                                                     \
+	"WITH u AS (SELECT * FROM unnest(" PATHWAY_WRITE(                      \
+		COL_PARAM,                                                     \
+		", ") ") AS u(" PATHWAY_WRITE(COL_NAME,                        \
+					      ", ") ")), w AS (UPDATE "        \
+						    "pathways p "              \
+						    "SET " PATHWAY_WRITE(      \
+							    COL_SET,           \
+							    ", ") " FROM u "   \
+								  "WHERE "     \
+								  "p.pathway_" \
+								  "id = "      \
+								  "u.pathway_" \
+								  "id AND "    \
+								  "p.version " \
+								  "= "         \
+								  "u.version " \
+								  "- 1 "       \
+								  "RETURNING " \
+								  "1) SELECT " \
+								  "painpath_"  \
+								  "expect_"    \
+								  "rows("      \
+								  "count(*), " \
+								  "$43::int) " \
+								  "FROM w"
+
+#define LOCK_COLUMNS                                                                                                                  \
+	"pathway_id, patient_id, model, region, level, unit, phase, version, "                                                        \
+	"flags::text, " MS("opened_at") ", " MS("updated_at") ", " MS(                                                                \
+		"closed_at") ", close_reason, gp_unit, pain_onset::text, "                                                            \
+			     "birth_date::text, age_at_opening, "                                                                     \
+			     "levels_visited::text, " MS(                                                                             \
+				     "last_change_at") ", content_covered, "                                                          \
+						       "ref_from_level, "                                                             \
+						       "ref_from_unit, "                                                              \
+						       "ref_to_level, "                                                               \
+						       "ref_to_unit, "                                                                \
+						       "ref_received_unit, "                                                          \
+						       "ref_private, " MS(                                                            \
+							       "re"                                                                   \
+							       "f_"                                                                   \
+							       "se"                                                                   \
+							       "nt"                                                                   \
+							       "_a"                                                                   \
+							       "t") ", " MS("ref_received_"                                           \
+									    "at") ", " MS("ref_accepted_at") ", ref_deadline::text, " \
+													     "ref_content_covered, clocks"
+
+#define REGIONS(n) "($" #n "::text[] IS NULL OR region = ANY ($" #n "::text[]))"
+
+#define STMT(id, sql) [id - 1] = {#id, sql}
+
+/* The pathways a group's events address: $1 by id, $2 patients' open
+ * ones, $3 patients' latest.  Each part an index scan; a NULL array
+ * (nothing of that kind in the group) is planned away, which an empty
+ * array is not. */
+#define FOUND_PATHWAYS                                                         \
+	"SELECT unnest($1::text[]) UNION ALL SELECT pathway_id FROM pathways " \
+	"WHERE $2::text[] IS NOT NULL AND closed_at IS NULL AND patient_id = " \
+	"ANY ($2::text[]) UNION "                                              \
+	"ALL SELECT * FROM (SELECT DISTINCT ON (patient_id) pathway_id FROM "  \
+	"pathways WHERE $3::text[] IS NOT NULL AND patient_id = ANY "          \
+	"($3::text[]) ORDER BY patient_id, opened_at DESC) latest"
+
+const struct db_statement store_statements[] = {
+	/* Rows are locked in patient order, the same in every group of
+	 * every daemon, so groups never deadlock on each other. */
+	STMT(STMT_LOCK,
+	     "SELECT " LOCK_COLUMNS " FROM pathways WHERE pathway_id IN "
+	     "(" FOUND_PATHWAYS ") ORDER BY patient_id, pathway_id FOR "
+	     "UPDATE"),
+	/* After the lock in the same pipeline: a concurrent post of the same
+	 * event that committed while we waited is seen here. */
+	STMT(STMT_EVENT_LOOKUP,
+	     "SELECT k.i, t.source, t.pathway_id, t.event, t.response, "
+	     "p.region FROM unnest($1::text[], $2::text[]) WITH ORDINALITY "
+	     "AS k(source, event_id, i) JOIN transitions t ON t.event_id = "
+	     "k.event_id AND t.source IN (k.source, '') JOIN pathways p ON "
+	     "p.pathway_id = t.pathway_id ORDER BY k.i, t.source DESC"),
+	STMT(STMT_HISTORY,
+	     "SELECT pathway_id, seq, source, event_id, event, " MS(
+		     "recorded_at") " FROM transitions WHERE pathway_id IN "
+				    "(" FOUND_PATHWAYS ") ORDER BY "
+				    "pathway_id, seq"),
+	STMT(STMT_PATHWAY_INSERT, INSERT_SQL("pathways", PATHWAY_WRITE)),
+	STMT(STMT_PATHWAY_UPDATE, PATHWAY_UPDATE_SQL),
+	STMT(STMT_TRANSITION_INSERT,
+	     INSERT_SQL("transitions", TRANSITION_WRITE)),
+	STMT(STMT_NOTIFICATION_INSERT,
+	     INSERT_SQL("notifications", NOTIFICATION_WRITE)),
+	STMT(STMT_PATHWAY_GET,
+	     "SELECT doc, patient_id, region FROM pathways WHERE pathway_id = "
+	     "$1 AND " REGIONS(2)),
+	STMT(STMT_PATHWAY_TRANSITIONS,
+	     "SELECT t.seq, coalesce(t.doc, (t.response::json -> "
+	     "'transition')::text), (SELECT json_agg(c.event_id ORDER BY "
+	     "c.seq) FROM transitions c WHERE c.pathway_id = t.pathway_id AND "
+	     "c.corrects = t.seq AND c.type = 'event.corrected')::text, "
+	     "(SELECT min(c.event_id) FROM transitions c WHERE c.pathway_id = "
+	     "t.pathway_id AND c.corrects = t.seq AND c.type = "
+	     "'event.retracted'), p.patient_id, p.region FROM transitions t "
+	     "JOIN pathways p USING (pathway_id) WHERE t.pathway_id = $1 AND "
+	     "($2::text[] IS NULL OR p.region = ANY ($2::text[])) ORDER BY "
+	     "t.seq"),
+	STMT(STMT_PATIENT_PATHWAYS,
+	     "SELECT doc, region FROM pathways WHERE patient_id = $1 "
+	     "AND " REGIONS(
+		     2) " ORDER BY closed_at IS NOT NULL, opened_at DESC"),
+	STMT(STMT_NOTIFICATIONS_AFTER,
+	     "SELECT coalesce(json_agg(jsonb_build_object('notification_id', "
+	     "notification_id::text, 'created_at', to_char(created_at AT "
+	     "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+	     "'event_id', event_id, 'kind', kind) || payload ORDER BY "
+	     "notification_id), '[]')::text, max(notification_id)::text "
+	     "FROM (SELECT * FROM notifications WHERE notification_id > "
+	     "$1::bigint AND " REGIONS(
+		     3) " ORDER BY notification_id LIMIT $2::int) n"),
+	STMT(STMT_AUDIT_OF_PATIENT,
+	     "SELECT coalesce(json_agg(json_build_object('audit_id', "
+	     "audit_id::text, 'at', to_char(at AT TIME ZONE 'UTC', "
+	     "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'token_id', token_id, "
+	     "'method', method, 'route', route, 'uri', uri, 'remote', remote, "
+	     "'status', status) ORDER BY audit_id), '[]')::text FROM (SELECT "
+	     "* FROM audit_log WHERE patient_ids @> ARRAY[$1::text] AND "
+	     "($3::text[] IS NULL OR regions <@ $3::text[]) ORDER BY "
+	     "audit_id DESC LIMIT $2::int) a"),
+	STMT(STMT_AUDIT_INSERT,
+	     "INSERT INTO audit_log (token_id, method, route, uri, "
+	     "patient_ids, remote, status, regions) VALUES ($1, $2, $3, $4, "
+	     "$5::text[], $6, $7::int, $8::text[])"),
+	{NULL, NULL},
+};
+
+/* --- reading a row
+ * ------------------------------------------------------------ */
+
+enum lock_column {
+	LC_ID,
+	LC_PATIENT,
+	LC_MODEL,
+	LC_REGION,
+	LC_LEVEL,
+	LC_UNIT,
+	LC_PHASE,
+	LC_VERSION,
+	LC_FLAGS,
+	LC_OPENED,
+	LC_UPDATED,
+	LC_CLOSED,
+	LC_CLOSE_REASON,
+	LC_GP_UNIT,
+	LC_PAIN_ONSET,
+	LC_BIRTH_DATE,
+	LC_AGE,
+	LC_LEVELS,
+	LC_LAST_CHANGE,
+	LC_CONTENT,
+	LC_REF_FROM_LEVEL,
+	LC_REF_FROM_UNIT,
+	LC_REF_TO_LEVEL,
+	LC_REF_TO_UNIT,
+	LC_REF_RECEIVED_UNIT,
+	LC_REF_PRIVATE,
+	LC_REF_SENT,
+	LC_REF_RECEIVED,
+	LC_REF_ACCEPTED,
+	LC_REF_DEADLINE,
+	LC_REF_CONTENT,
+	LC_CLOCKS,
+	LC_COUNT
+};
+
+struct row {
+	const PGresult *res;
+	int row;
+};
+
+static const char *text_at(const struct row *r, enum lock_column c)
+{
+	return PQgetisnull(r->res, r->row, c) ? NULL
+					      : PQgetvalue(r->res, r->row, c);
+}
+
+static bool id_at(const struct row *r, enum lock_column c, char *out,
+		  bool required)
+{
+	const char *s = text_at(r, c);
+
+	out[0] = '\0';
+	if (s == NULL)
+		return !required;
+	if (strlen(s) > ID_MAX)
+		return false;
+	strcpy(out, s);
+	return true;
+}
+
+static long long number_at(const struct row *r, enum lock_column c,
+			   long long fallback)
+{
+	const char *s = text_at(r, c);
+
+	return s ? strtoll(s, NULL, 10) : fallback;
+}
+
+static bool date_at(const struct row *r, enum lock_column c, cal_date *out,
+		    bool *present)
+{
+	const char *s = text_at(r, c);
+
+	*present = s != NULL;
+	return s == NULL || calendar_parse_date(s, out);
+}
+
+static bool level_at(const struct row *r, enum lock_column c, enum level *out)
+{
+	const char *s = text_at(r, c);
+
+	return s != NULL && domain_level_parse(s, out);
+}
+
+/* Walks "{a,b}" (identifiers: never quoted) calling each(name). */
+static bool each_element(const char *s, void *arg,
+			 bool (*each)(const char *name, void *arg))
+{
+	char name[ID_MAX + 1];
+	size_t n;
+
+	if (s == NULL || *s++ != '{')
+		return false;
+	while (*s != '}' && *s != '\0') {
+		n = strcspn(s, ",}");
+		if (n == 0 || n > ID_MAX)
+			return false;
+		memcpy(name, s, n);
+		name[n] = '\0';
+		if (!each(name, arg))
+			return false;
+		s += n + (s[n] == ',');
+	}
+	return *s == '}';
+}
+
+static bool add_flag(const char *name, void *arg)
+{
+	enum flag f;
+
+	if (!domain_flag_parse(name, &f))
+		return false;
+	((struct pathway *)arg)->flags |= 1u << f;
+	return true;
+}
+
+static bool add_level(const char *name, void *arg)
+{
+	enum level l;
+
+	if (!domain_level_parse(name, &l))
+		return false;
+	pathway_visit_level(arg, l);
+	return true;
+}
+
+/* One clock of the clocks column: "rule due started_ms paused_on reason
+ * paused_days paused_calendar", "-" for none. */
+static bool parse_clock(char *text, struct pathway *p)
+{
+	char rule[32], due[16], paused_on[16], reason[32];
+	long long started;
+	int days, calendar_days;
+	enum rule r;
+	struct pathway_clock *c;
+
+	if (sscanf(text, "%31s %15s %lld %15s %31s %d %d", rule, due, &started,
+		   paused_on, reason, &days, &calendar_days) != 7 ||
+	    !domain_rule_parse(rule, &r))
+		return false;
+	c = &p->clocks[r];
+	c->running = true;
+	c->started_at = started;
+	c->paused_days = days;
+	c->paused_calendar_days = calendar_days;
+	c->paused = strcmp(paused_on, "-") != 0;
+	if (!calendar_parse_date(due, &c->due))
+		return false;
+	if (!c->paused)
+		return true;
+	return calendar_parse_date(paused_on, &c->paused_on) &&
+	       domain_pause_reason_parse(reason, &c->pause_reason);
+}
+
+static bool clocks_from_text(const char *s, struct pathway *p)
+{
+	char buf[1024], *save = NULL;
+
+	if (s == NULL || strlen(s) >= sizeof(buf))
+		return false;
+	strcpy(buf, s);
+	for (char *c = strtok_r(buf, ";", &save); c != NULL;
+	     c = strtok_r(NULL, ";", &save))
+		if (!parse_clock(c, p))
+			return false;
+	return true;
+}
+
+static bool referral_from_row(const struct row *r, struct pathway_referral *f)
+{
+	bool has;
+
+	memset(f, 0, sizeof(*f));
+	f->content_covered = (int)number_at(r, LC_REF_CONTENT, -1);
+	if (text_at(r, LC_REF_SENT) == NULL)
+		return true;
+	f->open = true;
+	f->private_unit = text_at(r, LC_REF_PRIVATE) &&
+			  strcmp(text_at(r, LC_REF_PRIVATE), "t") == 0;
+	f->sent_at = number_at(r, LC_REF_SENT, 0);
+	f->received_at = number_at(r, LC_REF_RECEIVED, 0);
+	f->accepted_at = number_at(r, LC_REF_ACCEPTED, 0);
+	return level_at(r, LC_REF_FROM_LEVEL, &f->from_level) &&
+	       level_at(r, LC_REF_TO_LEVEL, &f->to_level) &&
+	       id_at(r, LC_REF_FROM_UNIT, f->from_unit, false) &&
+	       id_at(r, LC_REF_TO_UNIT, f->to_unit, false) &&
+	       id_at(r, LC_REF_RECEIVED_UNIT, f->received_unit, false) &&
+	       date_at(r, LC_REF_DEADLINE, &f->deadline, &has) &&
+	       ((f->has_deadline = has), true);
+}
+
+bool store_pathway_from_row(const PGresult *res, int row, struct pathway *p)
+{
+	struct row r = {res, row};
+	const char *phase = PQgetvalue(res, row, LC_PHASE);
+	const char *reason = text_at(&r, LC_CLOSE_REASON);
+
+	memset(p, 0, sizeof(*p));
+	if (PQnfields(res) < LC_COUNT || !domain_phase_parse(phase, &p->phase))
+		return false;
+	if (reason != NULL &&
+	    !domain_close_reason_parse(reason, &p->close_reason))
+		return false;
+	p->version = (int)number_at(&r, LC_VERSION, 0);
+	p->opened_at = number_at(&r, LC_OPENED, 0);
+	p->updated_at = number_at(&r, LC_UPDATED, 0);
+	p->closed_at = number_at(&r, LC_CLOSED, 0);
+	p->age_at_opening = (int)number_at(&r, LC_AGE, -1);
+	p->last_change_at = number_at(&r, LC_LAST_CHANGE, 0);
+	p->last_content_covered = (int)number_at(&r, LC_CONTENT, -1);
+	return id_at(&r, LC_ID, p->id, true) &&
+	       id_at(&r, LC_PATIENT, p->patient_id, true) &&
+	       id_at(&r, LC_MODEL, p->model, true) &&
+	       id_at(&r, LC_REGION, p->region, true) &&
+	       id_at(&r, LC_UNIT, p->unit, false) &&
+	       id_at(&r, LC_GP_UNIT, p->gp_unit, false) &&
+	       level_at(&r, LC_LEVEL, &p->level) &&
+	       each_element(text_at(&r, LC_FLAGS), p, add_flag) &&
+	       each_element(text_at(&r, LC_LEVELS), p, add_level) &&
+	       date_at(&r, LC_PAIN_ONSET, &p->pain_onset, &p->has_pain_onset) &&
+	       date_at(&r, LC_BIRTH_DATE, &p->birth_date, &p->has_birth_date) &&
+	       referral_from_row(&r, &p->referral) &&
+	       clocks_from_text(text_at(&r, LC_CLOCKS), p);
+}
+
+/* --- writing a group
+ * ------------------------------------------------------------ */
+
+struct store_group {
+	struct pgarray pathway_insert[PATHWAY_WRITE_COUNT];
+	struct pgarray pathway_update[PATHWAY_WRITE_COUNT];
+	struct pgarray transition[TRANSITION_WRITE_COUNT];
+	struct pgarray notification[NOTIFICATION_WRITE_COUNT];
+	int inserts, updates, transitions, notifications;
+	char updates_text[16];
+};
+
+struct store_group *store_group_new(void)
+{
+	struct store_group *g = calloc(1, sizeof(*g));
+
+	return g;
+}
+
+static void free_arrays(struct pgarray *a, int n)
+{
+	for (int i = 0; i < n; i++)
+		pgarray_free(&a[i]);
+}
+
+void store_group_free(struct store_group *g)
+{
+	if (g == NULL)
+		return;
+	free_arrays(g->pathway_insert, PATHWAY_WRITE_COUNT);
+	free_arrays(g->pathway_update, PATHWAY_WRITE_COUNT);
+	free_arrays(g->transition, TRANSITION_WRITE_COUNT);
+	free_arrays(g->notification, NOTIFICATION_WRITE_COUNT);
+	free(g);
+}
+
+/* A column's text for one row, appended in order. */
+struct cursor {
+	struct pgarray *col;
+	int n;
+};
+
+static void put(struct cursor *c, const char *s)
+{
+	pgarray_add(&c->col[c->n++], s);
+}
+
+static void put_int(struct cursor *c, long long v)
+{
+	pgarray_addf(&c->col[c->n++], "%lld", v);
+}
+
+static void put_opt_id(struct cursor *c, const char *s)
+{
+	put(c, s[0] != '\0' ? s : NULL);
+}
+
+static void put_time(struct cursor *c, cal_millis t)
+{
+	char buf[CAL_TIMESTAMP_LEN];
+
+	if (t == 0)
+		return put(c, NULL);
+	calendar_format_timestamp(t, buf);
+	put(c, buf);
+}
+
+static void put_date(struct cursor *c, bool present, cal_date d)
+{
+	char buf[CAL_DATE_LEN];
+
+	if (!present)
+		return put(c, NULL);
+	calendar_format_date(d, buf);
+	put(c, buf);
+}
+
+/* "{a,b}" of the set bits, named by name(i). */
+static void put_set(struct cursor *c, unsigned bits, int count,
+		    const char *(*name)(int))
+{
+	char buf[512];
+	size_t used = (size_t)snprintf(buf, sizeof(buf), "{");
+
+	for (int i = 0; i < count; i++)
+		if (bits & (1u << i))
+			used += (size_t)snprintf(buf + used, sizeof(buf) - used,
+						 "%s%s", used > 1 ? "," : "",
+						 name(i));
+	snprintf(buf + used, sizeof(buf) - used, "}");
+	put(c, buf);
+}
+
+static const char *flag_name(int i)
+{
+	return domain_flag_name((enum flag)i);
+}
+
+static void put_levels(struct cursor *c, const struct pathway *p)
+{
+	char buf[128];
+	size_t used = (size_t)snprintf(buf, sizeof(buf), "{");
+
+	for (int i = 0; i < p->levels_visited_count; i++)
+		used += (size_t)snprintf(
+			buf + used, sizeof(buf) - used, "%s%s", i ? "," : "",
+			domain_level_name(p->levels_visited[i]));
+	snprintf(buf + used, sizeof(buf) - used, "}");
+	put(c, buf);
+}
+
+static void put_clocks(struct cursor *c, const struct pathway *p)
+{
+	char buf[1024], due[CAL_DATE_LEN], on[CAL_DATE_LEN];
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int r = 0; r < RULE_COUNT; r++) {
+		const struct pathway_clock *k = &p->clocks[r];
+		if (!k->running)
+			continue;
+		calendar_format_date(k->due, due);
+		calendar_format_date(k->paused_on, on);
+		used += (size_t)snprintf(
+			buf + used, sizeof(buf) - used,
+			"%s%s %s %lld %s %s %d %d", used ? ";" : "",
+			domain_rule_name((enum rule)r), due,
+			(long long)k->started_at, k->paused ? on : "-",
+			k->paused ? domain_pause_reason_name(k->pause_reason)
+				  : "-",
+			k->paused_days, k->paused_calendar_days);
+	}
+	put(c, buf);
+}
+
+/* A clock is reported (due_*, next_due) while it runs and is not paused. */
+static bool reported(const struct pathway *p, enum rule r)
+{
+	return p->clocks[r].running && !p->clocks[r].paused;
+}
+
+static void put_dues(struct cursor *c, const struct pathway *p)
+{
+	bool any = false;
+	cal_date next = 0;
+
+	for (int r = 0; r < RULE_COUNT; r++) {
+		put_date(c, reported(p, (enum rule)r), p->clocks[r].due);
+		if (reported(p, (enum rule)r) &&
+		    (!any || p->clocks[r].due < next))
+			next = p->clocks[r].due;
+		any = any || reported(p, (enum rule)r);
+	}
+	put_date(c, any, next);
+}
+
+static void put_referral(struct cursor *c, const struct pathway *p)
+{
+	const struct pathway_referral *r = &p->referral;
+	const char *receiving =
+		r->received_unit[0] ? r->received_unit : r->to_unit;
+	cal_date paused_on = 0;
+	bool paused = false;
+
+	put(c, r->open ? domain_level_name(r->from_level) : NULL);
+	put(c, r->open ? (r->from_unit[0] ? r->from_unit : NULL) : NULL);
+	put(c, r->open ? domain_level_name(r->to_level) : NULL);
+	put(c, r->open && r->to_unit[0] ? r->to_unit : NULL);
+	put(c, r->open && r->received_unit[0] ? r->received_unit : NULL);
+	put(c, r->open && receiving[0] ? receiving : NULL);
+	put(c, r->open ? (r->private_unit ? "t" : "f") : NULL);
+	put_time(c, r->open ? r->sent_at : 0);
+	put_time(c, r->open ? r->received_at : 0);
+	put_time(c, r->open ? r->accepted_at : 0);
+	put_date(c, r->open && r->has_deadline, r->deadline);
+	if (r->open && r->content_covered >= 0)
+		put_int(c, r->content_covered);
+	else
+		put(c, NULL);
+	for (int k = 0; k < RULE_COUNT; k++)
+		if (k != RULE_LEVEL_REVIEW && p->clocks[k].running &&
+		    p->clocks[k].paused) {
+			paused = true;
+			paused_on = p->clocks[k].paused_on;
+		}
+	put_int(c, r->open ? clock_paused_days_until(p, 0) : 0);
+	put_date(c, r->open && paused, paused_on);
+}
+
+static void put_pathway(struct pgarray *cols, const struct pathway *p,
+			const char *doc)
+{
+	struct cursor c = {cols, 0};
+
+	put(&c, p->id);
+	put(&c, p->patient_id);
+	put(&c, p->model);
+	put(&c, p->region);
+	put(&c, domain_level_name(p->level));
+	put_opt_id(&c, p->unit);
+	put(&c, domain_phase_name(p->phase));
+	put_int(&c, p->version);
+	put_set(&c, p->flags, FLAG_COUNT, flag_name);
+	put_time(&c, p->opened_at);
+	put_time(&c, p->updated_at);
+	put_time(&c, p->closed_at);
+	put(&c,
+	    p->closed_at ? domain_close_reason_name(p->close_reason) : NULL);
+	put_opt_id(&c, p->gp_unit);
+	put_date(&c, p->has_pain_onset, p->pain_onset);
+	put_date(&c, p->has_birth_date, p->birth_date);
+	if (p->age_at_opening >= 0)
+		put_int(&c, p->age_at_opening);
+	else
+		put(&c, NULL);
+	put_levels(&c, p);
+	put_time(&c, p->last_change_at ? p->last_change_at : p->opened_at);
+	if (p->last_content_covered >= 0)
+		put_int(&c, p->last_content_covered);
+	else
+		put(&c, NULL);
+	put_referral(&c, p);
+	put_clocks(&c, p);
+	put_dues(&c, p);
+	put(&c, doc);
+}
+
+static void put_transition(struct pgarray *cols, const struct store_event *e)
+{
+	const struct transition *tr = &e->d->tr;
+	struct cursor c = {cols, 0};
+	char *data = json_dumps(e->ev->data, JSON_COMPACT);
+
+	put(&c, e->d->after.id);
+	put_int(&c, tr->seq);
+	put(&c, e->ev->event_id);
+	put(&c, e->source);
+	put(&c, domain_event_name(tr->type));
+	put(&c, tr->has_from ? domain_phase_name(tr->from_phase) : NULL);
+	put(&c, domain_phase_name(tr->to_phase));
+	put(&c, domain_level_name(tr->from_level));
+	put(&c, domain_level_name(tr->to_level));
+	put_opt_id(&c, tr->unit);
+	put_time(&c, tr->occurred_at);
+	put_time(&c, tr->recorded_at);
+	put(&c, data ? data : "{}");
+	put(&c, e->event_text);
+	put(&c, e->response);
+	put_time(&c, tr->waited_since);
+	if (tr->type == EV_TREATMENT_STARTED)
+		put_int(&c, tr->paused_days);
+	else
+		put(&c, NULL);
+	if (e->corrects > 0)
+		put_int(&c, e->corrects);
+	else
+		put(&c, NULL);
+	put(&c, e->transition_doc);
+	free(data);
+}
+
+static void put_notification(struct pgarray *cols, const struct store_event *e)
+{
+	struct cursor c = {cols, 0};
+
+	put(&c, e->d->after.id);
+	put(&c, e->ev->event_id);
+	put(&c, "referral.decision");
+	put(&c, e->d->after.region);
+	put(&c, e->notification);
+}
+
+static bool arrays_ok(const struct pgarray *a, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (a[i].failed)
+			return false;
+	return true;
+}
+
+bool store_group_add(struct store_group *g, const struct store_event *e)
+{
+	if (e->d->insert) {
+		put_pathway(g->pathway_insert, &e->d->after, e->pathway_doc);
+		g->inserts++;
+	} else {
+		put_pathway(g->pathway_update, &e->d->after, e->pathway_doc);
+		g->updates++;
+	}
+	put_transition(g->transition, e);
+	g->transitions++;
+	if (e->notification != NULL) {
+		put_notification(g->notification, e);
+		g->notifications++;
+	}
+	return arrays_ok(g->pathway_insert, PATHWAY_WRITE_COUNT) &&
+	       arrays_ok(g->pathway_update, PATHWAY_WRITE_COUNT) &&
+	       arrays_ok(g->transition, TRANSITION_WRITE_COUNT) &&
+	       arrays_ok(g->notification, NOTIFICATION_WRITE_COUNT);
+}
+
+static void array_params(struct db_query *q, enum store_stmt id,
+			 struct pgarray *cols, int n)
+{
+	*q = (struct db_query){.stmt = id, .nparams = n};
+	for (int i = 0; i < n; i++)
+		q->params[i] = pgarray_text(&cols[i]);
+}
+
+int store_group_queries(struct store_group *g, struct db_query *q)
+{
+	int n = 0;
+
+	if (g->inserts > 0)
+		array_params(&q[n++], STMT_PATHWAY_INSERT, g->pathway_insert,
+			     PATHWAY_WRITE_COUNT);
+	if (g->updates > 0) {
+		array_params(&q[n], STMT_PATHWAY_UPDATE, g->pathway_update,
+			     PATHWAY_WRITE_COUNT);
+		snprintf(g->updates_text, sizeof(g->updates_text), "%d",
+			 g->updates);
+		q[n].params[q[n].nparams++] = g->updates_text;
+		n++;
+	}
+	if (g->transitions > 0)
+		array_params(&q[n++], STMT_TRANSITION_INSERT, g->transition,
+			     TRANSITION_WRITE_COUNT);
+	if (g->notifications > 0)
+		array_params(&q[n++], STMT_NOTIFICATION_INSERT, g->notification,
+			     NOTIFICATION_WRITE_COUNT);
+	return n;
+}
+
+char *store_response(const char *pathway_doc, const char *transition_doc)
+{
+	char *out = NULL;
+
+	if (asprintf(&out, "{\"pathway\":%s,\"transition\":%s}", pathway_doc,
+		     transition_doc) < 0)
+		return NULL;
+	return out;
+}

@@ -1,0 +1,104 @@
+/*
+ * store: every SQL statement the daemon prepares, by id, and the one place
+ * that knows a pathway row's columns and a transition row's columns: how
+ * a struct pathway becomes parameters and how a result row becomes a
+ * struct pathway.  No I/O: it builds queries and reads results; db.c runs
+ * them.  Parameters are always $n; array parameters are built element by
+ * element with pgarray (quoted), never pasted.
+ *
+ * Recording a group of events takes two round trips:
+ *   1. BEGIN; STMT_LOCK (the group's pathways, FOR UPDATE, in patient
+ *      order); STMT_EVENT_LOOKUP (the events already recorded under the
+ *      same source and event_id); STMT_HISTORY when a correction needs it.
+ *   2. the writes of a struct store_group (set-based: one INSERT or UPDATE
+ *      for all the group's rows of a table); COMMIT.
+ */
+#ifndef PAINPATH_STORE_H
+#define PAINPATH_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "db.h"
+#include "decide.h"
+#include "pgarray.h"
+
+enum store_stmt {
+	STMT_NONE,
+	/* $1 pathway ids, $2 patients whose open pathway, $3 patients whose
+	 * latest pathway (each NULL when none): those rows, locked,
+	 * STORE_PATHWAY_COLUMNS. */
+	STMT_LOCK,
+	/* $1 sources, $2 event_ids: k (1-based), source, pathway_id, event,
+	 * response, region of each one recorded. */
+	STMT_EVENT_LOOKUP,
+	/* The same three arrays: the recorded events of those pathways:
+	 * pathway_id, seq, source, event_id, event, recorded_at (ms), in seq
+	 * order. */
+	STMT_HISTORY,
+	STMT_PATHWAY_INSERT,
+	STMT_PATHWAY_UPDATE,
+	STMT_TRANSITION_INSERT,
+	STMT_NOTIFICATION_INSERT,
+	/* Reads: $2 (or the last) the token's regions, NULL for all. */
+	STMT_PATHWAY_GET,	  /* $1 id: doc, patient_id */
+	STMT_PATHWAY_TRANSITIONS, /* $1 id: seq, doc, corrected_by (json
+				     array of event ids), retracted_by,
+				     patient_id */
+	STMT_PATIENT_PATHWAYS,	  /* $1 patient: doc, open first */
+	STMT_NOTIFICATIONS_AFTER, /* $1 after, $2 limit, $3 regions */
+	/* $1 patient, $2 limit, $3 regions: the audit rows about pathways
+	 * the regions cover (or about no pathway at all) */
+	STMT_AUDIT_OF_PATIENT,
+	/* $1..$7: token, method, route, uri (escaped), patient ids (text[]),
+	 * remote, status */
+	STMT_AUDIT_INSERT,
+	STMT_COUNT
+};
+
+/* The table a pool prepares (db_pool_config.statements): entry id-1 is
+ * statement id; NULL-terminated. */
+extern const struct db_statement store_statements[];
+
+/* The columns STMT_LOCK returns, in order; a reader starts at column 0. */
+#define STORE_PATHWAY_COLUMNS 34
+
+/* Reads one STMT_LOCK row into out; false if a column is not what this
+ * module wrote (corruption). */
+bool store_pathway_from_row(const PGresult *res, int row, struct pathway *out)
+	__attribute__((warn_unused_result));
+
+/* One event's recorded form, as the writes need it. */
+struct store_event {
+	const struct decision *d; /* DECIDE_WRITE */
+	const struct event *ev;
+	const char *source;
+	const char *event_text;	    /* the event as posted (canonical) */
+	const char *pathway_doc;    /* the new pathway's JSON text */
+	const char *transition_doc; /* the transition's JSON text */
+	const char *response;	    /* the answer, replayed later */
+	const char *notification;   /* its payload, or NULL */
+	int corrects;		    /* the corrected event's seq, or 0 */
+};
+
+/* A group's writes: each column of each table one array parameter. */
+struct store_group;
+
+struct store_group *store_group_new(void);
+void store_group_free(struct store_group *g);
+/* False when out of memory. */
+bool store_group_add(struct store_group *g, const struct store_event *e)
+	__attribute__((warn_unused_result));
+/* The group's write statements into q (at most STORE_GROUP_QUERIES),
+ * pointing into g: it must outlive the send.  Returns how many. */
+#define STORE_GROUP_QUERIES 4
+int store_group_queries(struct store_group *g, struct db_query *q);
+
+/* The JSON answer to one event: {"pathway": <doc>, "transition": <doc>},
+ * composed from the texts (malloc'd). */
+char *store_response(const char *pathway_doc, const char *transition_doc);
+
+#endif
