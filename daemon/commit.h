@@ -43,6 +43,7 @@ struct commit_item {
 	 * who sends it. */
 	json_t *json;
 	const struct token *token;
+	int if_match; /* the version the sender saw, or 0 (decide.h) */
 	struct event ev;
 	char *canonical; /* owned: the event's text as stored */
 
@@ -82,6 +83,12 @@ typedef void (*commit_done_fn)(void *arg);
  * done(arg) once each has its answer, never from inside this call. */
 void commit_submit(struct app *app, struct commit_item *items, size_t n,
 		   commit_done_fn done, void *arg);
+/* The same, all or nothing: items of one patient, at most 64, all
+ * prepared, recorded in one transaction in their order, each deciding on
+ * the pathway as the one before left it; if any is refused, none is
+ * recorded (the others answer "not recorded"). */
+void commit_submit_atomic(struct app *app, struct commit_item *items, size_t n,
+			  commit_done_fn done, void *arg);
 
 struct commit_stats {
 	unsigned long long groups, items, retries, solo;

@@ -7,6 +7,7 @@
  * with the actual values, so "$1 IS NULL OR region = $1" folds away and the
  * matching partial index is used.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,10 +112,16 @@ static void cursor_encode(const char *micros, const char *id, char *out,
 		snprintf(out + 2 * i, 3, "%02x", (unsigned char)plain[i]);
 }
 
+/* A forged cursor is a 400, never a 500 (issue 10): the time must be a
+ * number of microseconds PostgreSQL can add to the epoch, the id an
+ * identifier. */
+#define CURSOR_MAX_MICROS 32503680000000000LL /* year 3000 */
+
 static bool cursor_decode(const char *cursor, char *micros, char *id)
 {
-	char plain[ID_MAX + 32];
+	char plain[ID_MAX + 32], *end;
 	size_t len = strlen(cursor), i;
+	long long value;
 	char *dot;
 
 	if (len == 0 || len % 2 != 0 || len / 2 >= sizeof(plain))
@@ -127,15 +134,15 @@ static bool cursor_decode(const char *cursor, char *micros, char *id)
 	}
 	plain[i] = '\0';
 	dot = strchr(plain, '.');
-	if (dot == NULL || dot - plain > 20 || dot == plain)
+	if (dot == NULL || dot == plain || dot - plain > 18)
 		return false;
 	*dot = '\0';
-	for (char *c = plain; *c; c++)
-		if ((*c < '0' || *c > '9') && !(c == plain && *c == '-'))
-			return false;
-	if (!domain_valid_id(dot + 1))
+	errno = 0;
+	value = strtoll(plain, &end, 10);
+	if (errno != 0 || *end != '\0' || value < -CURSOR_MAX_MICROS ||
+	    value > CURSOR_MAX_MICROS || !domain_valid_id(dot + 1))
 		return false;
-	strcpy(micros, plain);
+	snprintf(micros, 32, "%lld", value);
 	strcpy(id, dot + 1);
 	return true;
 }

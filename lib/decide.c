@@ -9,7 +9,9 @@ enum decide_lookup decide_lookup_of(const struct event *ev)
 {
 	if (ev->pathway_id[0] != '\0')
 		return LOOKUP_BY_ID;
-	if (ev->type == EV_PATHWAY_REOPENED)
+	/* A closed pathway can be reopened, and its events corrected: the
+	 * patient's latest pathway, open or not. */
+	if (ev->type == EV_PATHWAY_REOPENED || decide_needs_history(ev))
 		return LOOKUP_LATEST;
 	return LOOKUP_OPEN;
 }
@@ -189,6 +191,13 @@ enum decide_kind decide(const struct decide_in *in, struct decision *out)
 	if (t == NULL || strcmp(t->patient_id, in->ev->patient_id) != 0 ||
 	    !auth_covers_region(in->token, t->region))
 		return no_such_pathway(in, out);
+	if (in->expected_version > 0 && t->version != in->expected_version) {
+		error_set(&out->err, ERR_PRECONDITION_FAILED, "If-Match",
+			  "the pathway is at version %d, not %d: read it again",
+			  t->version, in->expected_version);
+		out->detail = json_pack("{s:i}", "version", t->version);
+		return refuse(out);
+	}
 	if (in->ev->type == EV_PATHWAY_REOPENED && in->open != NULL &&
 	    strcmp(in->open->id, t->id) != 0)
 		return open_elsewhere(in, in->open, out);

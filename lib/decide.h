@@ -47,6 +47,10 @@ struct decide_in {
 	/* The target's recorded history: needed for corrections only. */
 	const struct history *history;
 	const char *source; /* the sender's source (corrections) */
+	/* The version the sender last saw (FHIR If-Match), or 0: a fresh
+	 * event on a pathway that moved since is refused with
+	 * precondition_failed; a retry still replays. */
+	int expected_version;
 };
 
 enum decide_kind { DECIDE_REFUSE, DECIDE_REPLAY, DECIDE_WRITE };

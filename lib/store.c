@@ -17,154 +17,85 @@
  * is one array parameter holding the group's rows (unnest); a column of
  * arrays travels as the text of each row's array, cast back.
  */
-#define PATHWAY_WRITE(X, SEP)                                                                                                          \
-	X(1, pathway_id, text, "")                                                                                                     \
-	SEP X(2, patient_id, text, "") SEP X(3, model, text, "") SEP X(                                                                \
-		4, region, text,                                                                                                       \
-		"") SEP X(5, level, text,                                                                                              \
-			  "") SEP X(6, unit, text,                                                                                     \
-				    "") SEP X(7, phase, text,                                                                          \
-					      "") SEP X(8, version, int,                                                               \
-							"") SEP X(9, flags,                                                            \
-								  text,                                                                \
-								  "::text[]")                                                          \
-		SEP X(10, opened_at, timestamptz, "") SEP X(                                                                           \
-			11, updated_at, timestamptz,                                                                                   \
-			"") SEP X(12, closed_at, timestamptz,                                                                          \
-				  "") SEP X(13, close_reason, text,                                                                    \
-					    "") SEP X(14, gp_unit, text,                                                               \
-						      "") SEP X(15,                                                                    \
-								pain_onset,                                                            \
-								date, "")                                                              \
-			SEP X(16, birth_date, date, "") SEP X(                                                                         \
-				17, age_at_opening, int,                                                                               \
-				"") SEP X(18, levels_visited, text,                                                                    \
-					  "::text[]") SEP X(19,                                                                        \
-							    last_change_at,                                                            \
-							    timestamptz, "")                                                           \
-				SEP X(20, content_covered, int, "") SEP X(                                                             \
-					21, ref_from_level, text,                                                                      \
-					"") SEP X(22, ref_from_unit, text,                                                             \
-						  "") SEP X(23, ref_to_level,                                                          \
-							    text, "") SEP                                                              \
-					X(24, ref_to_unit, text, "") SEP X(                                                            \
-						25, ref_received_unit, text,                                                           \
-						"") SEP X(26, ref_unit, text,                                                          \
-							  "") SEP X(27,                                                                \
-								    ref_private,                                                       \
-								    bool,                                                              \
-								    "") SEP                                                            \
-						X(28, ref_sent_at, timestamptz, "") SEP X(29, ref_received_at, timestamptz, "") SEP X( \
-							30, ref_accepted_at,                                                           \
-							timestamptz, "") SEP X(31,                                                     \
-									       ref_deadline,                                           \
-									       date,                                                   \
-									       "") SEP                                                 \
-							X(32,                                                                          \
-							  ref_content_covered,                                                         \
-							  int,                                                                         \
-							  "") SEP X(33,                                                                \
-								    ref_paused_days,                                                   \
-								    int, "") SEP X(34,                                                 \
-										   ref_paused_on,                                      \
-										   date,                                               \
-										   "") SEP X(35,                                       \
-											     clocks,                                   \
-											     text,                                     \
-											     "") SEP                                   \
-								X(36,                                                                  \
-								  due_transit,                                                         \
-								  date,                                                                \
-								  "") SEP X(37,                                                        \
-									    due_assessment,                                            \
-									    date,                                                      \
-									    "") SEP                                                    \
-									X(38,                                                          \
-									  due_treatment,                                               \
-									  date,                                                        \
-									  "") SEP X(39,                                                \
-										    due_free_choice,                                   \
-										    date,                                              \
-										    "") SEP                                            \
-										X(40,                                                  \
-										  due_level_review,                                    \
-										  date,                                                \
-										  "") SEP X(41,                                        \
-											    next_due,                                  \
-											    date,                                      \
-											    "") SEP                                    \
-											X(42,                                          \
-											  doc,                                         \
-											  text,                                        \
-											  "")
+/* clang-format off */
+#define PATHWAY_WRITE(X, SEP)                                                  \
+	X(1, pathway_id, text, "") SEP X(2, patient_id, text, "")              \
+	SEP X(3, model, text, "") SEP X(4, region, text, "")                   \
+	SEP X(5, level, text, "") SEP X(6, unit, text, "")                     \
+	SEP X(7, phase, text, "") SEP X(8, version, int, "")                   \
+	SEP X(9, flags, text, "::text[]")                                      \
+	SEP X(10, opened_at, timestamptz, "")                                  \
+	SEP X(11, updated_at, timestamptz, "")                                 \
+	SEP X(12, closed_at, timestamptz, "")                                  \
+	SEP X(13, close_reason, text, "") SEP X(14, gp_unit, text, "")         \
+	SEP X(15, pain_onset, date, "") SEP X(16, birth_date, date, "")        \
+	SEP X(17, age_at_opening, int, "")                                     \
+	SEP X(18, levels_visited, text, "::text[]")                            \
+	SEP X(19, last_change_at, timestamptz, "")                             \
+	SEP X(20, content_covered, int, "")                                    \
+	SEP X(21, ref_from_level, text, "") SEP X(22, ref_from_unit, text, "") \
+	SEP X(23, ref_to_level, text, "") SEP X(24, ref_to_unit, text, "")     \
+	SEP X(25, ref_received_unit, text, "") SEP X(26, ref_unit, text, "")   \
+	SEP X(27, ref_private, bool, "")                                       \
+	SEP X(28, ref_sent_at, timestamptz, "")                                \
+	SEP X(29, ref_received_at, timestamptz, "")                            \
+	SEP X(30, ref_accepted_at, timestamptz, "")                            \
+	SEP X(31, ref_deadline, date, "")                                      \
+	SEP X(32, ref_content_covered, int, "")                                \
+	SEP X(33, ref_paused_days, int, "")                                    \
+	SEP X(34, ref_paused_on, date, "") SEP X(35, clocks, text, "")         \
+	SEP X(36, due_transit, date, "") SEP X(37, due_assessment, date, "")   \
+	SEP X(38, due_treatment, date, "")                                     \
+	SEP X(39, due_free_choice, date, "")                                   \
+	SEP X(40, due_level_review, date, "") SEP X(41, next_due, date, "")    \
+	SEP X(42, doc, text, "")
 #define PATHWAY_WRITE_COUNT 42
 
+/* The update's own column after the row's: the version each row must still
+ * have (the decision's starting point). */
+#define PATHWAY_UPDATE_EXTRA(X, SEP) SEP X(43, prior_version, int, "")
+
 #define TRANSITION_WRITE(X, SEP)                                               \
-	X(1, pathway_id, text, "")                                             \
-	SEP X(2, seq, int, "") SEP X(3, event_id, text, "") SEP X(4, source,   \
-								  text, "")    \
-		SEP X(5, type, text, "") SEP X(6, from_phase, text, "") SEP X( \
-			7, to_phase, text,                                     \
-			"") SEP X(8, from_level, text,                         \
-				  "") SEP X(9, to_level, text,                 \
-					    "") SEP X(10, unit, text, "")      \
-			SEP X(11, occurred_at, timestamptz, "") SEP X(         \
-				12, recorded_at, timestamptz,                  \
-				"") SEP X(13, data, text, "") SEP X(14, event, \
-								    text, "")  \
-				SEP X(15, response, text, "") SEP X(           \
-					16, waited_since, timestamptz,         \
-					"") SEP X(17, paused_days, int, "")    \
-					SEP X(18, corrects, int, "")           \
-						SEP X(19, doc, text, "")
+	X(1, pathway_id, text, "") SEP X(2, seq, int, "")                      \
+	SEP X(3, event_id, text, "") SEP X(4, source, text, "")                \
+	SEP X(5, type, text, "") SEP X(6, from_phase, text, "")                \
+	SEP X(7, to_phase, text, "") SEP X(8, from_level, text, "")            \
+	SEP X(9, to_level, text, "") SEP X(10, unit, text, "")                 \
+	SEP X(11, occurred_at, timestamptz, "")                                \
+	SEP X(12, recorded_at, timestamptz, "") SEP X(13, data, text, "")      \
+	SEP X(14, event, text, "") SEP X(15, response, text, "")               \
+	SEP X(16, waited_since, timestamptz, "")                               \
+	SEP X(17, paused_days, int, "") SEP X(18, corrects, int, "")           \
+	SEP X(19, doc, text, "")
 #define TRANSITION_WRITE_COUNT 19
 
 #define NOTIFICATION_WRITE(X, SEP)                                             \
-	X(1, pathway_id, text, "")                                             \
-	SEP X(2, event_id, text, "") SEP X(3, kind, text, "")                  \
-		SEP X(4, region, text, "") SEP X(5, payload, text, "::jsonb")
+	X(1, pathway_id, text, "") SEP X(2, event_id, text, "")                \
+	SEP X(3, kind, text, "") SEP X(4, region, text, "")                    \
+	SEP X(5, payload, text, "::jsonb")
 #define NOTIFICATION_WRITE_COUNT 5
 
-#define COL_NAME(n, c, t, cast)	  #c
+#define COL_NAME(n, c, t, cast)   #c
 #define COL_PARAM(n, c, t, cast)  "$" #n "::" #t "[]"
 #define COL_SELECT(n, c, t, cast) "u." #c cast
-#define COL_SET(n, c, t, cast)	  #c " = u." #c cast
+#define COL_SET(n, c, t, cast)    #c " = u." #c cast
 
-#define INSERT_SQL(table, COLUMNS)                                              \
-	"INSERT INTO " table " (" COLUMNS(COL_NAME, ", ") ") SELECT " COLUMNS(  \
-		COL_SELECT,                                                     \
-		", ") " FROM unnest(" COLUMNS(COL_PARAM,                        \
-					      ", ") ") AS u(" COLUMNS(COL_NAME, \
-								      ", ") ")"
+#define INSERT_SQL(table, COLUMNS)                                             \
+	"INSERT INTO " table " (" COLUMNS(COL_NAME, ", ") ") SELECT "          \
+	COLUMNS(COL_SELECT, ", ") " FROM unnest(" COLUMNS(COL_PARAM, ", ")     \
+	") AS u(" COLUMNS(COL_NAME, ", ") ")"
 
-/* Each row only if its version is the one the decision started from: a
- * row changed meanwhile aborts the group (40001) to be retried. */
+/* Each row only if it still has the version the decision started from: a
+ * row changed meanwhile aborts the group (40001), to be retried. */
 #define PATHWAY_UPDATE_SQL                                                     \
-	"WITH u AS (SELECT * FROM unnest(" PATHWAY_WRITE(                      \
-		COL_PARAM,                                                     \
-		", ") ") AS u(" PATHWAY_WRITE(COL_NAME,                        \
-					      ", ") ")), w AS (UPDATE "        \
-						    "pathways p "              \
-						    "SET " PATHWAY_WRITE(      \
-							    COL_SET,           \
-							    ", ") " FROM u "   \
-								  "WHERE "     \
-								  "p.pathway_" \
-								  "id = "      \
-								  "u.pathway_" \
-								  "id AND "    \
-								  "p.version " \
-								  "= "         \
-								  "u.version " \
-								  "- 1 "       \
-								  "RETURNING " \
-								  "1) SELECT " \
-								  "painpath_"  \
-								  "expect_"    \
-								  "rows("      \
-								  "count(*), " \
-								  "$43::int) " \
-								  "FROM w"
+	"WITH u AS (SELECT * FROM unnest(" PATHWAY_WRITE(COL_PARAM, ", ")      \
+	PATHWAY_UPDATE_EXTRA(COL_PARAM, ", ") ") AS u("                        \
+	PATHWAY_WRITE(COL_NAME, ", ") PATHWAY_UPDATE_EXTRA(COL_NAME, ", ")     \
+	")), w AS (UPDATE pathways p SET " PATHWAY_WRITE(COL_SET, ", ")        \
+	" FROM u WHERE p.pathway_id = u.pathway_id AND p.version = "           \
+	"u.prior_version RETURNING 1) SELECT painpath_expect_rows(count(*), "  \
+	"$44::int) FROM w"
+/* clang-format on */
 
 #define LOCK_COLUMNS                                                                                                                  \
 	"pathway_id, patient_id, model, region, level, unit, phase, version, "                                                        \
@@ -195,10 +126,12 @@
 /* The pathways a group's events address: $1 by id, $2 patients' open
  * ones, $3 patients' latest.  Each part an index scan; a NULL array
  * (nothing of that kind in the group) is planned away, which an empty
- * array is not. */
+ * array is not.  "Open" is said with the phase, not closed_at: the
+ * worklists' partial indexes (WHERE closed_at IS NULL) then cannot match,
+ * and a plan made on a small table cannot pick one of them to scan. */
 #define FOUND_PATHWAYS                                                         \
 	"SELECT unnest($1::text[]) UNION ALL SELECT pathway_id FROM pathways " \
-	"WHERE $2::text[] IS NOT NULL AND closed_at IS NULL AND patient_id = " \
+	"WHERE $2::text[] IS NOT NULL AND phase <> 'closed' AND patient_id = " \
 	"ANY ($2::text[]) UNION "                                              \
 	"ALL SELECT * FROM (SELECT DISTINCT ON (patient_id) pathway_id FROM "  \
 	"pathways WHERE $3::text[] IS NOT NULL AND patient_id = ANY "          \
@@ -507,7 +440,7 @@ bool store_pathway_from_row(const PGresult *res, int row, struct pathway *p)
 
 struct store_group {
 	struct pgarray pathway_insert[PATHWAY_WRITE_COUNT];
-	struct pgarray pathway_update[PATHWAY_WRITE_COUNT];
+	struct pgarray pathway_update[PATHWAY_WRITE_COUNT + 1];
 	struct pgarray transition[TRANSITION_WRITE_COUNT];
 	struct pgarray notification[NOTIFICATION_WRITE_COUNT];
 	int inserts, updates, transitions, notifications;
@@ -527,14 +460,20 @@ static void free_arrays(struct pgarray *a, int n)
 		pgarray_free(&a[i]);
 }
 
+void store_group_reset(struct store_group *g)
+{
+	free_arrays(g->pathway_insert, PATHWAY_WRITE_COUNT);
+	free_arrays(g->pathway_update, PATHWAY_WRITE_COUNT + 1);
+	free_arrays(g->transition, TRANSITION_WRITE_COUNT);
+	free_arrays(g->notification, NOTIFICATION_WRITE_COUNT);
+	memset(g, 0, sizeof(*g));
+}
+
 void store_group_free(struct store_group *g)
 {
 	if (g == NULL)
 		return;
-	free_arrays(g->pathway_insert, PATHWAY_WRITE_COUNT);
-	free_arrays(g->pathway_update, PATHWAY_WRITE_COUNT);
-	free_arrays(g->transition, TRANSITION_WRITE_COUNT);
-	free_arrays(g->notification, NOTIFICATION_WRITE_COUNT);
+	store_group_reset(g);
 	free(g);
 }
 
@@ -735,7 +674,7 @@ static void put_transition(struct pgarray *cols, const struct store_event *e)
 	struct cursor c = {cols, 0};
 	char *data = json_dumps(e->ev->data, JSON_COMPACT);
 
-	put(&c, e->d->after.id);
+	put(&c, e->d->pathway_id);
 	put_int(&c, tr->seq);
 	put(&c, e->ev->event_id);
 	put(&c, e->source);
@@ -767,7 +706,7 @@ static void put_notification(struct pgarray *cols, const struct store_event *e)
 {
 	struct cursor c = {cols, 0};
 
-	put(&c, e->d->after.id);
+	put(&c, e->d->pathway_id);
 	put(&c, e->ev->event_id);
 	put(&c, "referral.decision");
 	put(&c, e->d->after.region);
@@ -782,24 +721,31 @@ static bool arrays_ok(const struct pgarray *a, int n)
 	return true;
 }
 
-bool store_group_add(struct store_group *g, const struct store_event *e)
+bool store_group_pathway(struct store_group *g, const struct pathway *p,
+			 const char *doc, bool insert, int prior_version)
 {
-	if (e->d->insert) {
-		put_pathway(g->pathway_insert, &e->d->after, e->pathway_doc);
+	if (insert) {
+		put_pathway(g->pathway_insert, p, doc);
 		g->inserts++;
 	} else {
-		put_pathway(g->pathway_update, &e->d->after, e->pathway_doc);
+		put_pathway(g->pathway_update, p, doc);
+		pgarray_addf(&g->pathway_update[PATHWAY_WRITE_COUNT], "%d",
+			     prior_version);
 		g->updates++;
 	}
+	return arrays_ok(g->pathway_insert, PATHWAY_WRITE_COUNT) &&
+	       arrays_ok(g->pathway_update, PATHWAY_WRITE_COUNT + 1);
+}
+
+bool store_group_transition(struct store_group *g, const struct store_event *e)
+{
 	put_transition(g->transition, e);
 	g->transitions++;
 	if (e->notification != NULL) {
 		put_notification(g->notification, e);
 		g->notifications++;
 	}
-	return arrays_ok(g->pathway_insert, PATHWAY_WRITE_COUNT) &&
-	       arrays_ok(g->pathway_update, PATHWAY_WRITE_COUNT) &&
-	       arrays_ok(g->transition, TRANSITION_WRITE_COUNT) &&
+	return arrays_ok(g->transition, TRANSITION_WRITE_COUNT) &&
 	       arrays_ok(g->notification, NOTIFICATION_WRITE_COUNT);
 }
 
@@ -820,7 +766,7 @@ int store_group_queries(struct store_group *g, struct db_query *q)
 			     PATHWAY_WRITE_COUNT);
 	if (g->updates > 0) {
 		array_params(&q[n], STMT_PATHWAY_UPDATE, g->pathway_update,
-			     PATHWAY_WRITE_COUNT);
+			     PATHWAY_WRITE_COUNT + 1);
 		snprintf(g->updates_text, sizeof(g->updates_text), "%d",
 			 g->updates);
 		q[n].params[q[n].nparams++] = g->updates_text;

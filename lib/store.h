@@ -71,7 +71,7 @@ extern const struct db_statement store_statements[];
 bool store_pathway_from_row(const PGresult *res, int row, struct pathway *out)
 	__attribute__((warn_unused_result));
 
-/* One event's recorded form, as the writes need it. */
+/* One event's transition (and notification), as the writes need it. */
 struct store_event {
 	const struct decision *d; /* DECIDE_WRITE */
 	const struct event *ev;
@@ -88,9 +88,17 @@ struct store_event {
 struct store_group;
 
 struct store_group *store_group_new(void);
+/* Forgets every write added so far. */
+void store_group_reset(struct store_group *g);
 void store_group_free(struct store_group *g);
-/* False when out of memory. */
-bool store_group_add(struct store_group *g, const struct store_event *e)
+/* A pathway's row as it stands after the group: a new row, or an update
+ * of the row that had prior_version.  Once per pathway per group.  False
+ * when out of memory. */
+bool store_group_pathway(struct store_group *g, const struct pathway *p,
+			 const char *doc, bool insert, int prior_version)
+	__attribute__((warn_unused_result));
+/* One recorded event's transition. */
+bool store_group_transition(struct store_group *g, const struct store_event *e)
 	__attribute__((warn_unused_result));
 /* The group's write statements into q (at most STORE_GROUP_QUERIES),
  * pointing into g: it must outlive the send.  Returns how many. */

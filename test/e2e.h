@@ -43,5 +43,7 @@ void e2e_add_auth_tests(Suite *s);
 void e2e_add_ops_tests(Suite *s);
 void e2e_add_fault_tests(Suite *s);
 void e2e_add_http_tests(Suite *s);
+void e2e_add_review_tests(Suite *s);
+void e2e_add_correction_tests(Suite *s);
 
 #endif

@@ -14,6 +14,7 @@ Suite *auth_suite(void);
 Suite *regressions_suite(void);
 Suite *http1_suite(void);
 Suite *decide_suite(void);
+Suite *store_suite(void);
 Suite *webfiles_suite(void);
 Suite *hmac_suite(void);
 Suite *fhir_id_suite(void);

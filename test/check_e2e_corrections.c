@@ -1,0 +1,406 @@
+/*
+ * Issue 12 over HTTP, for each model: mistakes corrected and retracted,
+ * pathways reopened, facts that change, clocks paused.  The rules are
+ * test/check_decide.c's; here they are driven the way an EHR drives them,
+ * and read back the way a coordinator reads them.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "e2e.h"
+#include "harness.h"
+
+struct walk {
+	char region[64];
+	char patient[96];
+	char pathway[96];
+	int n;
+};
+
+static void walk_start(struct walk *w, const char *model, const char *data,
+		       const char *at)
+{
+	struct http_response r;
+
+	e2e_region(w->region, sizeof(w->region), "t");
+	snprintf(w->patient, sizeof(w->patient), "%s-p", w->region);
+	w->n = 0;
+	ck_assert_int_eq(
+		e2e_post(PORT, &r,
+			 "{\"event_id\":\"%s-e0\",\"type\":\"pathway.opened\","
+			 "\"patient_id\":\"%s\",\"occurred_at\":\"%s\","
+			 "\"model\":\"%s\",\"region\":\"%s\",\"unit\":\"gp-1\","
+			 "\"data\":%s}",
+			 w->region, w->patient, at, model, w->region, data),
+		201);
+	snprintf(w->pathway, sizeof(w->pathway), "%s",
+		 e2e_str(r.json, "pathway.pathway_id"));
+	http_response_free(&r);
+}
+
+/* Posts the walk's next event (event id <region>-e<n>); returns the
+ * status, the answer in r. */
+static int step(struct walk *w, struct http_response *r, const char *type,
+		const char *at, const char *unit, const char *data)
+{
+	char unit_member[128] = "";
+
+	if (unit != NULL)
+		snprintf(unit_member, sizeof(unit_member), "\"unit\":\"%s\",",
+			 unit);
+	return e2e_post(PORT, r,
+			"{\"event_id\":\"%s-e%d\",\"type\":\"%s\","
+			"\"patient_id\":\"%s\",\"occurred_at\":\"%s\",%s"
+			"\"data\":%s}",
+			w->region, ++w->n, type, w->patient, at, unit_member,
+			data ? data : "{}");
+}
+
+static void ok(struct walk *w, const char *type, const char *at,
+	       const char *unit, const char *data)
+{
+	struct http_response r;
+
+	ck_assert_msg(step(w, &r, type, at, unit, data) == 201, "%s: %d %s",
+		      type, r.status, r.body);
+	http_response_free(&r);
+}
+
+/* The due date of a rule in the pathway as GET shows it ("" if none). */
+static const char *due_of(json_t *pathway, const char *rule)
+{
+	size_t i;
+	json_t *d;
+
+	json_array_foreach(json_object_get(pathway, "deadlines"), i, d)
+	{
+		if (strcmp(e2e_str(d, "rule"), rule) == 0)
+			return e2e_str(d, "due");
+	}
+	return "";
+}
+
+static json_t *pathway_now(const struct walk *w)
+{
+	struct http_response r;
+	json_t *p;
+
+	ck_assert_int_eq(e2e_get(PORT, &r, "/v1/pathways/%s", w->pathway), 200);
+	p = json_incref(r.json);
+	http_response_free(&r);
+	return p;
+}
+
+static void refer_to_clinic(struct walk *w, const char *received_at)
+{
+	ok(w, "referral.sent", "2025-03-04T09:00:00+01:00", "gp-1",
+	   "{\"to_level\":\"clinic\",\"to_unit\":\"clinic-1\"}");
+	ok(w, "referral.received", received_at, "clinic-1", NULL);
+}
+
+/* A correction or retraction of the walk's event number target (0 is the
+ * opening); fields holds the rest of data. */
+static int fix(struct walk *w, struct http_response *r, const char *type,
+	       int target, const char *at, const char *fields)
+{
+	char data[1024];
+
+	snprintf(data, sizeof(data),
+		 "{\"event_id\":\"%s-e%d\",\"reason\":\"entered wrong\"%s%s}",
+		 w->region, target, fields ? "," : "", fields ? fields : "");
+	return step(w, r, type, at, NULL, data);
+}
+
+/* Norway: the receipt date corrected while under assessment; the 10
+ * working days move from 20 to 19 March. */
+START_TEST(norwegian_receipt_corrected_moves_the_assessment)
+{
+	struct walk w;
+	struct http_response r;
+	json_t *p;
+
+	walk_start(&w, "no", "{\"age\":40}", "2025-03-03T09:00:00+01:00");
+	refer_to_clinic(&w, "2025-03-06T08:00:00+01:00");
+	p = pathway_now(&w);
+	ck_assert_str_eq(due_of(p, "assessment"), "2025-03-20");
+	json_decref(p);
+	ck_assert_int_eq(fix(&w, &r, "event.corrected", 2,
+			     "2025-03-07T10:00:00+01:00",
+			     "\"occurred_at\":\"2025-03-05T08:00:00+01:00\""),
+			 201);
+	ck_assert_str_eq(due_of(e2e_at(r.json, "pathway"), "assessment"),
+			 "2025-03-19");
+	http_response_free(&r);
+	p = pathway_now(&w);
+	ck_assert_str_eq(due_of(p, "assessment"), "2025-03-19");
+	json_decref(p);
+	/* The history shows the receipt corrected, by which event. */
+	ck_assert_int_eq(
+		e2e_get(PORT, &r, "/v1/pathways/%s/transitions", w.pathway),
+		200);
+	ck_assert_str_eq(e2e_str(r.json, "transitions.2.type"),
+			 "referral.received");
+	ck_assert_ptr_nonnull(e2e_at(r.json, "transitions.2.corrected_by"));
+	ck_assert_str_eq(
+		json_string_value(json_array_get(
+			e2e_at(r.json, "transitions.2.corrected_by"), 0)),
+		e2e_str(r.json, "transitions.3.event_id"));
+	ck_assert_str_eq(e2e_str(r.json, "transitions.3.type"),
+			 "event.corrected");
+	http_response_free(&r);
+}
+END_TEST
+
+/* Denmark: the receipt corrected after acceptance; the free choice (30
+ * days of waiting) moves from 5 to 4 April. */
+START_TEST(danish_receipt_corrected_after_acceptance)
+{
+	struct walk w;
+	struct http_response r;
+
+	walk_start(&w, "dk", "{}", "2025-03-03T09:00:00+01:00");
+	refer_to_clinic(&w, "2025-03-06T08:00:00+01:00");
+	ok(&w, "referral.accepted", "2025-03-10T09:00:00+01:00", "clinic-1",
+	   NULL);
+	ck_assert_int_eq(fix(&w, &r, "event.corrected", 2,
+			     "2025-03-11T09:00:00+01:00",
+			     "\"occurred_at\":\"2025-03-05T08:00:00+01:00\""),
+			 201);
+	ck_assert_str_eq(e2e_str(r.json, "pathway.phase"), "waiting");
+	ck_assert_str_eq(due_of(e2e_at(r.json, "pathway"), "free_choice"),
+			 "2025-04-04");
+	ck_assert_str_eq(due_of(e2e_at(r.json, "pathway"), "assessment"), "");
+	http_response_free(&r);
+}
+END_TEST
+
+/* Sweden: a mistaken pathway.closed retracted: open again, its treatment
+ * clock running; back in the worklist. */
+START_TEST(swedish_mistaken_close_retracted)
+{
+	struct walk w;
+	struct http_response r;
+
+	walk_start(&w, "se-adult", "{\"age\":40}", "2025-03-03T09:00:00+01:00");
+	refer_to_clinic(&w, "2025-03-06T08:00:00+01:00");
+	ok(&w, "pathway.closed", "2025-03-10T09:00:00+01:00", NULL,
+	   "{\"reason\":\"completed\"}");
+	ck_assert_int_eq(e2e_get(PORT, &r, "/v1/pathways?region=%s", w.region),
+			 200);
+	ck_assert_int_eq(json_array_size(e2e_at(r.json, "items")), 0);
+	http_response_free(&r);
+	ck_assert_int_eq(fix(&w, &r, "event.retracted", 3,
+			     "2025-03-11T09:00:00+01:00", NULL),
+			 201);
+	ck_assert_str_eq(e2e_str(r.json, "pathway.phase"), "assessing");
+	ck_assert(json_is_null(e2e_at(r.json, "pathway.closed_at")));
+	ck_assert_str_eq(due_of(e2e_at(r.json, "pathway"), "treatment"),
+			 "2025-06-04");
+	http_response_free(&r);
+	ck_assert_int_eq(e2e_get(PORT, &r, "/v1/pathways?region=%s", w.region),
+			 200);
+	ck_assert_int_eq(json_array_size(e2e_at(r.json, "items")), 1);
+	http_response_free(&r);
+	ck_assert_int_eq(
+		e2e_get(PORT, &r, "/v1/pathways/%s/transitions", w.pathway),
+		200);
+	ck_assert_str_eq(e2e_str(r.json, "transitions.3.retracted_by"),
+			 e2e_str(r.json, "transitions.4.event_id"));
+	http_response_free(&r);
+}
+END_TEST
+
+/* A retraction the later events depend on is refused, naming them newest
+ * first; nothing is recorded. */
+START_TEST(retraction_refused_names_what_depends_on_it)
+{
+	struct walk w;
+	struct http_response r;
+	char want[2][96];
+
+	walk_start(&w, "no", "{\"age\":40}", "2025-03-03T09:00:00+01:00");
+	refer_to_clinic(&w, "2025-03-06T08:00:00+01:00");
+	ok(&w, "referral.accepted", "2025-03-10T09:00:00+01:00", "clinic-1",
+	   "{\"deadline\":\"2025-05-01\"}");
+	ok(&w, "treatment.started", "2025-04-01T09:00:00+02:00", "clinic-1",
+	   NULL);
+	ck_assert_int_eq(fix(&w, &r, "event.retracted", 2,
+			     "2025-04-02T09:00:00+02:00", NULL),
+			 409);
+	ck_assert_str_eq(e2e_str(r.json, "error.code"), "correction_conflict");
+	ck_assert_str_eq(e2e_str(r.json, "error.field"), "data.event_id");
+	snprintf(want[0], sizeof(want[0]), "%s-e4", w.region);
+	snprintf(want[1], sizeof(want[1]), "%s-e3", w.region);
+	ck_assert_str_eq(e2e_str(r.json, "error.depends_on.0"), want[0]);
+	ck_assert_str_eq(e2e_str(r.json, "error.depends_on.1"), want[1]);
+	ck_assert_int_eq(json_array_size(e2e_at(r.json, "error.depends_on")),
+			 2);
+	http_response_free(&r);
+	ck_assert_int_eq(e2e_get(PORT, &r, "/v1/pathways/%s", w.pathway), 200);
+	ck_assert_int_eq(json_integer_value(e2e_at(r.json, "version")), 5);
+	http_response_free(&r);
+}
+END_TEST
+
+/* Reopening a closed pathway at the level and unit it closed at. */
+START_TEST(danish_pathway_reopened)
+{
+	struct walk w;
+	struct http_response r;
+
+	walk_start(&w, "dk", "{}", "2025-03-03T09:00:00+01:00");
+	ok(&w, "pathway.closed", "2025-03-10T09:00:00+01:00", NULL,
+	   "{\"reason\":\"completed\"}");
+	ck_assert_int_eq(step(&w, &r, "pathway.reopened",
+			      "2025-04-01T09:00:00+02:00", NULL,
+			      "{\"reason\":\"pain came back\"}"),
+			 201);
+	ck_assert_str_eq(e2e_str(r.json, "pathway.phase"), "active");
+	ck_assert_str_eq(e2e_str(r.json, "pathway.unit"), "gp-1");
+	ck_assert_str_eq(e2e_str(r.json, "pathway.pathway_id"), w.pathway);
+	http_response_free(&r);
+}
+END_TEST
+
+/* A flag that shortens a running deadline shortens it now. */
+START_TEST(norwegian_flag_shortens_the_assessment)
+{
+	struct walk w;
+	struct http_response r;
+
+	walk_start(&w, "no", "{\"age\":19}", "2025-03-03T09:00:00+01:00");
+	refer_to_clinic(&w, "2025-03-06T08:00:00+01:00");
+	ck_assert_int_eq(step(&w, &r, "pathway.updated",
+			      "2025-03-07T09:00:00+01:00", NULL,
+			      "{\"flags_add\":[\"young_adult_at_risk\"]}"),
+			 201);
+	ck_assert_str_eq(due_of(e2e_at(r.json, "pathway"), "assessment"),
+			 "2025-03-13");
+	ck_assert_str_eq(e2e_str(r.json, "pathway.flags.0"),
+			 "young_adult_at_risk");
+	http_response_free(&r);
+}
+END_TEST
+
+/* A Swedish child moves to the adult model at 18, not at 17. */
+START_TEST(swedish_child_becomes_adult_at_18)
+{
+	struct walk w;
+	struct http_response r;
+
+	walk_start(&w, "se-child", "{\"birth_date\":\"2007-03-15\"}",
+		   "2025-03-03T09:00:00+01:00");
+	ck_assert_int_eq(step(&w, &r, "pathway.updated",
+			      "2025-03-10T09:00:00+01:00", NULL,
+			      "{\"model\":\"se-adult\"}"),
+			 422);
+	ck_assert_str_eq(e2e_str(r.json, "error.code"), "guard_failed");
+	http_response_free(&r);
+	ck_assert_int_eq(step(&w, &r, "pathway.updated",
+			      "2025-03-20T09:00:00+01:00", NULL,
+			      "{\"model\":\"se-adult\"}"),
+			 201);
+	ck_assert_str_eq(e2e_str(r.json, "pathway.model"), "se-adult");
+	http_response_free(&r);
+}
+END_TEST
+
+/* The Swedish care guarantee paused 14 days at the patient's request: due
+ * 14 days later, and the paused days are not counted as waiting. */
+START_TEST(swedish_treatment_clock_paused_by_the_patient)
+{
+	struct walk w;
+	struct http_response r;
+
+	walk_start(&w, "se-adult", "{\"age\":40}", "2025-03-03T09:00:00+01:00");
+	refer_to_clinic(&w, "2025-03-06T08:00:00+01:00");
+	ok(&w, "referral.accepted", "2025-03-10T09:00:00+01:00", "clinic-1",
+	   NULL);
+	ck_assert_int_eq(step(&w, &r, "clock.paused",
+			      "2025-03-12T09:00:00+01:00", NULL,
+			      "{\"rule\":\"treatment\",\"reason\":"
+			      "\"patient_requested\"}"),
+			 201);
+	ck_assert_str_eq(e2e_str(r.json, "pathway.deadlines.0.paused_since"),
+			 "2025-03-12");
+	http_response_free(&r);
+	/* A paused clock is not reported. */
+	ck_assert_int_eq(e2e_count("SELECT count(*) FROM pathways WHERE "
+				   "due_treatment IS NOT NULL AND patient_id "
+				   "LIKE 't-%-p' AND clocks LIKE '%treatment "
+				   "% 2025-03-12 %'"),
+			 0);
+	ck_assert_int_eq(step(&w, &r, "clock.resumed",
+			      "2025-03-26T09:00:00+01:00", NULL,
+			      "{\"rule\":\"treatment\"}"),
+			 201);
+	ck_assert_str_eq(due_of(e2e_at(r.json, "pathway"), "treatment"),
+			 "2025-06-18");
+	http_response_free(&r);
+	ok(&w, "treatment.started", "2025-04-07T09:00:00+02:00", "clinic-1",
+	   NULL);
+	/* 32 days from receipt to start, 14 of them paused. */
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "SELECT paused_days FROM transitions WHERE pathway_id = '%s' "
+		 "AND type = 'treatment.started'",
+		 w.pathway);
+	ck_assert_int_eq(e2e_count(sql), 14);
+}
+END_TEST
+
+/* Retracting the opening: entered in error, out of the worklists and
+ * reports, still in the patient's list and history, marked. */
+START_TEST(opening_retracted_is_entered_in_error)
+{
+	struct walk w;
+	struct http_response r;
+
+	walk_start(&w, "dk", "{}", "2025-03-03T09:00:00+01:00");
+	ok(&w, "referral.sent", "2025-03-04T09:00:00+01:00", "gp-1",
+	   "{\"to_level\":\"clinic\",\"to_unit\":\"clinic-1\"}");
+	ck_assert_int_eq(fix(&w, &r, "event.retracted", 0,
+			     "2025-03-05T09:00:00+01:00", NULL),
+			 201);
+	ck_assert(json_is_true(e2e_at(r.json, "pathway.entered_in_error")));
+	ck_assert_str_eq(e2e_str(r.json, "pathway.close_reason"),
+			 "entered_in_error");
+	http_response_free(&r);
+	ck_assert_int_eq(e2e_get(PORT, &r, "/v1/pathways?region=%s", w.region),
+			 200);
+	ck_assert_int_eq(json_array_size(e2e_at(r.json, "items")), 0);
+	http_response_free(&r);
+	ck_assert_int_eq(
+		e2e_get(PORT, &r, "/v1/patients/%s/pathways", w.patient), 200);
+	ck_assert(json_is_true(e2e_at(r.json, "pathways.0.entered_in_error")));
+	http_response_free(&r);
+	/* The patient may open a new pathway. */
+	ck_assert_int_eq(
+		e2e_post(PORT, &r,
+			 "{\"event_id\":\"%s-again\",\"type\":\"pathway."
+			 "opened\",\"patient_id\":\"%s\",\"occurred_at\":"
+			 "\"2025-03-06T09:00:00+01:00\",\"model\":\"dk\","
+			 "\"region\":\"%s\",\"unit\":\"gp-1\"}",
+			 w.region, w.patient, w.region),
+		201);
+	http_response_free(&r);
+}
+END_TEST
+
+void e2e_add_correction_tests(Suite *s)
+{
+	TCase *tc = e2e_tcase("corrections");
+
+	tcase_add_test(tc, norwegian_receipt_corrected_moves_the_assessment);
+	tcase_add_test(tc, danish_receipt_corrected_after_acceptance);
+	tcase_add_test(tc, swedish_mistaken_close_retracted);
+	tcase_add_test(tc, retraction_refused_names_what_depends_on_it);
+	tcase_add_test(tc, danish_pathway_reopened);
+	tcase_add_test(tc, norwegian_flag_shortens_the_assessment);
+	tcase_add_test(tc, swedish_child_becomes_adult_at_18);
+	tcase_add_test(tc, swedish_treatment_clock_paused_by_the_patient);
+	tcase_add_test(tc, opening_retracted_is_entered_in_error);
+	suite_add_tcase(s, tc);
+}
