@@ -28,7 +28,9 @@ DAEMON_SRC = $(wildcard daemon/*.c)
 DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC   = $(filter-out test/check_e2e%.c,$(wildcard test/check_*.c))
 E2E_SRC    = $(wildcard test/check_e2e*.c)
-HARNESS_SRC = test/harness.c
+# What the test programs share: the harness and the TSV table reader.
+TEST_LIB_SRC = $(wildcard test/harness_*.c) test/tsv.c
+TEST_LIB_OBJ = $(TEST_LIB_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps run check unit e2e sanitize valgrind format format-check clean bench bench-coordinators fuzz
 
@@ -54,10 +56,10 @@ CLI_SRC    = $(wildcard cli/*.c)
 $(BUILD)/painpath: $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libpainpath.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/check_unit: $(UNIT_SRC:%.c=$(BUILD)/%.o) $(BUILD)/test/harness.o $(BUILD)/libpainpath.a
+$(BUILD)/check_unit: $(UNIT_SRC:%.c=$(BUILD)/%.o) $(TEST_LIB_OBJ) $(BUILD)/libpainpath.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
-$(BUILD)/check_e2e: $(E2E_SRC:%.c=$(BUILD)/%.o) $(BUILD)/test/harness.o $(BUILD)/libpainpath.a
+$(BUILD)/check_e2e: $(E2E_SRC:%.c=$(BUILD)/%.o) $(TEST_LIB_OBJ) $(BUILD)/libpainpath.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
 run: deps all

@@ -1,9 +1,18 @@
 /*
- * http: the only module that calls evhttp_*.  It accepts requests, bounds
- * them, matches them against the route table and hands handlers a struct
- * request.  A handler fills a struct reply (reply.h) and returns, or
- * answers later through request_finish; either way this module alone
- * writes the answer, once, in the route's front-end form.
+ * http: the HTTP/1.1 server, and the only module that speaks HTTP.  It
+ * accepts connections (each counts toward max_connections from accept),
+ * frames requests with lib/http1 (RFC 9112, strictly), refuses what it can
+ * from the head alone -- route, token, size -- before a byte of the body
+ * is read, gives every request a whole-request deadline, matches the route
+ * table and hands handlers a struct request.  A handler fills a struct
+ * reply (reply.h) and returns, or answers later through request_finish;
+ * either way this module alone writes the answer, once, in the route's
+ * front-end form.  Every error it makes itself is the documented JSON.
+ *
+ * libevent's evhttp is not used for serving: in 2.1 it offers no hook
+ * between the head and the body of an incoming request, answers its own
+ * errors with HTML, and refuses chunk extensions.  Its evkeyvalq and
+ * bufferevents are.
  */
 #ifndef PAINPATHD_HTTP_H
 #define PAINPATHD_HTTP_H
@@ -19,8 +28,7 @@
 #include "reply.h"
 
 struct app;
-struct evhttp;
-struct evhttp_request;
+struct conn;
 struct evkeyvalq;
 
 enum http_method {
@@ -43,7 +51,7 @@ struct request {
 	struct app *app;
 	const struct token *token; /* NULL on public routes */
 	const struct route *route; /* the matched route */
-	struct evhttp_request *ev;
+	struct conn *conn;	   /* NULL once the client has gone */
 	enum http_method method;
 	const char *params[ROUTE_MAX_PARAMS]; /* captured path segments */
 	struct evkeyvalq *query;	      /* decoded query string */
@@ -76,7 +84,9 @@ struct route {
 bool http_start(struct app *app, const struct route *routes, size_t nroutes,
 		int *bound_port, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
-/* (Re)applies the configured body, header and time limits. */
+/* Limits (max_body_bytes, request_timeout_s, max_connections) are read as
+ * each request needs them, so a reload applies them to the next one; this
+ * is where a limit that needed more would be applied. */
 void http_apply_limits(struct app *app);
 /* Stops accepting new connections; requests in flight still get answers. */
 void http_stop_accepting(struct app *app);
@@ -86,11 +96,13 @@ int http_in_flight(void);
 /* Answers sent but not yet written to their sockets.  A client that goes
  * away first leaves its answer here; the drain's deadline covers that. */
 int http_unflushed(void);
-/* Client connections that have sent a request and are still open. */
+/* Client connections open, from accept to close. */
 int http_open_connections(void);
 
 const char *request_query(const struct request *r, const char *key);
 const char *request_header(const struct request *r, const char *name);
+/* The request target as sent ("/path?query"): printable ASCII only, the
+ * parser refuses anything else. */
 const char *request_uri(const struct request *r);
 const char *request_method_name(const struct request *r);
 /* "address:port" of the client. */

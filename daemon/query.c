@@ -20,6 +20,7 @@ struct read_job {
 	struct db_conn *conn;
 	/* while waiting for its audit row */
 	char *audit_patients;
+	char *audit_uri;
 	char *audit_regions;
 	char audit_status[8];
 	char audit_remote[80];
@@ -40,6 +41,7 @@ static void read_job_free(struct read_job *job)
 	json_decref(job->a.patients);
 	json_decref(job->a.regions);
 	free(job->audit_patients);
+	free(job->audit_uri);
 	free(job->audit_regions);
 	free(job);
 }
@@ -75,6 +77,25 @@ static char *set_literal(json_t *set)
 	}
 	out = pgarray_text(&a) ? strdup(pgarray_text(&a)) : NULL;
 	pgarray_free(&a);
+	return out;
+}
+
+/* The URI as the audit keeps it: bytes outside printable ASCII
+ * percent-escaped.  One row that PostgreSQL refuses fails every read of
+ * its batch, so nothing a client sends may reach the INSERT raw (http.c
+ * refuses such URIs already; the audit does not rely on it). */
+static char *escaped_uri(const char *uri)
+{
+	size_t len = strlen(uri), used = 0;
+	char *out = malloc(len * 3 + 1);
+
+	if (out == NULL)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)uri; *p; p++)
+		used += (size_t)sprintf(
+			out + used, *p > 0x20 && *p < 0x7f ? "%c" : "%%%02X",
+			*p);
+	out[used] = '\0';
 	return out;
 }
 
@@ -155,7 +176,7 @@ static void on_audit_lease(struct db_conn *conn, void *arg)
 			.nparams = 8,
 			.params = {r->token ? r->token->id : "-",
 				   request_method_name(r), r->route->pattern,
-				   request_uri(r), job->audit_patients,
+				   job->audit_uri, job->audit_patients,
 				   job->audit_remote, job->audit_status}};
 	}
 	q[nq++] = (struct db_query){.sql = "COMMIT"};
@@ -192,10 +213,11 @@ static void audit_then_finish(struct read_job *job)
 	db_release(job->conn);
 	job->conn = NULL;
 	job->audit_patients = set_literal(job->a.patients);
+	job->audit_uri = escaped_uri(request_uri(r));
 	job->audit_regions = json_object_size(job->a.regions) > 0
 				     ? set_literal(job->a.regions)
 				     : NULL;
-	if (job->audit_patients == NULL ||
+	if (job->audit_patients == NULL || job->audit_uri == NULL ||
 	    (json_object_size(job->a.regions) > 0 &&
 	     job->audit_regions == NULL))
 		return fail(job, ERR_INTERNAL, "out of memory");

@@ -18,7 +18,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 CC=${CC:-clang}
 FUZZ_FLAGS=${FUZZ_FLAGS:-}
 FUZZ_BUILD_ONLY=${FUZZ_BUILD_ONLY:-0}
-ALL_TARGETS=(fuzz_event fuzz_model fuzz_timestamp fuzz_fhir)
+ALL_TARGETS=(fuzz_event fuzz_model fuzz_timestamp fuzz_fhir fuzz_http1)
 
 if [[ "$BUILD" == build || "$BUILD" == build/* ]]; then
 	echo "fuzz/run.sh: BUILD=$BUILD is the normal build tree; use another" >&2
@@ -34,6 +34,7 @@ fi
 lib_sources() {
 	case "$1" in
 	fuzz_timestamp) echo "lib/calendar.c" ;;
+	fuzz_http1) echo "lib/http1.c" ;;
 	fuzz_event | fuzz_model)
 		echo "lib/calendar.c lib/domain.c lib/error.c lib/event.c" \
 			"lib/fsm.c lib/model.c lib/pathway.c lib/dirlist.c"

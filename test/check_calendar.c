@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "calendar.h"
+#include "tsv.h"
 
 Suite *calendar_suite(void);
 
-#define MAX_FIELDS	 8
 #define MAX_HOLIDAYS	 512
 #define FIRST_TABLE_YEAR 2020
 #define LAST_TABLE_YEAR	 2040
@@ -27,123 +27,32 @@ Suite *calendar_suite(void);
 			ck_abort_msg(__VA_ARGS__);                             \
 	} while (0)
 
-/* One data file read row by row; failures are counted and reported with
- * their line so that one run shows every wrong row, not just the first. */
-struct table {
-	const char *name;
-	FILE *file;
-	int line_number;
-	int rows;
-	int failures;
-	char line[1024];
-	char *field[MAX_FIELDS];
-	int field_count;
-};
-
-static FILE *open_data(const char *name)
-{
-	char path[512];
-	snprintf(path, sizeof path, "test/data/%s", name);
-	FILE *file = fopen(path, "r");
-#ifdef PAINPATH_SOURCE_DIR
-	/* Lets the runner work from another directory too. */
-	if (!file) {
-		snprintf(path, sizeof path, "%s/test/data/%s",
-			 PAINPATH_SOURCE_DIR, name);
-		file = fopen(path, "r");
-	}
-#endif
-	return file;
-}
-
-static void table_open(struct table *t, const char *name)
-{
-	memset(t, 0, sizeof *t);
-	t->name = name;
-	t->file = open_data(name);
-	ck_assert_msg(t->file != NULL, "cannot open test/data/%s", name);
-}
-
-static void split_fields(struct table *t)
-{
-	char *rest = t->line;
-	t->field_count = 0;
-	while (rest && t->field_count < MAX_FIELDS)
-		t->field[t->field_count++] = strsep(&rest, "\t");
-	for (int i = 0; i < t->field_count; i++) {
-		if (strcmp(t->field[i], "<empty>") == 0)
-			t->field[i] = "";
-	}
-}
-
-/* Skips comments and blank lines; every row must have `fields` columns. */
-static bool table_next(struct table *t, int fields)
-{
-	while (fgets(t->line, sizeof t->line, t->file)) {
-		t->line_number++;
-		t->line[strcspn(t->line, "\r\n")] = '\0';
-		if (t->line[0] == '#' || t->line[0] == '\0')
-			continue;
-		split_fields(t);
-		ck_assert_msg(t->field_count == fields,
-			      "%s:%d: %d fields, expected %d", t->name,
-			      t->line_number, t->field_count, fields);
-		t->rows++;
-		return true;
-	}
-	return false;
-}
-
-__attribute__((format(printf, 3, 4))) static void
-row_check(struct table *t, bool ok, const char *format, ...)
-{
-	if (ok)
-		return;
-	va_list args;
-	va_start(args, format);
-	fprintf(stderr, "%s:%d: ", t->name, t->line_number);
-	vfprintf(stderr, format, args);
-	fputc('\n', stderr);
-	va_end(args);
-	t->failures++;
-}
-
-/* An empty or truncated file must not pass as "no failures". */
-static void table_close(struct table *t, int minimum_rows)
-{
-	fclose(t->file);
-	ck_assert_msg(t->failures == 0, "%s: %d of %d rows failed", t->name,
-		      t->failures, t->rows);
-	ck_assert_msg(t->rows >= minimum_rows, "%s: %d rows, expected >= %d",
-		      t->name, t->rows, minimum_rows);
-}
-
-static cal_date date_field(const struct table *t, int index)
+static cal_date date_field(const struct tsv *t, int index)
 {
 	cal_date date;
-	ck_assert_msg(calendar_parse_date(t->field[index], &date),
+	ck_assert_msg(calendar_parse_date(t->col[index], &date),
 		      "%s:%d: bad date '%s'", t->name, t->line_number,
-		      t->field[index]);
+		      t->col[index]);
 	return date;
 }
 
-static enum cal_country country_field(const struct table *t, int index)
+static enum cal_country country_field(const struct tsv *t, int index)
 {
 	enum cal_country country;
-	ck_assert_msg(calendar_country_parse(t->field[index], &country),
+	ck_assert_msg(calendar_country_parse(t->col[index], &country),
 		      "%s:%d: bad country '%s'", t->name, t->line_number,
-		      t->field[index]);
+		      t->col[index]);
 	return country;
 }
 
-static int int_field(const struct table *t, int index)
+static int int_field(const struct tsv *t, int index)
 {
 	char *end;
-	long value = strtol(t->field[index], &end, 10);
-	ck_assert_msg(*t->field[index] != '\0' && *end == '\0' &&
+	long value = strtol(t->col[index], &end, 10);
+	ck_assert_msg(*t->col[index] != '\0' && *end == '\0' &&
 			      value >= INT_MIN && value <= INT_MAX,
 		      "%s:%d: bad number '%s'", t->name, t->line_number,
-		      t->field[index]);
+		      t->col[index]);
 	return (int)value;
 }
 
@@ -185,13 +94,13 @@ static bool listed(const struct holiday_list *list, cal_date date)
 static void check_listed_holidays(enum cal_country country, const char *file,
 				  struct holiday_list *list)
 {
-	struct table t;
-	table_open(&t, file);
-	while (table_next(&t, 2)) {
+	struct tsv t;
+	tsv_open(&t, file);
+	while (tsv_next(&t, 2, 2)) {
 		ck_assert_int_lt(list->count, MAX_HOLIDAYS);
 		list->date[list->count] = date_field(&t, 0);
 		snprintf(list->name[list->count], sizeof list->name[0], "%s",
-			 t.field[1]);
+			 t.col[1]);
 		list->count++;
 	}
 	fclose(t.file);
@@ -259,16 +168,16 @@ END_TEST
 
 START_TEST(test_easter_table)
 {
-	struct table t;
-	table_open(&t, "calendar_easter.tsv");
-	while (table_next(&t, 2)) {
+	struct tsv t;
+	tsv_open(&t, "calendar_easter.tsv");
+	while (tsv_next(&t, 2, 2)) {
 		char got[CAL_DATE_LEN];
 		cal_date easter = calendar_easter(int_field(&t, 0));
-		row_check(&t, easter == date_field(&t, 1), "Easter %s, got %s",
-			  t.field[1], show(easter, got));
-		row_check(&t, calendar_weekday(easter) == 6, "not a Sunday");
+		tsv_check(&t, easter == date_field(&t, 1), "Easter %s, got %s",
+			  t.col[1], show(easter, got));
+		tsv_check(&t, calendar_weekday(easter) == 6, "not a Sunday");
 	}
-	table_close(&t, 21 + 4);
+	tsv_close(&t, 21 + 4);
 }
 END_TEST
 
@@ -288,10 +197,10 @@ END_TEST
 
 /* ---- deadlines --------------------------------------------------------- */
 
-static cal_date apply_deadline(const struct table *t, enum cal_country country,
+static cal_date apply_deadline(const struct tsv *t, enum cal_country country,
 			       cal_date start, int n)
 {
-	const char *unit = t->field[3];
+	const char *unit = t->col[3];
 	if (strcmp(unit, "working_days") == 0)
 		return calendar_add_working_days(country, start, n);
 	if (strcmp(unit, "days") == 0)
@@ -303,42 +212,42 @@ static cal_date apply_deadline(const struct table *t, enum cal_country country,
 
 START_TEST(test_deadlines)
 {
-	struct table t;
-	table_open(&t, "deadlines.tsv");
-	while (table_next(&t, 5)) {
+	struct tsv t;
+	tsv_open(&t, "deadlines.tsv");
+	while (tsv_next(&t, 5, 5)) {
 		enum cal_country country = country_field(&t, 0);
 		cal_date start = date_field(&t, 1);
 		int n = int_field(&t, 2);
 		char got[CAL_DATE_LEN];
 		cal_date due = apply_deadline(&t, country, start, n);
-		row_check(&t, due == date_field(&t, 4),
-			  "%s + %d %s: %s, got %s", t.field[1], n, t.field[3],
-			  t.field[4], show(due, got));
-		if (strcmp(t.field[3], "working_days") == 0 && n > 0) {
-			row_check(&t, calendar_is_working_day(country, due),
+		tsv_check(&t, due == date_field(&t, 4),
+			  "%s + %d %s: %s, got %s", t.col[1], n, t.col[3],
+			  t.col[4], show(due, got));
+		if (strcmp(t.col[3], "working_days") == 0 && n > 0) {
+			tsv_check(&t, calendar_is_working_day(country, due),
 				  "due date is not a working day");
-			row_check(&t,
+			tsv_check(&t,
 				  calendar_working_days_between(country, start,
 								due) == n,
 				  "working_days_between disagrees");
 		}
 	}
-	table_close(&t, 60);
+	tsv_close(&t, 60);
 }
 END_TEST
 
 START_TEST(test_working_days_between_table)
 {
-	struct table t;
-	table_open(&t, "calendar_between.tsv");
-	while (table_next(&t, 4)) {
+	struct tsv t;
+	tsv_open(&t, "calendar_between.tsv");
+	while (tsv_next(&t, 4, 4)) {
 		int got = calendar_working_days_between(country_field(&t, 0),
 							date_field(&t, 1),
 							date_field(&t, 2));
-		row_check(&t, got == int_field(&t, 3), "expected %s, got %d",
-			  t.field[3], got);
+		tsv_check(&t, got == int_field(&t, 3), "expected %s, got %d",
+			  t.col[3], got);
 	}
-	table_close(&t, 15);
+	tsv_close(&t, 15);
 }
 END_TEST
 
@@ -367,10 +276,10 @@ END_TEST
 /* ---- time zones and timestamps ----------------------------------------- */
 
 /* A known name, or "<minutes>[/eu]" for a synthetic zone. */
-static struct cal_zone zone_field(const struct table *t, int index)
+static struct cal_zone zone_field(const struct tsv *t, int index)
 {
 	struct cal_zone zone;
-	const char *text = t->field[index];
+	const char *text = t->col[index];
 	if (text[0] == '-' || text[0] == '+') {
 		char *end;
 		zone.standard_offset_minutes = (int)strtol(text, &end, 10);
@@ -387,75 +296,75 @@ static struct cal_zone zone_field(const struct table *t, int index)
 
 START_TEST(test_local_dates)
 {
-	struct table t;
-	table_open(&t, "timestamps.tsv");
-	while (table_next(&t, 3)) {
+	struct tsv t;
+	tsv_open(&t, "timestamps.tsv");
+	while (tsv_next(&t, 3, 3)) {
 		cal_millis instant;
 		char got[CAL_DATE_LEN];
 		struct cal_zone zone = zone_field(&t, 1);
-		ck_assert_msg(calendar_parse_timestamp(t.field[0], &instant),
+		ck_assert_msg(calendar_parse_timestamp(t.col[0], &instant),
 			      "timestamps.tsv:%d: bad instant", t.line_number);
 		cal_date local = calendar_local_date(&zone, instant);
-		row_check(&t, local == date_field(&t, 2),
-			  "%s in %s: %s, got %s", t.field[0], t.field[1],
-			  t.field[2], show(local, got));
+		tsv_check(&t, local == date_field(&t, 2),
+			  "%s in %s: %s, got %s", t.col[0], t.col[1], t.col[2],
+			  show(local, got));
 	}
-	table_close(&t, 40);
+	tsv_close(&t, 40);
 }
 END_TEST
 
-static void check_timestamp_row(struct table *t)
+static void check_timestamp_row(struct tsv *t)
 {
 	cal_millis parsed = 0, reparsed = 0;
 	char formatted[CAL_TIMESTAMP_LEN] = "";
-	bool ok = calendar_parse_timestamp(t->field[1], &parsed);
-	if (strcmp(t->field[2], "reject") == 0) {
-		row_check(t, !ok, "'%s' accepted", t->field[1]);
+	bool ok = calendar_parse_timestamp(t->col[1], &parsed);
+	if (strcmp(t->col[2], "reject") == 0) {
+		tsv_check(t, !ok, "'%s' accepted", t->col[1]);
 		return;
 	}
 	if (ok)
 		calendar_format_timestamp(parsed, formatted);
-	row_check(t, ok && strcmp(formatted, t->field[2]) == 0,
-		  "'%s' -> '%s', expected '%s'", t->field[1], formatted,
-		  t->field[2]);
+	tsv_check(t, ok && strcmp(formatted, t->col[2]) == 0,
+		  "'%s' -> '%s', expected '%s'", t->col[1], formatted,
+		  t->col[2]);
 	/* An offset can carry an instant just outside the accepted years. */
 	int year = atoi(formatted);
 	if (year >= 1900 && year <= 2999)
-		row_check(t,
+		tsv_check(t,
 			  calendar_parse_timestamp(formatted, &reparsed) &&
 				  reparsed == parsed,
 			  "'%s' does not parse back", formatted);
 }
 
-static void check_date_row(struct table *t)
+static void check_date_row(struct tsv *t)
 {
 	cal_date parsed = 0;
 	char formatted[CAL_DATE_LEN] = "";
-	bool ok = calendar_parse_date(t->field[1], &parsed);
-	if (strcmp(t->field[2], "reject") == 0) {
-		row_check(t, !ok, "'%s' accepted", t->field[1]);
+	bool ok = calendar_parse_date(t->col[1], &parsed);
+	if (strcmp(t->col[2], "reject") == 0) {
+		tsv_check(t, !ok, "'%s' accepted", t->col[1]);
 		return;
 	}
 	if (ok)
 		calendar_format_date(parsed, formatted);
-	row_check(t, ok && strcmp(formatted, t->field[2]) == 0,
-		  "'%s' -> '%s', expected '%s'", t->field[1], formatted,
-		  t->field[2]);
+	tsv_check(t, ok && strcmp(formatted, t->col[2]) == 0,
+		  "'%s' -> '%s', expected '%s'", t->col[1], formatted,
+		  t->col[2]);
 }
 
 START_TEST(test_parse_table)
 {
-	struct table t;
-	table_open(&t, "calendar_parse.tsv");
-	while (table_next(&t, 3)) {
-		if (strcmp(t.field[0], "timestamp") == 0)
+	struct tsv t;
+	tsv_open(&t, "calendar_parse.tsv");
+	while (tsv_next(&t, 3, 3)) {
+		if (strcmp(t.col[0], "timestamp") == 0)
 			check_timestamp_row(&t);
-		else if (strcmp(t.field[0], "date") == 0)
+		else if (strcmp(t.col[0], "date") == 0)
 			check_date_row(&t);
 		else
-			row_check(&t, false, "bad kind '%s'", t.field[0]);
+			tsv_check(&t, false, "bad kind '%s'", t.col[0]);
 	}
-	table_close(&t, 80);
+	tsv_close(&t, 80);
 }
 END_TEST
 

@@ -21,6 +21,7 @@
 #include "pathway.h"
 #include "replay.h"
 #include "suites.h"
+#include "tsv.h"
 
 #define MAX_STEPS 24
 #define LINE_LEN  16384
@@ -403,38 +404,19 @@ static bool run_row(const char *model, char *steps, const char *expect,
 
 START_TEST(test_histories)
 {
-	FILE *f = fopen("test/data/histories.tsv", "r");
-	char line[LINE_LEN], why[WHY_LEN], first[WHY_LEN + 64] = "";
-	int rows = 0, failures = 0, lineno = 0;
+	char why[WHY_LEN];
+	struct tsv t;
 
-	ck_assert_msg(f != NULL, "cannot open test/data/histories.tsv");
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *cols[4], *save = NULL;
-		int n = 0;
-		lineno++;
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '#' || line[0] == '\0')
-			continue;
-		for (char *c = strtok_r(line, "\t", &save); c && n < 4;
-		     c = strtok_r(NULL, "\t", &save))
-			cols[n++] = c;
-		ck_assert_msg(n >= 3, "histories.tsv:%d: want 3 columns",
-			      lineno);
-		rows++;
-		if (run_row(cols[0], cols[1], cols[2],
-			    n > 3 && strcmp(cols[3], "r2") == 0 ? &region_r2
-								: &all_regions,
-			    why))
-			continue;
-		fprintf(stderr, "histories.tsv:%d: %s\n", lineno, why);
-		if (failures++ == 0)
-			snprintf(first, sizeof(first), "histories.tsv:%d: %s",
-				 lineno, why);
-	}
-	fclose(f);
-	ck_assert_msg(rows >= 20, "histories.tsv: %d rows", rows);
-	ck_assert_msg(failures == 0, "%d of %d rows failed; first: %s",
-		      failures, rows, first);
+	tsv_open(&t, "histories.tsv");
+	while (tsv_next(&t, 3, 4))
+		tsv_check(&t,
+			  run_row(t.col[0], t.col[1], t.col[2],
+				  t.cols > 3 && strcmp(t.col[3], "r2") == 0
+					  ? &region_r2
+					  : &all_regions,
+				  why),
+			  "%s", why);
+	tsv_close(&t, 20);
 }
 END_TEST
 

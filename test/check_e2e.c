@@ -254,6 +254,7 @@ int main(void)
 	e2e_add_auth_tests(s);
 	e2e_add_ops_tests(s);
 	e2e_add_fault_tests(s);
+	e2e_add_http_tests(s);
 	e2e_add_review_tests(s);
 	e2e_add_correction_tests(s);
 	sr = srunner_create(s);

@@ -18,6 +18,7 @@
 #include "error.h"
 #include "event.h"
 #include "suites.h"
+#include "tsv.h"
 
 /* The server clock every row is parsed at. */
 #define NOW_TEXT "2025-06-01T12:00:00Z"
@@ -48,100 +49,24 @@ static cal_date date(const char *text)
 
 /* --- tables ------------------------------------------------------------ */
 
-struct table {
-	const char *name;
-	FILE *file;
-	int line_number;
-	int rows;
-	int failures;
-	char first_failure[600];
-	char line[8192];
-	char *col[4];
-	int cols;
-};
-
-static void table_open(struct table *t, const char *name)
-{
-	char path[256];
-
-	memset(t, 0, sizeof(*t));
-	t->name = name;
-	snprintf(path, sizeof(path), "test/data/%s", name);
-	t->file = fopen(path, "r");
-	ck_assert_msg(t->file != NULL,
-		      "cannot open %s (run from the repo root)", path);
-}
-
-static bool table_next(struct table *t)
-{
-	while (fgets(t->line, sizeof(t->line), t->file) != NULL) {
-		char *s = t->line;
-
-		t->line_number++;
-		s[strcspn(s, "\r\n")] = '\0';
-		if (s[0] == '\0' || s[0] == '#')
-			continue;
-		/* Three columns; the last (JSON) is the rest of the line. */
-		t->cols = 0;
-		t->col[t->cols++] = s;
-		for (int i = 0; i < 2; i++) {
-			char *tab = strchr(s, '\t');
-			ck_assert_msg(tab != NULL, "%s:%d: want 3 columns",
-				      t->name, t->line_number);
-			*tab = '\0';
-			s = tab + 1;
-			t->col[t->cols++] = s;
-		}
-		t->rows++;
-		return true;
-	}
-	return false;
-}
-
-static void row_fail(struct table *t, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void row_fail(struct table *t, const char *fmt, ...)
-{
-	char msg[500];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s:%d: %s\n", t->name, t->line_number, msg);
-	if (t->failures++ == 0)
-		snprintf(t->first_failure, sizeof(t->first_failure),
-			 "%s:%d: %s", t->name, t->line_number, msg);
-}
-
-static void table_close(struct table *t, int min_rows)
-{
-	fclose(t->file);
-	ck_assert_msg(t->rows >= min_rows, "%s: %d rows, expected at least %d",
-		      t->name, t->rows, min_rows);
-	ck_assert_msg(t->failures == 0, "%d of %d rows failed; first: %s",
-		      t->failures, t->rows, t->first_failure);
-}
-
 /* Parses like the daemon (duplicate keys refused). */
-static json_t *load_row_json(struct table *t, const char *text)
+static json_t *load_row_json(struct tsv *t, const char *text)
 {
 	json_error_t jerr;
 	json_t *j = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
 			       &jerr);
 
 	if (j == NULL)
-		row_fail(t, "row is not JSON: %s", jerr.text);
+		tsv_fail(t, "row is not JSON: %s", jerr.text);
 	return j;
 }
 
 START_TEST(test_invalid_table)
 {
-	struct table t;
+	struct tsv t;
 
-	table_open(&t, "events_invalid.tsv");
-	while (table_next(&t)) {
+	tsv_open(&t, "events_invalid.tsv");
+	while (tsv_next(&t, 3, 3)) {
 		const char *code = t.col[0], *field = t.col[1];
 		json_t *j = load_row_json(&t, t.col[2]);
 		struct event ev;
@@ -151,30 +76,30 @@ START_TEST(test_invalid_table)
 			continue;
 		memset(&err, 0, sizeof(err));
 		if (event_parse(j, now_ms(), &ev, &err))
-			row_fail(&t, "parsed (type %s), want %s on %s",
+			tsv_fail(&t, "parsed (type %s), want %s on %s",
 				 domain_event_name(ev.type), code, field);
 		else if (strcmp(error_code_name(err.code), code) != 0)
-			row_fail(&t, "got %s (%s), want %s",
+			tsv_fail(&t, "got %s (%s), want %s",
 				 error_code_name(err.code), err.message, code);
 		else if (strcmp(field, "-") != 0 &&
 			 strcmp(err.field, field) != 0)
-			row_fail(&t, "field \"%s\" (%s), want \"%s\"",
+			tsv_fail(&t, "field \"%s\" (%s), want \"%s\"",
 				 err.field, err.message, field);
 		else if (err.message[0] == '\0')
-			row_fail(&t, "no error message");
+			tsv_fail(&t, "no error message");
 		json_decref(j);
 	}
-	table_close(&t, 70);
+	tsv_close(&t, 70);
 }
 END_TEST
 
 START_TEST(test_valid_table)
 {
-	struct table t;
+	struct tsv t;
 	unsigned types_seen = 0;
 
-	table_open(&t, "events_valid.tsv");
-	while (table_next(&t)) {
+	tsv_open(&t, "events_valid.tsv");
+	while (tsv_next(&t, 3, 3)) {
 		enum event_type want;
 		int covered = atoi(t.col[1]);
 		json_t *j = load_row_json(&t, t.col[2]);
@@ -184,34 +109,34 @@ START_TEST(test_valid_table)
 		if (j == NULL)
 			continue;
 		if (!domain_event_parse(t.col[0], &want)) {
-			row_fail(&t, "unknown type column %s", t.col[0]);
+			tsv_fail(&t, "unknown type column %s", t.col[0]);
 		} else if (!event_parse(j, now_ms(), &ev, &err)) {
-			row_fail(&t, "refused: %s on %s: %s",
+			tsv_fail(&t, "refused: %s on %s: %s",
 				 error_code_name(err.code), err.field,
 				 err.message);
 		} else {
 			const json_t *id = json_object_get(j, "event_id");
 			types_seen |= 1u << ev.type;
 			if (ev.type != want)
-				row_fail(&t, "type %s, want %s",
+				tsv_fail(&t, "type %s, want %s",
 					 domain_event_name(ev.type), t.col[0]);
 			if (ev.content_covered != covered)
-				row_fail(&t, "content_covered %d, want %d",
+				tsv_fail(&t, "content_covered %d, want %d",
 					 ev.content_covered, covered);
 			if (strcmp(ev.event_id, json_string_value(id)) != 0)
-				row_fail(&t, "event_id %s", ev.event_id);
+				tsv_fail(&t, "event_id %s", ev.event_id);
 			if (ev.data == NULL || !json_is_object(ev.data))
-				row_fail(&t, "data is not an object");
+				tsv_fail(&t, "data is not an object");
 			if (ev.json != j)
-				row_fail(&t, "json does not borrow the event");
+				tsv_fail(&t, "json does not borrow the event");
 			if (ev.occurred_at !=
 			    stamp(json_string_value(
 				    json_object_get(j, "occurred_at"))))
-				row_fail(&t, "occurred_at differs");
+				tsv_fail(&t, "occurred_at differs");
 		}
 		json_decref(j);
 	}
-	table_close(&t, 30);
+	tsv_close(&t, 30);
 	ck_assert_msg(types_seen == (1u << EV_COUNT) - 1,
 		      "events_valid.tsv lacks some types: seen %#x",
 		      types_seen);

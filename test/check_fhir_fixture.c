@@ -8,6 +8,7 @@
 #include "event.h"
 #include "fhir_fixture.h"
 #include "fsm.h"
+#include "tsv.h"
 
 static struct model_set models;
 static struct fhir_config config;
@@ -245,28 +246,22 @@ void fx_free(struct fx *fx)
 
 size_t fx_tsv(const char *path, struct fx_row *rows, size_t max)
 {
-	FILE *f = fopen(path, "r");
-	char line[4096];
+	static const char prefix[] = "test/data/";
+	struct tsv t;
 	size_t n = 0;
-	int number = 0;
 
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	while (fgets(line, sizeof(line), f) != NULL && n < max) {
-		char *save = NULL, *tok;
-		number++;
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
+	if (strncmp(path, prefix, sizeof(prefix) - 1) == 0)
+		path += sizeof(prefix) - 1;
+	tsv_open(&t, path);
+	while (n < max && tsv_next(&t, 1, TSV_MAX_COLS)) {
 		memset(&rows[n], 0, sizeof(rows[n]));
-		rows[n].line = number;
-		for (tok = strtok_r(line, "\t", &save);
-		     tok != NULL && rows[n].count < 8;
-		     tok = strtok_r(NULL, "\t", &save))
+		rows[n].line = t.line_number;
+		for (int i = 0; i < t.cols && rows[n].count < 8; i++)
 			snprintf(rows[n].field[rows[n].count++], 512, "%s",
-				 tok);
+				 t.col[i]);
 		n++;
 	}
-	fclose(f);
+	tsv_close(&t, 0);
 	return n;
 }
 

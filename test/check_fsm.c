@@ -21,8 +21,8 @@
 #include "model.h"
 #include "pathway.h"
 #include "suites.h"
+#include "tsv.h"
 
-#define MAX_COLS  8
 #define MAX_STEPS 16
 #define LINE_MAX  8192
 
@@ -60,91 +60,6 @@ static cal_date date(const char *text)
 
 	ck_assert_msg(calendar_parse_date(text, &d), "bad date %s", text);
 	return d;
-}
-
-/* --- TSV tables ----------------------------------------------------------
- * Tab-separated, '#' starts a comment line, blank lines are skipped.
- * Failures are counted per table so that one run shows every wrong row; the
- * first message goes into the Check failure, all go to stderr. */
-
-struct table {
-	const char *name;
-	FILE *file;
-	int line_number;
-	int rows;
-	int failures;
-	char first_failure[512];
-	char line[LINE_MAX];
-	char *col[MAX_COLS];
-	int cols;
-};
-
-static void table_open(struct table *t, const char *name)
-{
-	char path[256];
-
-	memset(t, 0, sizeof(*t));
-	t->name = name;
-	snprintf(path, sizeof(path), "test/data/%s", name);
-	t->file = fopen(path, "r");
-	ck_assert_msg(t->file != NULL,
-		      "cannot open %s (run from the repo root)", path);
-}
-
-static bool table_next(struct table *t, int min_cols)
-{
-	while (fgets(t->line, sizeof(t->line), t->file) != NULL) {
-		char *s = t->line;
-		size_t len = strlen(s);
-
-		t->line_number++;
-		ck_assert_msg(len < sizeof(t->line) - 1 || feof(t->file),
-			      "%s:%d: line too long", t->name, t->line_number);
-		while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
-			s[--len] = '\0';
-		if (len == 0 || s[0] == '#')
-			continue;
-		t->cols = 0;
-		for (char *tok = s; tok != NULL && t->cols < MAX_COLS;) {
-			char *tab = strchr(tok, '\t');
-			if (tab != NULL)
-				*tab++ = '\0';
-			t->col[t->cols++] = tok;
-			tok = tab;
-		}
-		ck_assert_msg(t->cols >= min_cols,
-			      "%s:%d: %d columns, want at least %d", t->name,
-			      t->line_number, t->cols, min_cols);
-		t->rows++;
-		return true;
-	}
-	return false;
-}
-
-static void row_fail(struct table *t, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void row_fail(struct table *t, const char *fmt, ...)
-{
-	char msg[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s:%d: %s\n", t->name, t->line_number, msg);
-	if (t->failures++ == 0)
-		snprintf(t->first_failure, sizeof(t->first_failure),
-			 "%s:%d: %s", t->name, t->line_number, msg);
-}
-
-static void table_close(struct table *t, int min_rows)
-{
-	fclose(t->file);
-	ck_assert_msg(t->rows >= min_rows, "%s: %d rows, expected at least %d",
-		      t->name, t->rows, min_rows);
-	ck_assert_msg(t->failures == 0, "%d of %d rows failed; first: %s",
-		      t->failures, t->rows, t->first_failure);
 }
 
 /* --- events and runs -------------------------------------------------- */
@@ -435,41 +350,41 @@ static bool build_row_steps(const char *model_key, const char *phase,
 }
 
 /* Checks an accepted step's pathway and transition against the row. */
-static void check_accepted(struct table *t, const struct run *r,
+static void check_accepted(struct tsv *t, const struct run *r,
 			   const char *want_phase, const char *want_level)
 {
 	enum level lv;
 	int want_version = r->had_before ? r->before.version + 1 : 1;
 
 	if (strcmp(domain_phase_name(r->p.phase), want_phase) != 0)
-		row_fail(t, "phase %s, want %s", domain_phase_name(r->p.phase),
+		tsv_fail(t, "phase %s, want %s", domain_phase_name(r->p.phase),
 			 want_phase);
 	if (!domain_level_parse(want_level, &lv))
-		row_fail(t, "bad level column \"%s\"", want_level);
+		tsv_fail(t, "bad level column \"%s\"", want_level);
 	else if (r->p.level != lv)
-		row_fail(t, "level %s, want %s", domain_level_name(r->p.level),
+		tsv_fail(t, "level %s, want %s", domain_level_name(r->p.level),
 			 want_level);
 	if (r->p.version != want_version)
-		row_fail(t, "version %d, want %d", r->p.version, want_version);
+		tsv_fail(t, "version %d, want %d", r->p.version, want_version);
 	if (r->tr.seq != r->p.version)
-		row_fail(t, "transition seq %d != version %d", r->tr.seq,
+		tsv_fail(t, "transition seq %d != version %d", r->tr.seq,
 			 r->p.version);
 	if (r->tr.type != r->type)
-		row_fail(t, "transition type %s, want %s",
+		tsv_fail(t, "transition type %s, want %s",
 			 domain_event_name(r->tr.type),
 			 domain_event_name(r->type));
 	if (r->tr.has_from != r->had_before)
-		row_fail(t, "transition has_from %d, want %d", r->tr.has_from,
+		tsv_fail(t, "transition has_from %d, want %d", r->tr.has_from,
 			 r->had_before);
 	if (r->had_before && (r->tr.from_phase != r->before.phase ||
 			      r->tr.from_level != r->before.level))
-		row_fail(t, "transition from %s/%s, want %s/%s",
+		tsv_fail(t, "transition from %s/%s, want %s/%s",
 			 domain_phase_name(r->tr.from_phase),
 			 domain_level_name(r->tr.from_level),
 			 domain_phase_name(r->before.phase),
 			 domain_level_name(r->before.level));
 	if (r->tr.to_phase != r->p.phase || r->tr.to_level != r->p.level)
-		row_fail(t, "transition to %s/%s, pathway is %s/%s",
+		tsv_fail(t, "transition to %s/%s, pathway is %s/%s",
 			 domain_phase_name(r->tr.to_phase),
 			 domain_level_name(r->tr.to_level),
 			 domain_phase_name(r->p.phase),
@@ -477,44 +392,44 @@ static void check_accepted(struct table *t, const struct run *r,
 	if (r->p.phase == PHASE_CLOSED) {
 		for (int c = 0; c < RULE_COUNT; c++)
 			if (r->p.clocks[c].running)
-				row_fail(t, "closed, but clock %s runs",
+				tsv_fail(t, "closed, but clock %s runs",
 					 domain_rule_name(c));
 		if (r->p.closed_at == 0)
-			row_fail(t, "closed, but closed_at is 0");
+			tsv_fail(t, "closed, but closed_at is 0");
 	}
 }
 
-static void check_refused(struct table *t, const struct run *r,
+static void check_refused(struct tsv *t, const struct run *r,
 			  const char *want_code, const char *want_allowed)
 {
 	if (strcmp(error_code_name(r->err.code), want_code) != 0) {
-		row_fail(t, "got %s, want %s", outcome(r), want_code);
+		tsv_fail(t, "got %s, want %s", outcome(r), want_code);
 		return;
 	}
 	if (!r->after_untouched)
-		row_fail(t, "refused, but fsm_apply wrote to after");
+		tsv_fail(t, "refused, but fsm_apply wrote to after");
 	if (r->err.code == ERR_ILLEGAL_TRANSITION) {
 		unsigned want;
 		char got_s[1024], want_s[1024];
 		if (!r->had_before || r->err.phase != r->before.phase)
-			row_fail(t, "err.phase %s, want %s",
+			tsv_fail(t, "err.phase %s, want %s",
 				 domain_phase_name(r->err.phase),
 				 r->had_before
 					 ? domain_phase_name(r->before.phase)
 					 : "?");
 		if (!parse_event_set(want_allowed, &want)) {
-			row_fail(t, "bad allowed column");
+			tsv_fail(t, "bad allowed column");
 			return;
 		}
 		if (r->err.allowed != want) {
 			format_event_set(r->err.allowed, got_s, sizeof(got_s));
 			format_event_set(want, want_s, sizeof(want_s));
-			row_fail(t, "allowed %s, want %s", got_s, want_s);
+			tsv_fail(t, "allowed %s, want %s", got_s, want_s);
 		}
 		if (fsm_allowed(r->before.phase, r->m) != want) {
 			format_event_set(fsm_allowed(r->before.phase, r->m),
 					 got_s, sizeof(got_s));
-			row_fail(t, "fsm_allowed(%s) = %s",
+			tsv_fail(t, "fsm_allowed(%s) = %s",
 				 domain_phase_name(r->before.phase), got_s);
 		}
 	}
@@ -522,13 +437,13 @@ static void check_refused(struct table *t, const struct run *r,
 
 START_TEST(test_transition_table)
 {
-	struct table t;
+	struct tsv t;
 	struct run r;
 	char steps[LINE_MAX];
 	int models_seen[4] = {0};
 
-	table_open(&t, "transitions.tsv");
-	while (table_next(&t, 6)) {
+	tsv_open(&t, "transitions.tsv");
+	while (tsv_next(&t, 6, TSV_MAX_COLS)) {
 		const char *mk = t.col[0], *phase = t.col[1], *type = t.col[2];
 		const char *expect = t.col[3];
 		enum phase want_phase;
@@ -538,23 +453,23 @@ START_TEST(test_transition_table)
 		models_seen[2] += strcmp(mk, "se-adult") == 0;
 		models_seen[3] += strcmp(mk, "se-child") == 0;
 		if (!build_row_steps(mk, phase, type, steps, sizeof(steps))) {
-			row_fail(&t, "unknown phase %s or event %s", phase,
+			tsv_fail(&t, "unknown phase %s or event %s", phase,
 				 type);
 			continue;
 		}
 		if (!run_steps(&r, mk, steps)) {
-			row_fail(&t, "%s", r.problem);
+			tsv_fail(&t, "%s", r.problem);
 			continue;
 		}
 		if (domain_phase_parse(expect, &want_phase)) {
 			if (!r.ok)
-				row_fail(&t, "refused: %s: %s, want %s",
+				tsv_fail(&t, "refused: %s: %s, want %s",
 					 error_code_name(r.err.code),
 					 r.err.message, expect);
 			else
 				check_accepted(&t, &r, expect, t.col[4]);
 		} else if (r.ok) {
-			row_fail(&t, "accepted (-> %s), want %s", outcome(&r),
+			tsv_fail(&t, "accepted (-> %s), want %s", outcome(&r),
 				 expect);
 		} else {
 			check_refused(&t, &r, expect, t.col[5]);
@@ -565,7 +480,7 @@ START_TEST(test_transition_table)
 		ck_assert_msg(models_seen[i] == 6 * EV_COUNT,
 			      "transitions.tsv: model %d has %d rows, want %d",
 			      i, models_seen[i], 6 * EV_COUNT);
-	table_close(&t, 4 * 6 * EV_COUNT);
+	tsv_close(&t, 4 * 6 * EV_COUNT);
 }
 END_TEST
 
@@ -741,44 +656,44 @@ END_TEST
 
 START_TEST(test_guard_table)
 {
-	struct table t;
+	struct tsv t;
 	struct run r;
 
-	table_open(&t, "fsm_guards.tsv");
-	while (table_next(&t, 4)) {
+	tsv_open(&t, "fsm_guards.tsv");
+	while (tsv_next(&t, 4, TSV_MAX_COLS)) {
 		const char *expect = t.col[2], *field = t.col[3];
 		enum phase ph;
 
 		if (!run_steps(&r, t.col[0], t.col[1])) {
-			row_fail(&t, "%s", r.problem);
+			tsv_fail(&t, "%s", r.problem);
 			continue;
 		}
 		if (domain_phase_parse(expect, &ph)) {
 			if (!r.ok)
-				row_fail(&t, "refused: %s (%s): %s, want %s",
+				tsv_fail(&t, "refused: %s (%s): %s, want %s",
 					 error_code_name(r.err.code),
 					 r.err.field, r.err.message, expect);
 			else if (r.p.phase != ph)
-				row_fail(&t, "phase %s, want %s",
+				tsv_fail(&t, "phase %s, want %s",
 					 domain_phase_name(r.p.phase), expect);
 			continue;
 		}
 		if (r.ok) {
-			row_fail(&t, "accepted (-> %s), want %s", outcome(&r),
+			tsv_fail(&t, "accepted (-> %s), want %s", outcome(&r),
 				 expect);
 			continue;
 		}
 		if (strcmp(error_code_name(r.err.code), expect) != 0)
-			row_fail(&t, "got %s (%s), want %s", outcome(&r),
+			tsv_fail(&t, "got %s (%s), want %s", outcome(&r),
 				 r.err.message, expect);
 		else if (strcmp(field, "-") != 0 &&
 			 strcmp(r.err.field, field) != 0)
-			row_fail(&t, "error field \"%s\", want \"%s\"",
+			tsv_fail(&t, "error field \"%s\", want \"%s\"",
 				 r.err.field, field);
 		if (!r.after_untouched)
-			row_fail(&t, "refused, but fsm_apply wrote to after");
+			tsv_fail(&t, "refused, but fsm_apply wrote to after");
 	}
-	table_close(&t, 80);
+	tsv_close(&t, 80);
 }
 END_TEST
 
@@ -810,24 +725,24 @@ static bool parse_clocks(const char *text, bool running[RULE_COUNT],
 
 START_TEST(test_clock_table)
 {
-	struct table t;
+	struct tsv t;
 	struct run r;
 
-	table_open(&t, "fsm_clocks.tsv");
-	while (table_next(&t, 3)) {
+	tsv_open(&t, "fsm_clocks.tsv");
+	while (tsv_next(&t, 3, TSV_MAX_COLS)) {
 		bool want_running[RULE_COUNT];
 		cal_date want_due[RULE_COUNT];
 
 		if (!parse_clocks(t.col[2], want_running, want_due)) {
-			row_fail(&t, "bad clocks column \"%s\"", t.col[2]);
+			tsv_fail(&t, "bad clocks column \"%s\"", t.col[2]);
 			continue;
 		}
 		if (!run_steps(&r, t.col[0], t.col[1])) {
-			row_fail(&t, "%s", r.problem);
+			tsv_fail(&t, "%s", r.problem);
 			continue;
 		}
 		if (!r.ok) {
-			row_fail(&t, "last step refused: %s: %s",
+			tsv_fail(&t, "last step refused: %s: %s",
 				 error_code_name(r.err.code), r.err.message);
 			continue;
 		}
@@ -837,7 +752,7 @@ START_TEST(test_clock_table)
 			if (!want_running[c]) {
 				if (pc->running) {
 					calendar_format_date(pc->due, got);
-					row_fail(&t,
+					tsv_fail(&t,
 						 "clock %s runs (due %s), "
 						 "want stopped",
 						 domain_rule_name(c), got);
@@ -846,18 +761,18 @@ START_TEST(test_clock_table)
 			}
 			calendar_format_date(want_due[c], want);
 			if (!pc->running) {
-				row_fail(&t, "clock %s stopped, want due %s",
+				tsv_fail(&t, "clock %s stopped, want due %s",
 					 domain_rule_name(c), want);
 				continue;
 			}
 			if (pc->due != want_due[c]) {
 				calendar_format_date(pc->due, got);
-				row_fail(&t, "clock %s due %s, want %s",
+				tsv_fail(&t, "clock %s due %s, want %s",
 					 domain_rule_name(c), got, want);
 			}
 		}
 	}
-	table_close(&t, 50);
+	tsv_close(&t, 50);
 }
 END_TEST
 

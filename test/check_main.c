@@ -19,6 +19,7 @@ int main(void)
 	srunner_add_suite(sr, decide_suite());
 	srunner_add_suite(sr, auth_suite());
 	srunner_add_suite(sr, regressions_suite());
+	srunner_add_suite(sr, http1_suite());
 	srunner_add_suite(sr, webfiles_suite());
 	srunner_add_suite(sr, hmac_suite());
 	srunner_add_suite(sr, fhir_id_suite());

@@ -18,6 +18,7 @@
 #include "domain.h"
 #include "model.h"
 #include "suites.h"
+#include "tsv.h"
 
 #define BAD_DIR "test/data/models_bad"
 
@@ -191,54 +192,31 @@ END_TEST
 
 START_TEST(test_bad_models)
 {
-	FILE *f = fopen(BAD_DIR "/errors.tsv", "r");
-	char line[2048];
-	int line_number = 0, rows = 0, failures = 0;
-	char first[4096] = "";
+	struct tsv t;
 
-	ck_assert_msg(f != NULL, "cannot open " BAD_DIR "/errors.tsv");
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char path[512], err[1024] = "", why[2400] = "";
-		char *fields[8];
-		int n = 0;
+	tsv_open(&t, "models_bad/errors.tsv");
+	while (tsv_next(&t, 2, 8)) {
+		char path[512], err[1024] = "";
 		struct model m;
 
-		line_number++;
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
-		rows++;
-		for (char *s = strtok(line, "\t"); s != NULL && n < 8;
-		     s = strtok(NULL, "\t"))
-			fields[n++] = s;
-		snprintf(path, sizeof(path), BAD_DIR "/%s", fields[0]);
+		snprintf(path, sizeof(path), BAD_DIR "/%s", t.col[0]);
 		memset(&m, 0x5a, sizeof(m));
 		if (model_load_file(path, &m, err, sizeof(err))) {
-			snprintf(why, sizeof(why), "loaded, want refused");
+			tsv_fail(&t, "%s: loaded, want refused", t.col[0]);
 			model_free(&m);
-		} else if (strstr(err, path) == NULL) {
-			snprintf(why, sizeof(why),
-				 "error does not name the file: %s", err);
-		} else {
-			for (int i = 1; i < n && why[0] == '\0'; i++)
-				if (strstr(err, fields[i]) == NULL)
-					snprintf(why, sizeof(why),
-						 "error lacks \"%s\": %s",
-						 fields[i], err);
+			continue;
 		}
-		if (why[0] != '\0') {
-			fprintf(stderr, "errors.tsv:%d: %s: %s\n", line_number,
-				fields[0], why);
-			if (failures++ == 0)
-				snprintf(first, sizeof(first),
-					 "errors.tsv:%d: %s: %s", line_number,
-					 fields[0], why);
-		}
+		if (!tsv_check(&t, strstr(err, path) != NULL,
+			       "%s: error does not name the file: %s", t.col[0],
+			       err))
+			continue;
+		for (int i = 1; i < t.cols; i++)
+			if (!tsv_check(&t, strstr(err, t.col[i]) != NULL,
+				       "%s: error lacks \"%s\": %s", t.col[0],
+				       t.col[i], err))
+				break;
 	}
-	fclose(f);
-	ck_assert_int_ge(rows, 25);
-	ck_assert_msg(failures == 0, "%d of %d rows failed; first: %s",
-		      failures, rows, first);
+	tsv_close(&t, 25);
 }
 END_TEST
 

@@ -42,6 +42,7 @@ void e2e_add_report_tests(Suite *s);
 void e2e_add_auth_tests(Suite *s);
 void e2e_add_ops_tests(Suite *s);
 void e2e_add_fault_tests(Suite *s);
+void e2e_add_http_tests(Suite *s);
 void e2e_add_review_tests(Suite *s);
 void e2e_add_correction_tests(Suite *s);
 

@@ -12,6 +12,7 @@ Suite *harness_suite(void);
 Suite *db_suite(void);
 Suite *auth_suite(void);
 Suite *regressions_suite(void);
+Suite *http1_suite(void);
 Suite *decide_suite(void);
 Suite *store_suite(void);
 Suite *webfiles_suite(void);
