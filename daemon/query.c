@@ -177,7 +177,8 @@ static void on_audit_lease(struct db_conn *conn, void *arg)
 			.params = {r->token ? r->token->id : "-",
 				   request_method_name(r), r->route->pattern,
 				   job->audit_uri, job->audit_patients,
-				   job->audit_remote, job->audit_status}};
+				   job->audit_remote, job->audit_status,
+				   job->audit_regions}};
 	}
 	q[nq++] = (struct db_query){.sql = "COMMIT"};
 	if (!db_send(conn, q, nq, on_audit_committed, b))

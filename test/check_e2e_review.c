@@ -202,6 +202,32 @@ START_TEST(regression_audit_leaks_across_regions)
 }
 END_TEST
 
+/* The audit row's regions were never stored (one parameter short), so a
+ * region's own admin saw no reads at all, and the leak test above passed
+ * for the wrong reason. */
+START_TEST(regression_audit_regions_never_stored)
+{
+	struct http_response r;
+	char patient[64], pathway[96], sql[256];
+
+	e2e_id(patient, sizeof(patient), "audit-vest");
+	open_in(EHR_VEST, patient, "helse-vest", pathway, sizeof(pathway));
+	ck_assert_int_eq(get_as(COORD_VEST, &r, "/v1/pathways/%s", pathway),
+			 200);
+	http_response_free(&r);
+	ck_assert_int_eq(
+		get_as(ADMIN_VEST, &r, "/v1/audit?patient_id=%s", patient),
+		200);
+	ck_assert(audit_mentions(e2e_at(r.json, "items"), "coord-vest"));
+	http_response_free(&r);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM audit_log WHERE patient_ids @> "
+		 "ARRAY['%s'] AND regions = ARRAY['helse-vest']",
+		 patient);
+	ck_assert_int_ge(e2e_count(sql), 1);
+}
+END_TEST
+
 /* 7: a patient whose id is NULL was audited as an SQL NULL. */
 START_TEST(regression_audit_of_patient_named_null)
 {
@@ -499,6 +525,7 @@ void e2e_add_review_tests(Suite *s)
 	tcase_add_test(tc, regression_replay_shows_another_region);
 	tcase_add_test(tc, two_sources_both_use_one_event_id);
 	tcase_add_test(tc, regression_audit_leaks_across_regions);
+	tcase_add_test(tc, regression_audit_regions_never_stored);
 	tcase_add_test(tc, regression_audit_of_patient_named_null);
 	tcase_add_test(tc, regression_impossible_histories);
 	tcase_add_test(tc, regression_forged_cursor);
