@@ -13,15 +13,13 @@
 #include "reply.h"
 
 struct event_base;
-struct evhttp;
-struct evhttp_bound_socket;
 struct db_pool;
+struct tls;
 struct http_route;
 
 struct app {
 	struct event_base *base;
-	struct evhttp *http;
-	struct evhttp_bound_socket *listener;
+	struct tls *tls; /* HTTPS on the listener; NULL: plain HTTP */
 	struct db_pool *pool;
 	struct db_pool *read_pool; /* --db-read: coordinators' reads; or NULL */
 	char *config_path;	   /* for SIGHUP */

@@ -29,6 +29,7 @@
 #include "http1.h"
 #include "log.h"
 #include "metrics.h"
+#include "tls.h"
 
 #define CTX		  "http"
 #define MAX_PATH_SEGMENTS 8
@@ -93,6 +94,7 @@ static struct {
 	size_t nroutes;
 	struct evconnlistener *listener;
 	struct event *accept_resume;
+	struct tls *tls; /* NULL: plain HTTP */
 	LIST_HEAD(, conn) conns;
 	int open;      /* connections, from accept to close */
 	int in_flight; /* requests parsed and not yet answered */
@@ -427,8 +429,12 @@ static void conn_new(evutil_socket_t fd, const struct sockaddr *sa)
 	struct timeval write_limit = {srv.app->cfg.request_timeout_s, 0};
 
 	if (c != NULL) {
-		c->bev = bufferevent_socket_new(srv.app->base, fd,
-						BEV_OPT_CLOSE_ON_FREE);
+		c->bev =
+			srv.tls != NULL
+				? tls_accept_bufferevent(srv.tls, srv.app->base,
+							 fd)
+				: bufferevent_socket_new(srv.app->base, fd,
+							 BEV_OPT_CLOSE_ON_FREE);
 		c->deadline = evtimer_new(srv.app->base, on_deadline, c);
 	}
 	if (c == NULL || c->bev == NULL || c->deadline == NULL) {
@@ -1192,6 +1198,7 @@ bool http_start(struct app *app, const struct route *routes, size_t nroutes,
 	srv.app = app;
 	srv.routes = routes;
 	srv.nroutes = nroutes;
+	srv.tls = app->tls;
 	LIST_INIT(&srv.conns);
 	srv.accept_resume = evtimer_new(app->base, on_accept_resume, NULL);
 	srv.listener = srv.accept_resume ? listen_on(&app->cfg) : NULL;

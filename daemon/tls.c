@@ -6,7 +6,6 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -91,23 +90,20 @@ bool tls_reload(struct tls *t, const char *cert_file, const char *key_file,
 	return true;
 }
 
-/* evhttp's factory for a new connection's bufferevent. */
-static struct bufferevent *accepting_bufferevent(struct event_base *base,
-						 void *arg)
+struct bufferevent *tls_accept_bufferevent(struct tls *t,
+					   struct event_base *base,
+					   evutil_socket_t fd)
 {
-	struct tls *t = arg;
 	SSL *ssl = SSL_new(t->ctx);
 
 	if (ssl == NULL)
 		return NULL;
-	return bufferevent_openssl_socket_new(
-		base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-}
-
-void tls_attach(struct tls *t, struct evhttp *http)
-{
-	evhttp_set_bevcb(http, accepting_bufferevent, t);
+	/* Freeing the bufferevent frees the SSL and closes fd.  When libevent
+	 * fails half-way it may already have freed the SSL, so a failure
+	 * leaks it rather than risk freeing it twice (out of memory only). */
+	return bufferevent_openssl_socket_new(base, fd, ssl,
+					      BUFFEREVENT_SSL_ACCEPTING,
+					      BEV_OPT_CLOSE_ON_FREE);
 }
 
 void tls_free(struct tls *t)

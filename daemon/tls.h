@@ -10,7 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct evhttp;
+#include <event2/util.h>
+
+struct bufferevent;
+struct event_base;
 
 struct tls;
 
@@ -22,8 +25,11 @@ struct tls *tls_new(const char *cert_file, const char *key_file, char *err,
  * err set). */
 bool tls_reload(struct tls *t, const char *cert_file, const char *key_file,
 		char *err, size_t errlen) __attribute__((warn_unused_result));
-/* Every connection http accepts from now on speaks TLS. */
-void tls_attach(struct tls *t, struct evhttp *http);
+/* A server-side TLS bufferevent that owns the accepted socket fd; NULL
+ * when out of memory. */
+struct bufferevent *tls_accept_bufferevent(struct tls *t,
+					   struct event_base *base,
+					   evutil_socket_t fd);
 void tls_free(struct tls *t);
 
 #endif
