@@ -152,6 +152,8 @@ const struct db_statement store_statements[] = {
 	STMT(STMT_PATHWAY_UPDATE, PATHWAY_UPDATE_SQL),
 	STMT(STMT_TRANSITION_INSERT,
 	     INSERT_SQL("transitions", TRANSITION_WRITE)),
+	/* Any constant: the only advisory lock the schema's users take. */
+	STMT(STMT_NOTIFICATION_ORDER, "SELECT pg_advisory_xact_lock(3170003)"),
 	STMT(STMT_NOTIFICATION_INSERT,
 	     INSERT_SQL("notifications", NOTIFICATION_WRITE)),
 	STMT(STMT_PATHWAY_GET,
@@ -716,17 +718,6 @@ static void put_transition(struct pgarray *cols, const struct store_event *e)
 	free(data);
 }
 
-static void put_notification(struct pgarray *cols, const struct store_event *e)
-{
-	struct cursor c = {cols, 0};
-
-	put(&c, e->d->pathway_id);
-	put(&c, e->ev->event_id);
-	put(&c, "referral.decision");
-	put(&c, e->d->after.region);
-	put(&c, e->notification);
-}
-
 static bool arrays_ok(const struct pgarray *a, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -755,12 +746,26 @@ bool store_group_transition(struct store_group *g, const struct store_event *e)
 {
 	put_transition(g->transition, e);
 	g->transitions++;
-	if (e->notification != NULL) {
-		put_notification(g->notification, e);
-		g->notifications++;
-	}
-	return arrays_ok(g->transition, TRANSITION_WRITE_COUNT) &&
-	       arrays_ok(g->notification, NOTIFICATION_WRITE_COUNT);
+	if (e->notification != NULL &&
+	    !store_group_notification(g, e->d->pathway_id, e->ev->event_id,
+				      e->d->after.region, e->notification))
+		return false;
+	return arrays_ok(g->transition, TRANSITION_WRITE_COUNT);
+}
+
+bool store_group_notification(struct store_group *g, const char *pathway_id,
+			      const char *event_id, const char *region,
+			      const char *payload)
+{
+	struct cursor c = {g->notification, 0};
+
+	put(&c, pathway_id);
+	put(&c, event_id);
+	put(&c, "referral.decision");
+	put(&c, region);
+	put(&c, payload);
+	g->notifications++;
+	return arrays_ok(g->notification, NOTIFICATION_WRITE_COUNT);
 }
 
 static void array_params(struct db_query *q, enum store_stmt id,
@@ -789,9 +794,11 @@ int store_group_queries(struct store_group *g, struct db_query *q)
 	if (g->transitions > 0)
 		array_params(&q[n++], STMT_TRANSITION_INSERT, g->transition,
 			     TRANSITION_WRITE_COUNT);
-	if (g->notifications > 0)
+	if (g->notifications > 0) {
+		q[n++] = (struct db_query){.stmt = STMT_NOTIFICATION_ORDER};
 		array_params(&q[n++], STMT_NOTIFICATION_INSERT, g->notification,
 			     NOTIFICATION_WRITE_COUNT);
+	}
 	return n;
 }
 

@@ -42,6 +42,12 @@ enum store_stmt {
 	STMT_PATHWAY_INSERT,
 	STMT_PATHWAY_UPDATE,
 	STMT_TRANSITION_INSERT,
+	/* Notifications are read by a cursor on notification_id, so ids
+	 * must become visible in order: a group takes this transaction lock
+	 * before it draws ids and holds it to its commit (otherwise a group
+	 * that drew a lower id and commits later is skipped by every reader
+	 * already past a higher one). */
+	STMT_NOTIFICATION_ORDER,
 	STMT_NOTIFICATION_INSERT,
 	/* Reads: $2 (or the last) the token's regions, NULL for all. */
 	STMT_PATHWAY_GET,	  /* $1 id: doc, patient_id */
@@ -111,9 +117,15 @@ bool store_group_pathway(struct store_group *g, const struct pathway *p,
 /* One recorded event's transition. */
 bool store_group_transition(struct store_group *g, const struct store_event *e)
 	__attribute__((warn_unused_result));
+/* A notification to the referrer (its payload JSON text); added by
+ * store_group_transition for an event that carries one. */
+bool store_group_notification(struct store_group *g, const char *pathway_id,
+			      const char *event_id, const char *region,
+			      const char *payload)
+	__attribute__((warn_unused_result));
 /* The group's write statements into q (at most STORE_GROUP_QUERIES),
  * pointing into g: it must outlive the send.  Returns how many. */
-#define STORE_GROUP_QUERIES 4
+#define STORE_GROUP_QUERIES 5
 int store_group_queries(struct store_group *g, struct db_query *q);
 
 /* The JSON answer to one event: {"pathway": <doc>, "transition": <doc>},
