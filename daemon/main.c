@@ -18,6 +18,7 @@
 
 #include "app.h"
 #include "db.h"
+#include "fhir_serve.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -448,6 +449,10 @@ static bool start(struct app *app, const struct options *o,
 	if (!http_start(app, app_routes, app_route_count, &port, err,
 			sizeof(err))) {
 		log_error(CTX, "http: %s", err);
+		return false;
+	}
+	if (!fhir_serve_init(app, port, err, sizeof(err))) {
+		log_error(CTX, "fhir: %s", err);
 		return false;
 	}
 	if (!escalations_schedule_start(app))
