@@ -10,7 +10,7 @@ CC       ?= cc
 BUILD    ?= build
 OPT      ?= -O2 -g
 SAN      ?=
-PKGS      = libevent jansson libpq
+PKGS      = libevent libevent_openssl openssl jansson libpq
 CPPFLAGS += -D_GNU_SOURCE -Ilib -DPAINPATH_SOURCE_DIR='"$(CURDIR)"'
 CFLAGS   += -std=c11 $(OPT) $(SAN) -Wall -Wextra -Werror -Wshadow \
             -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "outbox.h"
 #include "store.h"
 
 #define CTX "main"
@@ -215,6 +216,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	app->draining = true;
 	http_stop_accepting(app);
 	escalations_schedule_stop();
+	outbox_stop_claiming();
 	/* Deadline for the drain, and a check each tick until it is done. */
 	shutdown_timer = evtimer_new(app->base, exit_at_deadline, app);
 	evtimer_add(shutdown_timer, &grace);
@@ -455,7 +457,7 @@ static bool start(struct app *app, const struct options *o,
 		log_error(CTX, "fhir: %s", err);
 		return false;
 	}
-	if (!escalations_schedule_start(app))
+	if (!escalations_schedule_start(app) || !outbox_start(app))
 		return false;
 	signals[0] = evsignal_new(app->base, SIGTERM, on_signal, app);
 	signals[1] = evsignal_new(app->base, SIGINT, on_signal, app);
@@ -509,6 +511,7 @@ out:
 	if (drain_tick != NULL)
 		event_free(drain_tick);
 	escalations_schedule_stop();
+	outbox_free();
 	http_free(&app);
 	if (app.read_pool != NULL)
 		db_pool_free(app.read_pool);
