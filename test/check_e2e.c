@@ -254,6 +254,7 @@ int main(void)
 	e2e_add_auth_tests(s);
 	e2e_add_ops_tests(s);
 	e2e_add_fault_tests(s);
+	e2e_add_fhir_tests(s);
 	sr = srunner_create(s);
 	suite_setup();
 	srunner_run_all(sr, CK_NORMAL);
