@@ -162,6 +162,27 @@ static bool status_phases(const struct fhir_search *s, struct pgarray *a)
 	return true;
 }
 
+/* Every status of a Task search is one of a referral still open or in
+ * treatment. */
+static bool live_statuses(const struct fhir_search *s)
+{
+	static const char *const live[] = {"requested", "received", "accepted",
+					   "in-progress"};
+	const struct fhir_search_term *t = fhir_search_term(s, "status");
+
+	if (t == NULL || strcmp(s->type, "Task") != 0)
+		return false;
+	for (size_t i = 0; i < t->value_count; i++) {
+		const char *code = bare(t->values[i]);
+		size_t k = 0;
+		while (code != NULL && k < 4 && strcmp(live[k], code) != 0)
+			k++;
+		if (code == NULL || k == 4)
+			return false;
+	}
+	return true;
+}
+
 static void narrow_identifiers(const struct fhir_search *s, struct narrow *n,
 			       const struct fhir_config *cfg)
 {
@@ -234,8 +255,9 @@ static void narrow_build(const struct request *r, const struct fhir_search *s,
 	if (episode)
 		n->use[N_UNITS] = bare_values(
 			fhir_search_term(s, "organization"), &n->units);
-	/* The open referral's owner is its receiving unit. */
-	if (!episode && n->use[N_PHASES] && owner != NULL)
+	/* An open referral's owner is its receiving unit, one in progress
+	 * the pathway's unit (treating); an ended one's may be neither. */
+	if (!episode && owner != NULL && live_statuses(s))
 		n->use[N_REF] = bare_values(owner, &n->ref_units);
 	narrow_identifiers(s, n, &r->app->fhir);
 	narrow_dates(s, n);

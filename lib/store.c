@@ -155,7 +155,7 @@
 	"($4::text[] IS NULL OR p.phase = ANY ($4::text[])) AND "              \
 	"($5::text[] IS NULL OR p.unit = ANY ($5::text[])) AND "               \
 	"($6::text[] IS NULL OR (p.ref_unit = ANY ($6::text[]) AND "           \
-	"p.closed_at IS NULL)) AND "                                           \
+	"p.closed_at IS NULL) OR p.unit = ANY ($6::text[])) AND "              \
 	"($7::timestamptz IS NULL OR p.updated_at >= $7::timestamptz) AND "    \
 	"($8::timestamptz IS NULL OR p.updated_at < $8::timestamptz) AND "     \
 	"($9::text[] IS NULL OR p.pathway_id IN (SELECT t.pathway_id FROM "    \

@@ -164,12 +164,12 @@ int store_group_queries(struct store_group *g, struct db_query *q);
  * absent filters away.  Columns: those of STMT_FHIR_VIEW ($3 is not
  * echoed: NULL), then opened_at in microseconds.  Parameters (text[]
  * unless said, each NULL when absent): $1 pathway ids, $2 id hashes, $3
- * patients, $4 phases, $5 the pathway's units, $6 the open referral's
- * receiving units, $7 updated_at >= and $8 updated_at < (timestamptz),
- * $9 business identifiers (event ids) of events of type $10 (text), $11
- * next_due <= (date), $12 regions; store_fhir_search_sql also $13 and
- * $14, the keyset (opened_at micros, pathway id: rows from it on), and
- * $15 the limit.  store_fhir_count_sql: one row, the count of matches of
+ * patients, $4 phases, $5 the pathway's units, $6 units that are the
+ * open referral's receiving unit or the pathway's unit, $7 updated_at >= and $8
+ * updated_at < (timestamptz), $9 business identifiers (event ids) of events of
+ * type $10 (text), $11 next_due <= (date), $12 regions; store_fhir_search_sql
+ * also $13 and $14, the keyset (opened_at micros, pathway id: rows from it on),
+ * and $15 the limit.  store_fhir_count_sql: one row, the count of matches of
  * $1..$12. */
 #define STORE_FHIR_FILTERS 12
 extern const char store_fhir_search_sql[];
