@@ -26,6 +26,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "fhir_outcome.h"
 #include "http1.h"
 #include "log.h"
 #include "metrics.h"
@@ -495,21 +496,38 @@ static const char *reason_phrase(int status)
 	return status < 400 ? "OK" : "Error";
 }
 
+/* A path under /fhir that no route matched still answers in FHIR. */
 static enum frontend frontend_of(const struct request *r)
 {
-	return r->route != NULL ? r->route->frontend : FRONTEND_V1;
+	const char *target = full_of(r)->head.target;
+
+	if (r->route != NULL)
+		return r->route->frontend;
+	return target != NULL && strncmp(target, "/fhir", 5) == 0 &&
+			       (target[5] == '\0' || target[5] == '/' ||
+				target[5] == '?')
+		       ? FRONTEND_FHIR
+		       : FRONTEND_V1;
 }
 
-/* The error object of the route's front-end, with the reply's extra
- * members (e.g. depends_on) merged in. */
+/* The error object of the route's front-end: /v1's, with the reply's
+ * extra members (e.g. depends_on) merged in, or FHIR's OperationOutcome
+ * (FHIR handlers that point at an element send their own outcome as the
+ * body; this renders the rest: tokens, limits, routes, the read
+ * machinery's refusals). */
 static json_t *error_body(const struct request *r, const struct reply *rep)
 {
-	json_t *doc = error_to_json(&rep->err);
-	json_t *inner = json_object_get(doc, "error");
+	json_t *doc, *inner;
+	struct fhir_error fe;
 
+	if (frontend_of(r) == FRONTEND_FHIR) {
+		fhir_error_from_pp(&fe, &rep->err, NULL);
+		return fhir_outcome(&r->app->fhir, &fe);
+	}
+	doc = error_to_json(&rep->err);
+	inner = json_object_get(doc, "error");
 	if (inner != NULL && rep->detail != NULL)
 		json_object_update(inner, rep->detail);
-	(void)frontend_of(r);
 	return doc;
 }
 

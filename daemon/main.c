@@ -19,10 +19,12 @@
 #include "app.h"
 #include "clinic.h"
 #include "db.h"
+#include "fhir_serve.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "outbox.h"
 #include "store.h"
 
 #define CTX "main"
@@ -217,6 +219,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	app->draining = true;
 	http_stop_accepting(app);
 	escalations_schedule_stop();
+	outbox_stop_claiming();
 	/* Deadline for the drain, and a check each tick until it is done. */
 	shutdown_timer = evtimer_new(app->base, exit_at_deadline, app);
 	evtimer_add(shutdown_timer, &grace);
@@ -453,7 +456,11 @@ static bool start(struct app *app, const struct options *o,
 		log_error(CTX, "http: %s", err);
 		return false;
 	}
-	if (!escalations_schedule_start(app))
+	if (!fhir_serve_init(app, port, err, sizeof(err))) {
+		log_error(CTX, "fhir: %s", err);
+		return false;
+	}
+	if (!escalations_schedule_start(app) || !outbox_start(app))
 		return false;
 	if (!clinic_start(app, CLINIC_REFRESH_S))
 		return false;
@@ -510,6 +517,7 @@ out:
 		event_free(drain_tick);
 	escalations_schedule_stop();
 	clinic_stop();
+	outbox_free();
 	http_free(&app);
 	if (app.read_pool != NULL)
 		db_pool_free(app.read_pool);

@@ -57,6 +57,8 @@ static const struct param params[] = {
 	STR(db_read, ""),
 	INT(ingest_groups, 1, 256, 4),
 	INT(audit_durable, 0, 1, 1),
+	STR(fhir_base_url, ""),
+	STR(report_endpoints_file, ""),
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))

@@ -36,6 +36,11 @@ struct config {
 	char *db_read;
 	int ingest_groups;
 	int audit_durable;
+	/* FHIR (issue 13): the base URL /fhir is reached at ("": http://
+	 * listen:port/fhir), and the file of the regions' report
+	 * endpoints ("": none). */
+	char *fhir_base_url;
+	char *report_endpoints_file;
 };
 
 void config_defaults(struct config *cfg);
