@@ -322,6 +322,18 @@ static bool set_text(char **target, const char *value)
 	return true;
 }
 
+/* The key's own check, with the key named in its refusal. */
+static bool check_text(const struct config_key *k, const char *value, char *err,
+		       size_t errlen)
+{
+	char why[256];
+
+	if (k->check(value, why, sizeof(why)))
+		return true;
+	snprintf(err, errlen, "%s: %s", k->key, why);
+	return false;
+}
+
 /* Checks value against the key's type; stores it only when valid. */
 static bool set_key(struct config *cfg, const struct config_key *k,
 		    const char *value, char *err, size_t errlen)
@@ -358,7 +370,7 @@ static bool set_key(struct config *cfg, const struct config_key *k,
 			snprintf(err, errlen,
 				 "%s must not hold control characters", k->key);
 		else if (k->check != NULL)
-			ok = k->check(value, err, errlen);
+			ok = check_text(k, value, err, errlen);
 		break;
 	}
 	if (!ok)
