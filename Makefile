@@ -40,7 +40,7 @@ TEST_LIB_SRC = $(wildcard test/harness_*.c) test/tsv.c
 TEST_LIB_OBJ = $(TEST_LIB_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps run check unit e2e sanitize valgrind format format-check clean bench bench-coordinators fuzz \
-	install uninstall install-check install-dirs FORCE
+	install uninstall install-check install-dirs run-stop-check FORCE
 
 all: $(BUILD)/painpathd $(BUILD)/painpath
 
@@ -113,6 +113,7 @@ check: deps all format-check
 	$(MAKE) unit
 	$(MAKE) e2e
 	$(MAKE) install-check
+	$(MAKE) run-stop-check
 	$(MAKE) sanitize
 	$(MAKE) valgrind
 
@@ -137,6 +138,10 @@ fuzz: deps
 
 clean:
 	rm -rf build build-asan build-fuzz build-install build-install-check
+
+# SIGTERM to `make run`'s process group drains the daemon.
+run-stop-check: all
+	@BUILD=$(BUILD) MAKE='$(MAKE)' test/run-stop-check.sh
 
 # --- Installing -------------------------------------------------------------
 #
