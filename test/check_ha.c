@@ -21,6 +21,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdint.h>
 #include <poll.h>
@@ -50,6 +51,7 @@
 
 static char vardir[PATH_MAX];
 static char conninfo[1024];
+static char daemon_log[PATH_MAX + 16];
 
 static double now_s(void)
 {
@@ -139,24 +141,6 @@ static int free_port_base(void)
 	return -1;
 }
 
-/* Unchecked fixture (runs in the runner, so the cluster is stopped even
- * when the test's process dies). */
-static void cluster_up(void)
-{
-	char port[16];
-	int base = free_port_base();
-
-	snprintf(vardir, sizeof(vardir), "/tmp/painpath-ha-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(vardir));
-	/* As root the cluster runs as postgres, which must reach it. */
-	ck_assert_int_eq(chmod(vardir, 0755), 0);
-	ck_assert_int_gt(base, 0);
-	snprintf(port, sizeof(port), "%d", base);
-	setenv("HA_PORT", port, 1);
-	ck_assert_msg(script("start", conninfo, sizeof(conninfo)) == 0,
-		      "ha-cluster.sh start failed (logs in %s/ha/log)", vardir);
-}
-
 static int remove_tree(const char *path)
 {
 	char cmd[PATH_MAX + 16];
@@ -165,12 +149,71 @@ static int remove_tree(const char *path)
 	return system(cmd);
 }
 
+/* A formation whose runner is gone was left by a run that was killed
+ * (Ctrl-C, a CI timeout) before it could stop it: its pg_autoctl
+ * services run in sessions of their own and outlive the runner. */
+static void reap_stale(void)
+{
+	glob_t g;
+
+	if (glob("/tmp/painpath-ha-*/runner.pid", 0, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		FILE *f = fopen(g.gl_pathv[i], "re");
+		long pid = 0;
+
+		if (f == NULL)
+			continue;
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+		if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(vardir, sizeof(vardir), "%.*s",
+			 (int)(strlen(g.gl_pathv[i]) - strlen("/runner.pid")),
+			 g.gl_pathv[i]);
+		fprintf(stderr, "ha: removing the stale formation %s\n",
+			vardir);
+		script("stop", NULL, 0);
+		remove_tree(vardir);
+	}
+	globfree(&g);
+	vardir[0] = '\0';
+}
+
+/* Unchecked fixture (runs in the runner, so the cluster is stopped even
+ * when the test's process dies). */
+static void cluster_up(void)
+{
+	char port[16], path[PATH_MAX + 16];
+	int base = free_port_base();
+	FILE *f;
+
+	reap_stale();
+	snprintf(vardir, sizeof(vardir), "/tmp/painpath-ha-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(vardir));
+	snprintf(path, sizeof(path), "%s/runner.pid", vardir);
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+	/* As root the cluster runs as postgres, which must reach it. */
+	ck_assert_int_eq(chmod(vardir, 0755), 0);
+	ck_assert_int_gt(base, 0);
+	snprintf(port, sizeof(port), "%d", base);
+	setenv("HA_PORT", port, 1);
+	ck_assert_msg(script("start", conninfo, sizeof(conninfo)) == 0,
+		      "ha-cluster.sh start failed (logs in %s/ha/log)", vardir);
+	/* The daemons' reconnect warnings would drown make check's output. */
+	snprintf(daemon_log, sizeof(daemon_log), "%s/daemons.log", vardir);
+	setenv("PAINPATH_TEST_LOG", daemon_log, 1);
+}
+
+/* Removing the directory is main's: it keeps it when the test failed. */
 static void cluster_down(void)
 {
 	if (script("stop", NULL, 0) != 0)
 		fprintf(stderr, "ha: ha-cluster.sh stop failed\n");
-	if (getenv("PAINPATH_HA_KEEP") == NULL && remove_tree(vardir) != 0)
-		fprintf(stderr, "ha: cannot remove %s\n", vardir);
 }
 
 /* --- the state of the formation ------------------------------------------- */
@@ -660,5 +703,11 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	if (failed > 0 || getenv("PAINPATH_HA_KEEP") != NULL)
+		fprintf(stderr,
+			"ha: kept %s (ha/log: pg_autoctl, daemons.log)\n",
+			vardir);
+	else if (vardir[0] != '\0' && remove_tree(vardir) != 0)
+		fprintf(stderr, "ha: cannot remove %s\n", vardir);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
