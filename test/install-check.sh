@@ -74,7 +74,7 @@ for f in usr/sbin/painpathd usr/bin/painpath usr/share/painpath/schema/001_core.
 	lib/systemd/system/painpathd.service usr/share/doc/painpath/README; do
 	expect_file "$stage/$f"
 done
-unexpected=$(cd "$stage" && find . -type f | grep -Ev '^\./(usr/(s?bin|share)|etc/painpath|lib/systemd/system)/' || true)
+unexpected=$(cd "$stage" && find . -type f | { grep -Ev '^\./(usr/(s?bin|share)|etc/painpath|lib/systemd/system)/' || true; })
 expect_eq "nothing outside the layout" "$unexpected" ""
 expect_eq "unit ExecStart (PREFIX=/usr)" \
 	"$(sed -n 's/^ExecStart=//p' "$stage/lib/systemd/system/painpathd.service")" \

@@ -48,7 +48,6 @@ esac
 mkdir -p -- "$2"
 vardir=$(cd -- "$2" && pwd -P)
 ha=$vardir/ha
-nodes=(node1 node2)
 dbname=painpath
 wait_s=${HA_WAIT_S:-120}
 
