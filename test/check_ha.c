@@ -457,6 +457,34 @@ static double first_ack_sent_after(const struct run *r, double t)
 	return first < 0 ? -1 : first - t;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The longest time without any acknowledgement between from and to: how
+ * long the service was really out (the first acknowledgement after a kill
+ * may come from a backend that has not yet noticed its postmaster died). */
+static double longest_pause(const struct run *r, double from, double to)
+{
+	double *t = malloc(((size_t)r->nacks + 1) * sizeof(*t)), worst = 0;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(t);
+	t[n++] = from;
+	for (int i = 0; i < r->nacks; i++)
+		if (r->acks[i].acked > from && r->acks[i].acked <= to)
+			t[n++] = r->acks[i].acked;
+	qsort(t, (size_t)n, sizeof(*t), cmp_double);
+	for (int i = 1; i < n; i++)
+		if (t[i] - t[i - 1] > worst)
+			worst = t[i] - t[i - 1];
+	free(t);
+	return worst;
+}
+
 static void wait_acks_after(struct run *r, double t, int want, const char *what)
 {
 	double deadline = now_s() + ACK_WAIT_S;
@@ -600,7 +628,7 @@ START_TEST(failover_and_switchover_keep_every_acknowledgement)
 	pid_t pids[CLIENTS];
 	char old[16], primary[16], after_switch[16];
 	double t_kill, failover_s, t_switch, switch_s, kill_to_ack,
-		switch_to_ack;
+		switch_to_ack, t_end;
 	struct verdict v;
 	struct run r = {0};
 
@@ -644,6 +672,7 @@ START_TEST(failover_and_switchover_keep_every_acknowledgement)
 	wait_acks_after(&r, t_switch, RECOVER_ACKS, "after the switchover");
 	switch_to_ack = first_ack_sent_after(&r, t_switch);
 
+	t_end = now_s();
 	close(stop[1]);
 	while (!r.eof)
 		drain(&r, 1000);
@@ -663,11 +692,14 @@ START_TEST(failover_and_switchover_keep_every_acknowledgement)
 		"ha: acknowledged %d (%d replays), lost %d (%d replays, %d "
 		"fresh), doubled %d, refused %d, unanswered tries %d; kill of "
 		"%s -> %s primary in %.1f s, first acknowledgement %.2f s "
-		"after the kill; switchover %s -> %s in %.1f s, first "
-		"acknowledgement %.2f s after it began\n",
+		"after the kill, longest pause %.2f s; switchover %s -> %s in "
+		"%.1f s, first acknowledgement %.2f s after it began, longest "
+		"pause %.2f s\n",
 		r.nacks, replays, v.lost, v.lost_replays, v.lost_fresh,
 		v.doubled, r.refused, r.unanswered, old, primary, failover_s,
-		kill_to_ack, primary, after_switch, switch_s, switch_to_ack);
+		kill_to_ack, longest_pause(&r, t_kill, t_switch), primary,
+		after_switch, switch_s, switch_to_ack,
+		longest_pause(&r, t_switch, t_end));
 	for (int i = 0; i < v.lost && i < 4; i++)
 		fprintf(stderr, "ha: lost %s\n", v.lost_ids[i]);
 	for (int i = 0; i < r.refused && i < 8; i++)
