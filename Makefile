@@ -86,7 +86,7 @@ $(BUILD)/check_unit: $(UNIT_SRC:%.c=$(BUILD)/%.o) $(TEST_LIB_OBJ) $(BUILD)/libpa
 $(BUILD)/check_e2e: $(E2E_SRC:%.c=$(BUILD)/%.o) $(TEST_LIB_OBJ) $(BUILD)/libpainpath.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
-$(BUILD)/check_ha: $(BUILD)/test/check_ha.o $(BUILD)/test/harness.o $(BUILD)/libpainpath.a
+$(BUILD)/check_ha: $(BUILD)/test/check_ha.o $(TEST_LIB_OBJ) $(BUILD)/libpainpath.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
 run: deps all
