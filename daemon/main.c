@@ -26,6 +26,7 @@
 #include "migrate.h"
 #include "outbox.h"
 #include "store.h"
+#include "version.h"
 
 #define CTX "main"
 /* How often /metrics' clinic figures are counted again. */
@@ -34,6 +35,7 @@
 struct options {
 	const char *config_path;
 	int ready_fd;
+	bool print_config;
 	/* key/value overrides from flags, applied after the config file */
 	const char *keys[16];
 	const char *values[16];
@@ -48,7 +50,9 @@ static void usage(FILE *out)
 		"DIR]\n"
 		"                 [--tokens FILE] [--db-read CONNINFO]\n"
 		"                 [--log-level error|warning|info|debug]\n"
-		"                 [--ready-fd FD]\n");
+		"                 [--ready-fd FD]\n"
+		"       painpathd [--config FILE] [flags] --print-config\n"
+		"       painpathd --version\n");
 }
 
 static bool parse_args(int argc, char **argv, struct options *o)
@@ -65,6 +69,8 @@ static bool parse_args(int argc, char **argv, struct options *o)
 		{"tokens", required_argument, NULL, 't'},
 		{"db-read", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{"print-config", no_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0}};
 	static const struct {
 		int opt;
@@ -77,9 +83,14 @@ static bool parse_args(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->ready_fd = -1;
-	while ((c = getopt_long(argc, argv, "c:l:p:d:m:s:v:r:t:R:h", longopts,
+	while ((c = getopt_long(argc, argv, "c:l:p:d:m:s:v:r:t:R:hVP", longopts,
 				NULL)) != -1) {
-		if (c == 'c') {
+		if (c == 'V') {
+			printf("painpathd %s\n", painpath_version);
+			exit(0);
+		} else if (c == 'P') {
+			o->print_config = true;
+		} else if (c == 'c') {
 			o->config_path = optarg;
 		} else if (c == 'r') {
 			o->ready_fd = atoi(optarg);
@@ -112,7 +123,6 @@ static bool parse_args(int argc, char **argv, struct options *o)
 static bool read_config(struct config *cfg, const struct options *o)
 {
 	char err[512];
-	enum log_level level;
 
 	config_defaults(cfg);
 	if (o->config_path != NULL &&
@@ -126,22 +136,30 @@ static bool read_config(struct config *cfg, const struct options *o)
 			log_error(CTX, "--%s: %s", o->keys[i], err);
 			return false;
 		}
-	if (!log_level_parse(cfg->log_level, &level)) {
-		log_error(CTX,
-			  "log_level must be error, warning, info or debug");
+	if (!config_validate(cfg, err, sizeof(err))) {
+		log_error(CTX, "config: %s", err);
 		return false;
 	}
 	return true;
 }
 
-static bool load_config(struct app *app, const struct options *o)
+/* The table only lets through words these parsers know. */
+static void apply_log_settings(const struct config *cfg)
 {
 	enum log_level level;
+	enum log_format format;
 
+	if (log_level_parse(cfg->log_level, &level))
+		log_current_level = level;
+	if (log_format_parse(cfg->log_format, &format))
+		log_current_format = format;
+}
+
+static bool load_config(struct app *app, const struct options *o)
+{
 	if (!read_config(&app->cfg, o))
 		return false;
-	if (log_level_parse(app->cfg.log_level, &level))
-		log_current_level = level;
+	apply_log_settings(&app->cfg);
 	return true;
 }
 
@@ -278,13 +296,6 @@ static void reload_free_retired(void)
 
 static const struct options *startup_options;
 
-#define SWAP_STR(a, b)                                                         \
-	do {                                                                   \
-		char *tmp_ = (a);                                              \
-		(a) = (b);                                                     \
-		(b) = tmp_;                                                    \
-	} while (0)
-
 /* Loads what a reload needs, all or nothing. */
 static bool reload_load(const struct app *app, struct config *next,
 			struct model_set *models, struct token_set *tokens)
@@ -316,6 +327,23 @@ static bool reload_load(const struct app *app, struct config *next,
 	return false;
 }
 
+/* Logs each changed key; those that need a restart keep their running
+ * value (config_keep_restart_keys), so the log says they were ignored. */
+static void reload_log_changes(const struct config *running,
+			       const struct config *next)
+{
+	struct config_change changes[64];
+	size_t n = config_diff(running, next, changes, 64);
+
+	for (size_t i = 0; i < n && i < 64; i++)
+		if (changes[i].restart)
+			log_warning(CTX,
+				    "reload: %s changed: ignored until restart",
+				    changes[i].key);
+		else
+			log_info(CTX, "reload: %s changed", changes[i].key);
+}
+
 /* SIGHUP: new config, models and tokens, or, if any is invalid, the
  * running ones unchanged. */
 static void reload(struct app *app)
@@ -323,10 +351,18 @@ static void reload(struct app *app)
 	struct config next;
 	struct model_set models;
 	struct token_set tokens;
-	enum log_level level;
 
 	if (!reload_load(app, &next, &models, &tokens)) {
 		log_error(CTX, "reload refused: keeping the running config");
+		metrics_reload(false);
+		return;
+	}
+	reload_log_changes(&app->cfg, &next);
+	if (!config_keep_restart_keys(&next, &app->cfg)) {
+		log_error(CTX, "reload refused: out of memory");
+		model_set_free(&models);
+		auth_free(&tokens);
+		config_free(&next);
 		metrics_reload(false);
 		return;
 	}
@@ -337,21 +373,9 @@ static void reload(struct app *app)
 	else
 		auth_free(&app->tokens);
 	app->tokens = tokens;
-	if (strcmp(app->cfg.listen, next.listen) != 0 ||
-	    strcmp(app->cfg.db, next.db) != 0 ||
-	    strcmp(app->cfg.db_read, next.db_read) != 0 ||
-	    app->cfg.port != next.port || app->cfg.pool_size != next.pool_size)
-		log_warning(CTX, "reload: listen, port, db, db_read and "
-				 "pool_size change only on restart");
-	SWAP_STR(app->cfg.listen, next.listen);
-	SWAP_STR(app->cfg.db, next.db);
-	SWAP_STR(app->cfg.db_read, next.db_read);
-	next.port = app->cfg.port;
-	next.pool_size = app->cfg.pool_size;
 	config_free(&app->cfg);
 	app->cfg = next;
-	if (log_level_parse(app->cfg.log_level, &level))
-		log_current_level = level;
+	apply_log_settings(&app->cfg);
 	http_apply_limits(app);
 	log_info(CTX, "reloaded: %zu model(s), %zu token(s)", app->models.count,
 		 app->tokens.count);
@@ -496,6 +520,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (!parse_args(argc, argv, &o) || !load_config(&app, &o))
 		goto out;
+	if (o.print_config) {
+		config_print(&app.cfg, stdout);
+		status = 0;
+		goto out;
+	}
 	startup_options = &o;
 	if (!start(&app, &o, signals))
 		goto out;

@@ -46,5 +46,6 @@ void e2e_add_http_tests(Suite *s);
 void e2e_add_review_tests(Suite *s);
 void e2e_add_correction_tests(Suite *s);
 void e2e_add_fhir_tests(Suite *s);
+void e2e_add_machine_tests(Suite *s);
 
 #endif
