@@ -223,7 +223,8 @@ bool fhir_serve_init(struct app *app, int port, char *why, size_t len)
 	if (app->cfg.fhir_base_url[0] != '\0')
 		snprintf(base, sizeof(base), "%s", app->cfg.fhir_base_url);
 	else
-		snprintf(base, sizeof(base), "http://%s:%d/fhir",
+		snprintf(base, sizeof(base), "%s://%s:%d/fhir",
+			 app->tls != NULL ? "https" : "http",
 			 strchr(app->cfg.listen, ':') ? "[::1]"
 						      : app->cfg.listen,
 			 port);

@@ -26,6 +26,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "cidr.h"
 #include "fhir_outcome.h"
 #include "http1.h"
 #include "log.h"
@@ -73,6 +74,7 @@ struct conn {
 	bool unflushed;	    /* an answer not yet written to the socket */
 	bool close_after;   /* the answer going out is the last */
 	char peer[INET6_ADDRSTRLEN + 8];
+	struct sockaddr_storage peer_addr;
 	LIST_ENTRY(conn) link;
 };
 
@@ -95,7 +97,8 @@ static struct {
 	size_t nroutes;
 	struct evconnlistener *listener;
 	struct event *accept_resume;
-	struct tls *tls; /* NULL: plain HTTP */
+	struct tls *tls;	   /* NULL: plain HTTP */
+	struct cidr_list scrapers; /* metrics_allow */
 	LIST_HEAD(, conn) conns;
 	int open;      /* connections, from accept to close */
 	int in_flight; /* requests parsed and not yet answered */
@@ -336,6 +339,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return; /* a TLS handshake done: the request comes next */
 	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING)) {
 		c->peer_done = true;
 		switch (c->state) {
@@ -449,6 +454,9 @@ static void conn_new(evutil_socket_t fd, const struct sockaddr *sa)
 		return;
 	}
 	peer_text(sa, c->peer, sizeof(c->peer));
+	memcpy(&c->peer_addr, sa,
+	       sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					 : sizeof(struct sockaddr_in));
 	c->over_limit = srv.open >= srv.app->cfg.max_connections;
 	tune_socket(c->bev);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, READ_AHEAD);
@@ -684,6 +692,10 @@ static bool authorize(struct request *r, const struct route *rt,
 	const char *header = request_header(r, "Authorization");
 
 	if (rt->roles == 0)
+		return true;
+	if ((rt->roles & ALLOW_SCRAPER) && r->conn != NULL &&
+	    cidr_list_contains(&srv.scrapers,
+			       (const struct sockaddr *)&r->conn->peer_addr))
 		return true;
 	if (header != NULL && strncasecmp(header, "Bearer ", 7) == 0)
 		r->token = auth_find(&r->app->tokens, header + 7);
@@ -1198,9 +1210,18 @@ static struct evconnlistener *listen_on(const struct config *cfg)
 	return l;
 }
 
+/* metrics_allow was checked when the configuration was read. */
 void http_apply_limits(struct app *app)
 {
-	(void)app;
+	struct cidr_list next = {0};
+	char err[128];
+
+	if (!cidr_list_parse(app->cfg.metrics_allow, &next, err, sizeof(err))) {
+		log_error(CTX, "metrics_allow: %s", err);
+		return;
+	}
+	cidr_list_free(&srv.scrapers);
+	srv.scrapers = next;
 }
 
 bool http_start(struct app *app, const struct route *routes, size_t nroutes,
@@ -1217,6 +1238,7 @@ bool http_start(struct app *app, const struct route *routes, size_t nroutes,
 	srv.routes = routes;
 	srv.nroutes = nroutes;
 	srv.tls = app->tls;
+	http_apply_limits(app);
 	LIST_INIT(&srv.conns);
 	srv.accept_resume = evtimer_new(app->base, on_accept_resume, NULL);
 	srv.listener = srv.accept_resume ? listen_on(&app->cfg) : NULL;
@@ -1254,4 +1276,5 @@ void http_free(struct app *app)
 	if (srv.accept_resume != NULL)
 		event_free(srv.accept_resume);
 	srv.accept_resume = NULL;
+	cidr_list_free(&srv.scrapers);
 }

@@ -22,6 +22,7 @@
 #include "fhir_serve.h"
 #include "http.h"
 #include "log.h"
+#include "tls.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "outbox.h"
@@ -283,6 +284,67 @@ static bool load_tokens(struct app *app)
 	return true;
 }
 
+/* HTTPS when a certificate is configured.  Anywhere but loopback, plain
+ * HTTP would carry tokens and patient data in clear, so it is refused
+ * unless the operator says a TLS proxy terminates in front. */
+static bool start_tls(struct app *app)
+{
+	const struct config *cfg = &app->cfg;
+	char err[512];
+
+	if ((cfg->tls_cert_file[0] == '\0') != (cfg->tls_key_file[0] == '\0')) {
+		log_error(CTX, "tls_cert_file and tls_key_file go together");
+		return false;
+	}
+	if (cfg->tls_cert_file[0] != '\0') {
+		app->tls = tls_new(cfg->tls_cert_file, cfg->tls_key_file, err,
+				   sizeof(err));
+		if (app->tls == NULL) {
+			log_error(CTX, "tls: %s", err);
+			return false;
+		}
+		log_info(CTX, "HTTPS with %s", cfg->tls_cert_file);
+		return true;
+	}
+	if (is_loopback(cfg->listen) || cfg->behind_tls_proxy)
+		return true;
+	log_error(CTX,
+		  "listening on %s without TLS: set tls_cert_file and "
+		  "tls_key_file, or behind_tls_proxy = 1 if a TLS proxy "
+		  "terminates in front",
+		  cfg->listen);
+	return false;
+}
+
+/* A renewed certificate at the same paths (or new paths) is read again;
+ * if it does not load, the running one stays.  Turning TLS on or off
+ * needs a restart: connections would change protocol under clients. */
+static void reload_tls(struct app *app, const struct config *next)
+{
+	char err[512];
+
+	if (app->tls == NULL) {
+		if (next->tls_cert_file[0] != '\0')
+			log_warning(CTX, "reload: tls_cert_file: HTTPS starts "
+					 "at the next restart");
+		return;
+	}
+	if (next->tls_cert_file[0] == '\0' || next->tls_key_file[0] == '\0') {
+		log_warning(CTX, "reload: no certificate: HTTPS with the "
+				 "running one until restart");
+		return;
+	}
+	if (!tls_reload(app->tls, next->tls_cert_file, next->tls_key_file, err,
+			sizeof(err)))
+		log_error(CTX,
+			  "reload: tls: %s: keeping the running "
+			  "certificate",
+			  err);
+	else
+		log_info(CTX, "reload: certificate read from %s",
+			 next->tls_cert_file);
+}
+
 /* Token sets replaced by a reload: requests in flight may still point
  * into them, so they live until exit. */
 static struct token_set retired[64];
@@ -358,6 +420,7 @@ static void reload(struct app *app)
 		return;
 	}
 	reload_log_changes(&app->cfg, &next);
+	reload_tls(app, &next);
 	if (!config_keep_restart_keys(&next, &app->cfg)) {
 		log_error(CTX, "reload refused: out of memory");
 		model_set_free(&models);
@@ -475,6 +538,8 @@ static bool start(struct app *app, const struct options *o,
 			return false;
 		log_info(CTX, "coordinators' reads go to the read pool");
 	}
+	if (!start_tls(app))
+		return false;
 	if (!http_start(app, app_routes, app_route_count, &port, err,
 			sizeof(err))) {
 		log_error(CTX, "http: %s", err);
@@ -548,6 +613,7 @@ out:
 	clinic_stop();
 	outbox_free();
 	http_free(&app);
+	tls_free(app.tls);
 	if (app.read_pool != NULL)
 		db_pool_free(app.read_pool);
 	if (app.pool != NULL)

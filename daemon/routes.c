@@ -54,7 +54,10 @@ static const struct route routes[] = {
 	 FRONTEND_V1, NULL},
 	{METHOD_GET, "/healthz", healthz_get, PUBLIC, FRONTEND_V1, NULL},
 	{METHOD_GET, "/readyz", readyz_get, PUBLIC, FRONTEND_V1, NULL},
-	{METHOD_GET, "/metrics", metrics_get, PUBLIC, FRONTEND_V1, NULL},
+	/* Counts, no patient data, but not for anyone who can connect: a
+	 * token, or a scraper network the operator names (metrics_allow). */
+	{METHOD_GET, "/metrics", metrics_get,
+	 COORDINATOR | ADMIN | ALLOW_SCRAPER, FRONTEND_V1, NULL},
 
 	/* FHIR R4 (issue 13): the rows fhir_capability_resources[] lists,
 	 * checked against it at start (fhir_serve_init), with the same

@@ -18,71 +18,6 @@
 #include "e2e.h"
 #include "harness.h"
 
-#define POLL_LIMIT_MS 20000
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *text;
-	long len;
-
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	text = calloc(1, (size_t)len + 1);
-	ck_assert_ptr_nonnull(text);
-	ck_assert_int_eq(fread(text, 1, (size_t)len, f), len);
-	fclose(f);
-	return text;
-}
-
-/* A private directory for one test's config and log. */
-static void temp_dir(char *dir, size_t len)
-{
-	snprintf(dir, len, "/tmp/painpath-machine-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void remove_dir(const char *dir)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static bool log_has(const char *path, const char *text)
-{
-	char *log = read_text(path);
-	bool yes = strstr(log, text) != NULL;
-
-	free(log);
-	return yes;
-}
-
-/* Polls the log for text: the daemon writes it from its own loop. */
-static void wait_log(const char *path, const char *text)
-{
-	const struct timespec pause = {0, 20 * 1000 * 1000};
-
-	for (int waited = 0; waited < POLL_LIMIT_MS; waited += 20) {
-		if (log_has(path, text))
-			return;
-		nanosleep(&pause, NULL);
-	}
-	ck_abort_msg("no \"%s\" in the daemon's log %s", text, path);
-}
-
 static int post_batch(int port, int n, struct http_response *r)
 {
 	char body[4096], id[64];
@@ -111,40 +46,42 @@ START_TEST(sighup_applies_reloadable_and_names_restart_keys)
 	struct daemon_instance d;
 	struct http_response r;
 
-	temp_dir(dir, sizeof(dir));
+	e2e_temp_dir(dir, sizeof(dir));
 	snprintf(conf, sizeof(conf), "%s/painpath.conf", dir);
 	snprintf(log, sizeof(log), "%s/daemon.log", dir);
 	setenv("PAINPATH_TEST_LOG", log, 1);
-	write_text(conf, "max_batch = 5\nreport_enabled = 0\npool_size = 4\n");
+	e2e_write_text(conf,
+		       "max_batch = 5\nreport_enabled = 0\npool_size = 4\n");
 	ck_assert(harness_daemon_start(&d, e2e_pg.conninfo, flags));
 	ck_assert_int_eq(post_batch(d.port, 3, &r), 200);
 	http_response_free(&r);
 
 	snprintf(text, sizeof(text),
 		 "max_batch = 2min\n"); /* wrong type: the reload is refused */
-	write_text(conf, text);
+	e2e_write_text(conf, text);
 	kill(d.pid, SIGHUP);
-	wait_log(log, "reload refused");
-	ck_assert(log_has(log, "max_batch must be an integer"));
+	e2e_wait_log(log, "reload refused");
+	ck_assert(e2e_log_has(log, "max_batch must be an integer"));
 	ck_assert_int_eq(post_batch(d.port, 3, &r), 200);
 	http_response_free(&r);
 
-	write_text(conf, "max_batch = 2\nreport_enabled = 0\npool_size = 9\n"
-			 "port = 1\n");
+	e2e_write_text(conf,
+		       "max_batch = 2\nreport_enabled = 0\npool_size = 9\n"
+		       "port = 1\n");
 	kill(d.pid, SIGHUP);
-	wait_log(log, "reloaded:");
-	ck_assert(log_has(log, "reload: max_batch changed\n"));
-	ck_assert(log_has(log, "reload: pool_size changed: ignored until "
-			       "restart"));
+	e2e_wait_log(log, "reloaded:");
+	ck_assert(e2e_log_has(log, "reload: max_batch changed\n"));
+	ck_assert(e2e_log_has(log, "reload: pool_size changed: ignored until "
+				   "restart"));
 	/* --port on the command line overrides the file: no change. */
-	ck_assert(!log_has(log, "reload: port changed"));
+	ck_assert(!e2e_log_has(log, "reload: port changed"));
 	ck_assert_int_eq(post_batch(d.port, 3, &r), 413);
 	ck_assert_msg(strstr(r.body, "at most 2 events") != NULL, "%s", r.body);
 	http_response_free(&r);
 	ck_assert_int_eq(post_batch(d.port, 2, &r), 200);
 	http_response_free(&r);
 	ck_assert_int_eq(harness_daemon_stop(&d), 0);
-	remove_dir(dir);
+	e2e_remove_dir(dir);
 }
 END_TEST
 
@@ -163,12 +100,12 @@ START_TEST(json_log_is_one_object_per_line)
 	struct http_response r;
 	int lines = 0;
 
-	temp_dir(dir, sizeof(dir));
+	e2e_temp_dir(dir, sizeof(dir));
 	snprintf(conf, sizeof(conf), "%s/painpath.conf", dir);
 	snprintf(log, sizeof(log), "%s/daemon.log", dir);
 	setenv("PAINPATH_TEST_LOG", log, 1);
-	write_text(conf, "log_format = json\nlog_level = debug\n"
-			 "report_enabled = 0\n");
+	e2e_write_text(conf, "log_format = json\nlog_level = debug\n"
+			     "report_enabled = 0\n");
 	ck_assert(harness_daemon_start(&d, e2e_pg.conninfo, flags));
 	http_raw(d.port, raw, sizeof(raw) - 1, 5000, &r);
 	http_response_free(&r);
@@ -176,15 +113,15 @@ START_TEST(json_log_is_one_object_per_line)
 	http_response_free(&r);
 	/* Text an operator wrote, logged back: a key with terminal escapes
 	 * is refused and named in the log. */
-	write_text(conf, "log_format = json\n\x1b]0;owned\x07 = 1\n");
+	e2e_write_text(conf, "log_format = json\n\x1b]0;owned\x07 = 1\n");
 	kill(d.pid, SIGHUP);
-	wait_log(log, "reload refused");
-	write_text(conf, "log_format = json\nreport_enabled = 0\n");
+	e2e_wait_log(log, "reload refused");
+	e2e_write_text(conf, "log_format = json\nreport_enabled = 0\n");
 	kill(d.pid, SIGHUP);
-	wait_log(log, "\"msg\":\"reloaded:");
+	e2e_wait_log(log, "\"msg\":\"reloaded:");
 	ck_assert_int_eq(harness_daemon_stop(&d), 0);
 
-	text = read_text(log);
+	text = e2e_read_text(log);
 	ck_assert_msg(strchr(text, '\x1b') == NULL &&
 			      strchr(text, '\x07') == NULL,
 		      "a raw control character in the log");
@@ -212,7 +149,7 @@ START_TEST(json_log_is_one_object_per_line)
 	/* Start, requests, reload and stop each said something. */
 	ck_assert_int_ge(lines, 6);
 	free(text);
-	remove_dir(dir);
+	e2e_remove_dir(dir);
 }
 END_TEST
 
@@ -324,21 +261,21 @@ START_TEST(print_config_shows_effective_values)
 	const char *argv[] = {daemon_bin(), "--config",	      conf, "--port",
 			      "9191",	    "--print-config", NULL};
 
-	temp_dir(dir, sizeof(dir));
+	e2e_temp_dir(dir, sizeof(dir));
 	snprintf(conf, sizeof(conf), "%s/painpath.conf", dir);
-	write_text(conf, "request_timeout_s = 2min\nreport_time = 7:30\n"
-			 "port = 1\nbehind_tls_proxy = yes\n");
+	e2e_write_text(conf, "request_timeout_s = 2min\nreport_time = 7:30\n"
+			     "port = 1\nbehind_tls_proxy = yes\n");
 	ck_assert_int_eq(run(argv, out, sizeof(out)), 0);
 	ck_assert_msg(strstr(out, "\nrequest_timeout_s = 120\n"), "%s", out);
 	ck_assert_msg(strstr(out, "\nreport_time = 07:30\n"), "%s", out);
 	ck_assert_msg(strstr(out, "\nport = 9191\n"), "%s", out);
 	ck_assert_msg(strstr(out, "\nbehind_tls_proxy = 1\n"), "%s", out);
-	write_text(conf, "\nrequest_timeout_s = 1500ms\n");
+	e2e_write_text(conf, "\nrequest_timeout_s = 1500ms\n");
 	ck_assert_int_eq(run(argv, out, sizeof(out)), 1);
 	ck_assert_msg(strstr(out, "painpath.conf:2: request_timeout_s must be "
 				  "a whole number of seconds"),
 		      "%s", out);
-	remove_dir(dir);
+	e2e_remove_dir(dir);
 }
 END_TEST
 
