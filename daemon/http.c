@@ -632,7 +632,6 @@ static void conn_answer(struct conn *c, struct request_full *f, int status,
 	c->req = NULL;
 	c->state = CONN_WRITING;
 	evtimer_del(c->deadline);
-	bufferevent_disable(c->bev, EV_READ);
 	if (!c->unflushed) {
 		c->unflushed = true;
 		srv.flushing++;
@@ -1002,9 +1001,11 @@ static void dispatch(struct conn *c, struct request_full *f)
 {
 	struct reply rep;
 
+	/* Reading stays on: what a client sends meanwhile waits in the input
+	 * buffer (libevent stops at READ_AHEAD) and is parsed once the answer
+	 * is out; turning it off and on cost two epoll_ctl a request. */
 	c->state = CONN_HANDLING;
 	evtimer_del(c->deadline);
-	bufferevent_disable(c->bev, EV_READ);
 	reply_init(&rep);
 	if (f->r.route->handler(&f->r, &rep) == HANDLED_NOW)
 		send_reply(&f->r, &rep);
