@@ -13,6 +13,9 @@
 	"region model level phase unit waiting_unit overdue due_before flag "  \
 	"incomplete limit cursor as_of"
 
+/* The statistics' filters (daemon/stats_params.c). */
+#define STATS_QUERY "region level unit model as_of"
+
 static const struct route routes[] = {
 	{METHOD_POST, "/v1/events", events_post, EHR | ADMIN, FRONTEND_V1,
 	 NULL},
@@ -25,7 +28,19 @@ static const struct route routes[] = {
 	{METHOD_GET, "/v1/pathways", worklist_get, COORDINATOR | ADMIN,
 	 FRONTEND_V1, WORKLIST_QUERY},
 	{METHOD_GET, "/v1/stats/waiting", stats_waiting_get,
-	 COORDINATOR | ADMIN, FRONTEND_V1, "region level unit as_of"},
+	 COORDINATOR | ADMIN, FRONTEND_V1, STATS_QUERY " format"},
+	{METHOD_GET, "/v1/stats/clocks", stats_clocks_get, COORDINATOR | ADMIN,
+	 FRONTEND_V1, STATS_QUERY},
+	{METHOD_GET, "/v1/stats/histogram", stats_histogram_get,
+	 COORDINATOR | ADMIN, FRONTEND_V1, STATS_QUERY " rule"},
+	{METHOD_GET, "/v1/stats/trend", stats_trend_get, COORDINATOR | ADMIN,
+	 FRONTEND_V1, STATS_QUERY " months"},
+	{METHOD_GET, "/v1/stats/flow", stats_flow_get, COORDINATOR | ADMIN,
+	 FRONTEND_V1, STATS_QUERY " weeks"},
+	{METHOD_GET, "/v1/deadlines", deadlines_get, COORDINATOR | ADMIN,
+	 FRONTEND_V1, "within_days region level unit rule as_of"},
+	{METHOD_GET, "/v1/whoami", whoami_get, EHR | COORDINATOR | ADMIN,
+	 FRONTEND_V1, NULL},
 	{METHOD_GET, "/v1/escalations", escalations_get, COORDINATOR | ADMIN,
 	 FRONTEND_V1, "date region rule unacknowledged format unit level"},
 	{METHOD_POST, "/v1/escalations/run", escalations_run_post, ADMIN,
