@@ -22,6 +22,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "long_pool.h"
+#include "stats_build.h"
 #include "store.h"
 
 #define CTX "main"
@@ -214,6 +216,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	app->draining = true;
 	http_stop_accepting(app);
 	escalations_schedule_stop();
+	stats_build_schedule_stop();
 	/* Deadline for the drain, and a check each tick until it is done. */
 	shutdown_timer = evtimer_new(app->base, exit_at_deadline, app);
 	evtimer_add(shutdown_timer, &grace);
@@ -450,7 +453,8 @@ static bool start(struct app *app, const struct options *o,
 		log_error(CTX, "http: %s", err);
 		return false;
 	}
-	if (!escalations_schedule_start(app))
+	if (!escalations_schedule_start(app) ||
+	    !stats_build_schedule_start(app))
 		return false;
 	signals[0] = evsignal_new(app->base, SIGTERM, on_signal, app);
 	signals[1] = evsignal_new(app->base, SIGINT, on_signal, app);
@@ -504,7 +508,10 @@ out:
 	if (drain_tick != NULL)
 		event_free(drain_tick);
 	escalations_schedule_stop();
+	stats_build_schedule_stop();
 	http_free(&app);
+	stats_build_free();
+	long_pool_free();
 	if (app.read_pool != NULL)
 		db_pool_free(app.read_pool);
 	if (app.pool != NULL)

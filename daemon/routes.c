@@ -39,6 +39,8 @@ static const struct route routes[] = {
 	 FRONTEND_V1, STATS_QUERY " weeks"},
 	{METHOD_GET, "/v1/deadlines", deadlines_get, COORDINATOR | ADMIN,
 	 FRONTEND_V1, "within_days region level unit rule as_of"},
+	{METHOD_POST, "/v1/stats/build", stats_build_post, ADMIN, FRONTEND_V1,
+	 "cutoff"},
 	{METHOD_GET, "/v1/whoami", whoami_get, EHR | COORDINATOR | ADMIN,
 	 FRONTEND_V1, NULL},
 	{METHOD_GET, "/v1/escalations", escalations_get, COORDINATOR | ADMIN,

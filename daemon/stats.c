@@ -36,25 +36,27 @@ enum handled whoami_get(struct request *r, struct reply *out)
 				    regions));
 }
 
-/* Sends statement id with $1..$11 and the route's own parameters. */
+/* Sends statement id with $1..$11 and the route's own parameters, after
+ * STATS_NO_JIT: renders read the last result. */
 static enum handled stats_read(struct request *r, struct reply *out,
 			       enum stats_stmt id, int nparams,
 			       const char *const *extra, int nextra,
 			       render_fn render)
 {
 	struct stats_params sp;
-	struct db_query q = {.sql = store_stats_sql[id]};
+	struct db_query q[2] = {{.sql = store_stats_sql[STATS_NO_JIT]},
+				{.sql = store_stats_sql[id]}};
 	enum handled h;
 
 	if (!stats_params_read(r, &sp, out)) {
 		stats_params_free(&sp);
 		return HANDLED_NOW;
 	}
-	stats_params_fill(r, &sp, &q);
-	q.nparams = nparams;
+	stats_params_fill(r, &sp, &q[1]);
+	q[1].nparams = nparams;
 	for (int i = 0; i < nextra; i++)
-		q.params[nparams - nextra + i] = extra[i];
-	h = read_query(r, &q, render);
+		q[1].params[nparams - nextra + i] = extra[i];
+	h = read_batch(r, q, 2, render);
 	stats_params_free(&sp);
 	return h;
 }
@@ -111,14 +113,14 @@ static json_t *rule_limit(struct request *r, const char *model,
 static void render_clocks(struct request *r, PGresult **res, int n,
 			  struct answer *a)
 {
+	const PGresult *q = res[n - 1];
 	struct textbuf t;
 
-	(void)n;
 	open_answer(r, &t);
 	textbuf_printf(&t, ",\"rules\":[");
-	for (int i = 0; i < PQntuples(res[0]); i++) {
-		const char *model = PQgetvalue(res[0], i, 0);
-		const char *rule = PQgetvalue(res[0], i, 1);
+	for (int i = 0; i < PQntuples(q); i++) {
+		const char *model = PQgetvalue(q, i, 0);
+		const char *rule = PQgetvalue(q, i, 1);
 		/* Model keys and rules are identifiers: no escaping. */
 		textbuf_printf(&t,
 			       "%s{\"model\":\"%s\",\"rule\":\"%s\","
@@ -128,10 +130,9 @@ static void render_clocks(struct request *r, PGresult **res, int n,
 		textbuf_printf(&t,
 			       ",\"running\":%s,\"overdue\":%s,\"paused\":%s,"
 			       "\"within_limit_share\":",
-			       PQgetvalue(res[0], i, 2),
-			       PQgetvalue(res[0], i, 3),
-			       PQgetvalue(res[0], i, 4));
-		add_number(&t, res[0], i, 5);
+			       PQgetvalue(q, i, 2), PQgetvalue(q, i, 3),
+			       PQgetvalue(q, i, 4));
+		add_number(&t, q, i, 5);
 		textbuf_add(&t, "}", 1);
 	}
 	textbuf_add(&t, "]}", 2);
@@ -146,21 +147,20 @@ enum handled stats_clocks_get(struct request *r, struct reply *out)
 /* --- by unit ------------------------------------------------------------- */
 
 /* {"as_of", key: the statement's JSON text}. */
-static void render_list(struct request *r, PGresult **res, struct answer *a,
+static void render_list(struct request *r, const PGresult *q, struct answer *a,
 			const char *key)
 {
 	struct textbuf t;
 
 	open_answer(r, &t);
-	textbuf_printf(&t, ",\"%s\":%s}", key, PQgetvalue(res[0], 0, 0));
+	textbuf_printf(&t, ",\"%s\":%s}", key, PQgetvalue(q, 0, 0));
 	answer_raw_json(a, textbuf_take(&t));
 }
 
 static void render_waiting(struct request *r, PGresult **res, int n,
 			   struct answer *a)
 {
-	(void)n;
-	render_list(r, res, a, "units");
+	render_list(r, res[n - 1], a, "units");
 }
 
 enum handled stats_waiting_get(struct request *r, struct reply *out)
@@ -189,18 +189,18 @@ static json_t *histogram_limit(struct request *r)
 static void render_histogram(struct request *r, PGresult **res, int n,
 			     struct answer *a)
 {
+	const PGresult *q = res[n - 1];
 	struct textbuf t;
 
-	(void)n;
 	open_answer(r, &t);
 	textbuf_printf(&t,
 		       ",\"band_days\":%d,\"bands\":%s,\"waiting\":%s,"
 		       "\"paused\":%s,\"median_days\":",
-		       BAND_DAYS, PQgetvalue(res[0], 0, 4),
-		       PQgetvalue(res[0], 0, 0), PQgetvalue(res[0], 0, 1));
-	add_number(&t, res[0], 0, 2);
+		       BAND_DAYS, PQgetvalue(q, 0, 4), PQgetvalue(q, 0, 0),
+		       PQgetvalue(q, 0, 1));
+	add_number(&t, q, 0, 2);
 	textbuf_printf(&t, ",\"p90_days\":");
-	add_number(&t, res[0], 0, 3);
+	add_number(&t, q, 0, 3);
 	textbuf_printf(&t, ",\"limit_days\":");
 	add_json(&t, histogram_limit(r));
 	textbuf_add(&t, "}", 1);
@@ -220,15 +220,13 @@ enum handled stats_histogram_get(struct request *r, struct reply *out)
 static void render_trend(struct request *r, PGresult **res, int n,
 			 struct answer *a)
 {
-	(void)n;
-	render_list(r, res, a, "months");
+	render_list(r, res[n - 1], a, "months");
 }
 
 static void render_flow(struct request *r, PGresult **res, int n,
 			struct answer *a)
 {
-	(void)n;
-	render_list(r, res, a, "weeks");
+	render_list(r, res[n - 1], a, "weeks");
 }
 
 enum handled stats_trend_get(struct request *r, struct reply *out)

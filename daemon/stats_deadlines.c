@@ -20,12 +20,12 @@
 static void render_deadlines(struct request *r, PGresult **res, int n,
 			     struct answer *a)
 {
+	const PGresult *q = res[n - 1];
 	json_t *items = json_array();
 	char as_of[CAL_DATE_LEN];
 
-	(void)n;
-	for (int i = 0; i < PQntuples(res[0]); i++) {
-		json_t *item = stats_deadline_json(res[0], i);
+	for (int i = 0; i < PQntuples(q); i++) {
+		json_t *item = stats_deadline_json(q, i);
 		answer_pathway(
 			a,
 			json_string_value(json_object_get(item, "patient_id")),
@@ -52,15 +52,16 @@ enum handled deadlines_get(struct request *r, struct reply *out)
 		stats_params_free(&sp);
 		return HANDLED_NOW;
 	}
-	struct db_query q = {
-		.sql = store_stats_sql[STATS_DEADLINES],
-		.nparams = 8,
-		.params = {sp.as_of, request_query(r, "region"),
-			   request_query(r, "level"), request_query(r, "unit"),
-			   request_query(r, "rule"),
-			   request_regions(r, regions, sizeof(regions)),
-			   within ? within : "7", DEADLINES_LIMIT}};
-	h = read_query(r, &q, render_deadlines);
+	struct db_query q[2] = {
+		{.sql = store_stats_sql[STATS_NO_JIT]},
+		{.sql = store_stats_sql[STATS_DEADLINES],
+		 .nparams = 8,
+		 .params = {sp.as_of, request_query(r, "region"),
+			    request_query(r, "level"), request_query(r, "unit"),
+			    request_query(r, "rule"),
+			    request_regions(r, regions, sizeof(regions)),
+			    within ? within : "7", DEADLINES_LIMIT}}};
+	h = read_batch(r, q, 2, render_deadlines);
 	stats_params_free(&sp);
 	return h;
 }

@@ -1,31 +1,43 @@
 #include "store_stats.h"
 
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The SQL is written as it reads, one clause a line; clang-format would
+ * break the literals between the macros that compose them.
+ */
+/* clang-format off */
+
+/* Events recorded this close before a build are left to the live part:
+ * an event is stamped before its transaction commits, and one committing
+ * while the build reads must fall on one side only. */
+#define STATS_MARGIN "interval '10 minutes'"
+
 /* The models' zones and limits as a relation: $7..$11 in the reads,
  * $2..$6 in the build. */
-#define MZ_READS                                                               \
-	"mz AS (SELECT * FROM unnest($7::text[], $8::text[], $9::text[], "     \
-	"$10::int[], $11::text[]) AS mz(model, tz, lim_kind, lim_days, "       \
+#define MZ_READS \
+	"mz AS (SELECT * FROM unnest($7::text[], $8::text[], $9::text[], " \
+	"$10::int[], $11::text[]) AS mz(model, tz, lim_kind, lim_days, " \
 	"lim_levels))"
-#define MZ_BUILD                                                               \
-	"mz AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], "     \
-	"$5::int[], $6::text[]) AS mz(model, tz, lim_kind, lim_days, "         \
+#define MZ_BUILD \
+	"mz AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], " \
+	"$5::int[], $6::text[]) AS mz(model, tz, lim_kind, lim_days, " \
 	"lim_levels))"
 
-#define SCOPE(p)                                                               \
-	"($2::text IS NULL OR " p ".region = $2) AND ($5::text IS NULL OR " p  \
-	".model = $5) AND ($6::text[] IS NULL OR " p ".region = ANY "          \
+/* The read's scope on rows of alias p: region $2, model $5, the token's
+ * regions $6. */
+#define SCOPE(p) \
+	"($2::text IS NULL OR " p ".region = $2) AND ($5::text IS NULL OR " \
+	p ".model = $5) AND ($6::text[] IS NULL OR " p ".region = ANY " \
 	"($6::text[]))"
 
-#define FLOW_TYPES                                                             \
-	"('referral.received', 'referral.accepted', 'referral.rejected', "     \
+#define FLOW_TYPES \
+	"('referral.received', 'referral.accepted', 'referral.rejected', " \
 	"'treatment.started')"
-#define WAIT_ENDS                                                              \
-	"('treatment.started', 'referral.rejected', 'referral.withdrawn', "    \
+#define WAIT_ENDS \
+	"('treatment.started', 'referral.rejected', 'referral.withdrawn', " \
 	"'pathway.closed')"
 
 /*
@@ -36,594 +48,398 @@
  * deadline set on acceptance, and for a receipt the time its wait ended.
  * One pass of window functions over each pathway's transitions in order;
  * retracted events (issue 12) do not count.  FILTER selects the pathways
- * (all of them for the nightly build, those with flow events in a window
- * for the live part).
+ * (all of them for the nightly build, those with flow events recorded
+ * since it for the live part).
  */
-#define HISTORY(FILTER)                                                        \
-	"t0 AS (SELECT t.pathway_id, t.seq, t.type, t.occurred_at, "           \
-	"t.to_level, t.unit, t.waited_since, t.paused_days, CASE t.type WHEN " \
-	"'referral.sent' THEN t.data::json ->> 'to_level' END AS sent_level, " \
-	"CASE t.type WHEN 'referral.sent' THEN t.data::json ->> 'to_unit' "    \
-	"WHEN 'free_choice.chosen' THEN t.data::json ->> 'to_unit' WHEN "      \
-	"'referral.received' THEN t.event::json ->> 'unit' END AS unit_hint, " \
-	"CASE t.type WHEN 'referral.accepted' THEN (t.data::json ->> "         \
-	"'deadline')::date END AS deadline FROM transitions t WHERE t.type "   \
-	"IN ('referral.sent', 'referral.received', 'referral.accepted', "      \
-	"'referral.rejected', 'referral.withdrawn', 'treatment.started', "     \
-	"'pathway.closed', 'free_choice.chosen') AND " FILTER " AND NOT "      \
-	"EXISTS (SELECT 1 FROM transitions x WHERE x.pathway_id = "            \
-	"t.pathway_id AND x.corrects = t.seq AND x.type = "                    \
-	"'event.retracted')), "                                                \
-	"t1 AS (SELECT t0.*, count(*) FILTER (WHERE type = 'referral.sent') "  \
-	"OVER (PARTITION BY pathway_id ORDER BY seq) AS refno FROM t0), "      \
-	"t2 AS (SELECT t1.*, count(unit_hint) OVER (PARTITION BY pathway_id, " \
-	"refno ORDER BY seq) AS ugrp, max(sent_level) OVER (PARTITION BY "     \
-	"pathway_id, refno) AS ref_level, max(deadline) OVER (PARTITION BY "   \
-	"pathway_id, refno ORDER BY seq) AS ref_deadline, min(occurred_at) "   \
-	"FILTER (WHERE type IN " WAIT_ENDS ") OVER (PARTITION BY pathway_id "  \
-	"ORDER BY seq ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS "   \
-	"ended_at FROM t1), "                                                  \
-	"t3 AS (SELECT t2.*, max(unit_hint) OVER (PARTITION BY pathway_id, "   \
-	"refno, ugrp) AS ref_unit FROM t2), "                                  \
-	"hist AS (SELECT t3.type, t3.occurred_at, t3.ended_at, "               \
-	"t3.waited_since, t3.paused_days, t3.ref_deadline, p.model, "          \
-	"p.region, mz.tz, mz.lim_kind, mz.lim_days, mz.lim_levels, "           \
-	"coalesce(t3.ref_level, t3.to_level) AS level, coalesce(t3.ref_unit, " \
-	"t3.unit, '') AS unit, (t3.occurred_at AT TIME ZONE mz.tz)::date AS "  \
-	"day FROM t3 JOIN pathways p USING (pathway_id) JOIN mz ON mz.model "  \
-	"= p.model)"
+#define HISTORY(FILTER) \
+	"t0 AS (SELECT t.pathway_id, t.seq, t.type, t.occurred_at, " \
+	"t.recorded_at, t.to_level, t.unit, t.waited_since, t.paused_days, " \
+	"CASE t.type WHEN 'referral.sent' THEN t.data::json ->> 'to_level' " \
+	"END AS sent_level, " \
+	"CASE t.type WHEN 'referral.sent' THEN t.data::json ->> 'to_unit' " \
+	"WHEN 'free_choice.chosen' THEN t.data::json ->> 'to_unit' " \
+	"WHEN 'referral.received' THEN t.event::json ->> 'unit' END " \
+	"AS unit_hint, " \
+	"CASE t.type WHEN 'referral.accepted' THEN " \
+	"(t.data::json ->> 'deadline')::date END AS deadline " \
+	"FROM transitions t " \
+	"WHERE t.type IN ('referral.sent', 'referral.received', " \
+	"'referral.accepted', 'referral.rejected', 'referral.withdrawn', " \
+	"'treatment.started', 'pathway.closed', 'free_choice.chosen') " \
+	"AND " FILTER " " \
+	"AND NOT EXISTS (SELECT 1 FROM transitions x WHERE x.pathway_id = " \
+	"t.pathway_id AND x.corrects = t.seq AND x.type = " \
+	"'event.retracted')), " \
+	"t1 AS (SELECT t0.*, count(*) FILTER (WHERE type = 'referral.sent') " \
+	"OVER (PARTITION BY pathway_id ORDER BY seq) AS refno FROM t0), " \
+	"t2 AS (SELECT t1.*, " \
+	"count(unit_hint) OVER (PARTITION BY pathway_id, refno ORDER BY seq) " \
+	"AS ugrp, " \
+	"max(sent_level) OVER (PARTITION BY pathway_id, refno) AS ref_level, " \
+	"max(deadline) OVER (PARTITION BY pathway_id, refno ORDER BY seq) " \
+	"AS ref_deadline, " \
+	"min(occurred_at) FILTER (WHERE type IN " WAIT_ENDS ") OVER " \
+	"(PARTITION BY pathway_id ORDER BY seq ROWS BETWEEN 1 FOLLOWING AND " \
+	"UNBOUNDED FOLLOWING) AS ended_at FROM t1), " \
+	"t3 AS (SELECT t2.*, max(unit_hint) OVER (PARTITION BY pathway_id, " \
+	"refno, ugrp) AS ref_unit FROM t2), " \
+	"hist AS (SELECT t3.type, t3.occurred_at, t3.recorded_at, " \
+	"t3.ended_at, t3.waited_since, t3.paused_days, t3.ref_deadline, " \
+	"p.model, p.region, mz.tz, mz.lim_kind, mz.lim_days, mz.lim_levels, " \
+	"coalesce(t3.ref_level, t3.to_level) AS level, " \
+	"coalesce(t3.ref_unit, t3.unit, '') AS unit, " \
+	"(t3.occurred_at AT TIME ZONE mz.tz)::date AS day " \
+	"FROM t3 JOIN pathways p USING (pathway_id) " \
+	"JOIN mz ON mz.model = p.model)"
 
 /* A started treatment's wait and whether it was within its model's
- * limit (NULL: no limit applies), for hist rows in [LO, HI]. */
-#define EVENTS(LO, HI)                                                         \
-	"ev0 AS (SELECT h.*, CASE WHEN h.type = 'treatment.started' AND "      \
-	"h.waited_since IS NOT NULL THEN greatest(0, h.day - (h.waited_since " \
-	"AT TIME ZONE h.tz)::date - coalesce(h.paused_days, 0)) END AS wait "  \
-	"FROM hist h WHERE h.type IN " FLOW_TYPES " AND h.day >= " LO          \
-	" AND h.day <= " HI "), "                                              \
-	"ev AS (SELECT ev0.*, CASE WHEN type <> 'treatment.started' THEN "     \
-	"NULL WHEN lim_kind = 'deadline' THEN CASE WHEN ref_deadline IS NOT "  \
-	"NULL THEN day <= ref_deadline END WHEN lim_kind = 'days' AND wait "   \
-	"IS NOT NULL AND (lim_levels = '' OR strpos(',' || lim_levels || "     \
-	"',', ',' || level || ',') > 0) THEN wait <= lim_days END AS within "  \
-	"FROM ev0)"
+ * limit (NULL: no limit applies), for the hist rows of days [LO, HI]
+ * that meet COND. */
+#define EVENTS(LO, HI, COND) \
+	"ev0 AS (SELECT h.*, CASE WHEN h.type = 'treatment.started' AND " \
+	"h.waited_since IS NOT NULL THEN greatest(0, h.day - " \
+	"(h.waited_since AT TIME ZONE h.tz)::date - " \
+	"coalesce(h.paused_days, 0)) END AS wait " \
+	"FROM hist h WHERE h.type IN " FLOW_TYPES " AND h.day >= " LO " " \
+	"AND h.day <= " HI " AND " COND "), " \
+	"ev AS (SELECT ev0.*, CASE WHEN type <> 'treatment.started' THEN NULL " \
+	"WHEN lim_kind = 'deadline' THEN CASE WHEN ref_deadline IS NOT NULL " \
+	"THEN day <= ref_deadline END " \
+	"WHEN lim_kind = 'days' AND wait IS NOT NULL AND (lim_levels = '' OR " \
+	"strpos(',' || lim_levels || ',', ',' || level || ',') > 0) " \
+	"THEN wait <= lim_days END AS within FROM ev0)"
 
 /* ev aggregated into rows of stats_days' shape. */
-#define DAY_ROWS                                                               \
-	"SELECT day, region, model, level, unit, count(*) FILTER (WHERE type " \
-	"= 'referral.received')::int AS received, count(*) FILTER (WHERE "     \
-	"type = 'referral.accepted')::int AS accepted, count(*) FILTER "       \
-	"(WHERE type = 'referral.rejected')::int AS rejected, count(*) "       \
-	"FILTER (WHERE type = 'treatment.started')::int AS started, count(*) " \
-	"FILTER (WHERE within IS NOT NULL)::int AS limited, count(*) FILTER "  \
-	"(WHERE within)::int AS within, coalesce(array_agg(wait ORDER BY "     \
-	"wait) FILTER (WHERE wait IS NOT NULL), '{}') AS waits FROM ev GROUP " \
-	"BY day, region, model, level, unit"
+#define DAY_ROWS \
+	"SELECT day, region, model, level, unit, " \
+	"count(*) FILTER (WHERE type = 'referral.received')::int AS received, " \
+	"count(*) FILTER (WHERE type = 'referral.accepted')::int AS accepted, " \
+	"count(*) FILTER (WHERE type = 'referral.rejected')::int AS rejected, " \
+	"count(*) FILTER (WHERE type = 'treatment.started')::int AS started, " \
+	"count(*) FILTER (WHERE within IS NOT NULL)::int AS limited, " \
+	"count(*) FILTER (WHERE within)::int AS within, " \
+	"coalesce(array_agg(wait ORDER BY wait) FILTER (WHERE wait IS NOT " \
+	"NULL), '{}') AS waits " \
+	"FROM ev GROUP BY day, region, model, level, unit"
 
 /*
- * The days a read needs, [$1 - SPAN, $1]: those before the build's cutoff
- * from stats_days, the rest derived live from the pathways with flow
- * events since (found through transitions_stats_flow).  SPAN is an SQL
- * integer expression.  Leaves "days" (stats_days' columns) filtered by
- * the read's scope, level ($3) and unit ($4).
+ * The days a read needs, [$1 - SPAN, $1] (SPAN an SQL integer
+ * expression).  The last build summarised the events of the days before
+ * its cutoff recorded before its watermark (ten minutes before it began,
+ * so that no event committing meanwhile falls between); every other event
+ * is derived live, from the pathways with flow events recorded since
+ * (transitions_stats_recorded finds them): today's, and any recorded
+ * late.  Leaves sum_days (from the summary) and live (derived), both of
+ * stats_days' shape and within the read's scope, and sdays, their union
+ * narrowed to level $3 and unit $4.
  */
-#define DAYS(SPAN)                                                                                                                \
-	"b AS (SELECT ($1::date - (" SPAN "))::date AS lo, coalesce((SELECT "                                                     \
-	"cutoff FROM stats_build), '-infinity'::date) AS cutoff), "                                                               \
-	"lb AS (SELECT greatest(b.lo, b.cutoff) AS lo FROM b), " HISTORY(                                                         \
-		"t.pathway_id IN (SELECT f.pathway_id FROM transitions f "                                                        \
-		"WHERE "                                                                                                          \
-		"f.type IN " FLOW_TYPES " AND f.occurred_at >= (SELECT "                                                          \
-		"lo::timestamp FROM lb) AT TIME ZONE 'UTC' - interval '1 "                                                        \
-		"day' "                                                                                                           \
-		"AND f.occurred_at < $1::date::timestamp AT TIME ZONE 'UTC' "                                                     \
-		"+ "                                                                                                              \
-		"interval '2 days')") ", " EVENTS("(SELECT lo FROM lb)",                                                          \
-						  "$1::date") ", "                                                                \
-							      "live AS "                                                          \
-							      "(" DAY_ROWS                                                        \
-							      "), "                                                               \
-							      "days AS "                                                          \
-							      "(SELECT s.* "                                                      \
-							      "FROM "                                                             \
-							      "stats_days s, "                                                    \
-							      "b WHERE s.day "                                                    \
-							      ">= b.lo AND "                                                      \
-							      "s.day <= "                                                         \
-							      "$1::date AND "                                                     \
-							      "s.day < "                                                          \
-							      "b.cutoff "                                                         \
-							      "AND " SCOPE("s") " UNION ALL SELECT l.* FROM live l WHERE " SCOPE( \
-								      "l") ")"                                                    \
-									   ","                                                    \
-									   " "                                                    \
-									   "s"                                                    \
-									   "d"                                                    \
-									   "a"                                                    \
-									   "y"                                                    \
-									   "s"                                                    \
-									   " "                                                    \
-									   "A"                                                    \
-									   "S"                                                    \
-									   " "                                                    \
-									   "("                                                    \
-									   "S"                                                    \
-									   "E"                                                    \
-									   "L"                                                    \
-									   "E"                                                    \
-									   "C"                                                    \
-									   "T"                                                    \
-									   " "                                                    \
-									   "*"                                                    \
-									   " "                                                    \
-									   "F"                                                    \
-									   "R"                                                    \
-									   "O"                                                    \
-									   "M"                                                    \
-									   " "                                                    \
-									   "d"                                                    \
-									   "a"                                                    \
-									   "y"                                                    \
-									   "s"                                                    \
-									   " "                                                    \
-									   "W"                                                    \
-									   "H"                                                    \
-									   "E"                                                    \
-									   "R"                                                    \
-									   "E"                                                    \
-									   " "                                                    \
-									   "("                                                    \
-									   "$"                                                    \
-									   "3"                                                    \
-									   ":"                                                    \
-									   ":"                                                    \
-									   "t"                                                    \
-									   "e"                                                    \
-									   "x"                                                    \
-									   "t"                                                    \
-									   " "                                                    \
-									   "I"                                                    \
-									   "S"                                                    \
-									   " "                                                    \
-									   "N"                                                    \
-									   "U"                                                    \
-									   "L"                                                    \
-									   "L"                                                    \
-									   " "                                                    \
-									   "O"                                                    \
-									   "R"                                                    \
-									   " "                                                    \
-									   "l"                                                    \
-									   "e"                                                    \
-									   "v"                                                    \
-									   "e"                                                    \
-									   "l"                                                    \
-									   " "                                                    \
-									   "="                                                    \
-									   " "                                                    \
-									   "$"                                                    \
-									   "3"                                                    \
-									   ")"                                                    \
-									   " "                                                    \
-									   "A"                                                    \
-									   "N"                                                    \
-									   "D"                                                    \
-									   " "                                                    \
-									   "("                                                    \
-									   "$"                                                    \
-									   "4"                                                    \
-									   ":"                                                    \
-									   ":"                                                    \
-									   "t"                                                    \
-									   "e"                                                    \
-									   "x"                                                    \
-									   "t"                                                    \
-									   " "                                                    \
-									   "I"                                                    \
-									   "S"                                                    \
-									   " "                                                    \
-									   "N"                                                    \
-									   "U"                                                    \
-									   "L"                                                    \
-									   "L"                                                    \
-									   " "                                                    \
-									   "O"                                                    \
-									   "R"                                                    \
-									   " "                                                    \
-									   "u"                                                    \
-									   "n"                                                    \
-									   "i"                                                    \
-									   "t"                                                    \
-									   " "                                                    \
-									   "="                                                    \
-									   " "                                                    \
-									   "$"                                                    \
-									   "4"                                                    \
-									   ")"                                                    \
-									   ")"
+#define LIVE_PATHWAYS \
+	"t.pathway_id IN (SELECT f.pathway_id FROM transitions f, b WHERE " \
+	"f.type IN " FLOW_TYPES " AND f.recorded_at >= least(b.mark, " \
+	"b.cutoff::timestamp AT TIME ZONE 'UTC' - interval '1 day'))"
+#define LIVE_EVENTS \
+	"(h.day >= (SELECT cutoff FROM b) OR " \
+	"h.recorded_at >= (SELECT mark FROM b))"
+#define DAYS(SPAN) \
+	"b AS (SELECT ($1::date - (" SPAN "))::date AS lo, " \
+	"coalesce((SELECT cutoff FROM stats_build), '-infinity'::date) " \
+	"AS cutoff, coalesce((SELECT recorded_before FROM stats_build), " \
+	"'-infinity'::timestamptz) AS mark), " \
+	HISTORY(LIVE_PATHWAYS) ", " \
+	EVENTS("(SELECT lo FROM b)", "$1::date", LIVE_EVENTS) ", " \
+	"live0 AS (" DAY_ROWS "), " \
+	"live AS (SELECT l.* FROM live0 l WHERE " SCOPE("l") "), " \
+	"sum_days AS (SELECT s.* FROM stats_days s, b WHERE s.day >= b.lo " \
+	"AND s.day <= $1::date AND s.day < b.cutoff AND " SCOPE("s") "), " \
+	"sdays AS (SELECT * FROM (SELECT * FROM sum_days UNION ALL " \
+	"SELECT * FROM live) d WHERE ($3::text IS NULL OR level = $3) AND " \
+	"($4::text IS NULL OR unit = $4))"
 
 /* A waiting pathway's days paused up to $1, and its wait on $1. */
-#define PAUSED_UNTIL_AS_OF                                                     \
-	"(p.ref_paused_days + CASE WHEN p.ref_paused_on < $1::date THEN "      \
+#define PAUSED_UNTIL_AS_OF \
+	"(p.ref_paused_days + CASE WHEN p.ref_paused_on < $1::date THEN " \
 	"$1::date - p.ref_paused_on ELSE 0 END)"
-#define WAITING_NOW(EXTRA)                                                     \
-	"now_w AS (SELECT p.region, p.ref_to_level AS level, p.ref_unit AS "   \
-	"unit, p.model, p.next_due, p.ref_paused_on IS NOT NULL AND "          \
-	"p.ref_paused_on <= $1::date AS paused_now, " PAUSED_UNTIL_AS_OF       \
-	" AS paused_days, greatest(0, $1::date - (p.ref_received_at AT TIME "  \
-	"ZONE mz.tz)::date - " PAUSED_UNTIL_AS_OF ") AS days FROM pathways p " \
-	"JOIN mz ON mz.model = p.model WHERE p.closed_at IS NULL AND "         \
-	"p.ref_received_at IS NOT NULL AND (p.ref_received_at AT TIME ZONE "   \
-	"mz.tz)::date <= $1::date AND " SCOPE(                                 \
-		"p") " AND ($3::text IS NULL OR p.ref_to_level = $3) AND "     \
-		     "($4::text IS NULL OR p.ref_unit = $4)" EXTRA ")"
+/* Who waits on $1 (received by then, treatment not started), within the
+ * read's scope, level $3 and unit $4 of the referral, and EXTRA. */
+#define WAITING_NOW(EXTRA) \
+	"now_w AS (SELECT p.region, p.ref_to_level AS level, " \
+	"p.ref_unit AS unit, p.model, p.next_due, " \
+	"p.ref_paused_on IS NOT NULL AND p.ref_paused_on <= $1::date " \
+	"AS paused_now, " PAUSED_UNTIL_AS_OF " AS paused_days, " \
+	"greatest(0, $1::date - (p.ref_received_at AT TIME ZONE mz.tz)::date " \
+	"- " PAUSED_UNTIL_AS_OF ") AS days " \
+	"FROM pathways p JOIN mz ON mz.model = p.model " \
+	"WHERE p.closed_at IS NULL AND p.ref_received_at IS NOT NULL " \
+	"AND (p.ref_received_at AT TIME ZONE mz.tz)::date <= $1::date " \
+	"AND " SCOPE("p") " AND ($3::text IS NULL OR p.ref_to_level = $3) " \
+	"AND ($4::text IS NULL OR p.ref_unit = $4)" EXTRA ")"
 
-/* The running clocks, each with the level and unit it is counted under. */
-#define CLOCK_VALUES(P)                                                        \
-	"(VALUES ('transit', " P ".due_transit, " P ".ref_to_level, " P        \
-	".ref_unit), ('assessment', " P ".due_assessment, " P                  \
-	".ref_to_level, " P ".ref_unit), ('treatment', " P                     \
-	".due_treatment, " P ".ref_to_level, " P                               \
-	".ref_unit), ('free_choice', " P ".due_free_choice, " P                \
-	".ref_to_level, " P ".ref_unit), "                                     \
-	"('level_review', " P ".due_level_review, " P ".level, " P ".unit)) "  \
+/* The running clocks, each with the level and unit it is counted under:
+ * the referral's, the level review's the pathway's own. */
+#define CLOCK_VALUES(P) \
+	"(VALUES ('transit', " P ".due_transit, " P ".ref_to_level, " \
+	P ".ref_unit), " \
+	"('assessment', " P ".due_assessment, " P ".ref_to_level, " \
+	P ".ref_unit), " \
+	"('treatment', " P ".due_treatment, " P ".ref_to_level, " \
+	P ".ref_unit), " \
+	"('free_choice', " P ".due_free_choice, " P ".ref_to_level, " \
+	P ".ref_unit), " \
+	"('level_review', " P ".due_level_review, " P ".level, " P ".unit)) " \
 	"AS v(rule, due, level, unit)"
 
-#define PAUSED_CLOCK "'(?:^|;)([a-z_]+) \\S+ -?\\d+ \\d'"
+/* A paused clock in the clocks text: its fourth field is a date where a
+ * running one has "-".  The index predicate's form, and the rule's. */
+#define PAUSED_ANY "'[a-z] \\S+ -?\\d+ \\d'"
+#define PAUSED_RULE "'(?:^|;)([a-z_]+) \\S+ -?\\d+ \\d'"
 
 static const char clocks_sql[] =
-	"WITH c AS (SELECT p.model, v.rule, v.due FROM pathways p CROSS JOIN "
-	"LATERAL " CLOCK_VALUES(
-		"p") " WHERE p.closed_at IS NULL AND "
-		     "p.next_due IS NOT NULL AND v.due IS "
-		     "NOT NULL AND " SCOPE(
-			     "p") " AND ($3::text IS NULL OR "
-				  "v.level = $3) AND ($4::text "
-				  "IS NULL OR v.unit = $4)), "
-				  /* The paused ones: the index on the clocks
-				     text finds them. */
-				  "pz AS (SELECT p.model, m[1] AS rule FROM "
-				  "pathways p CROSS JOIN "
-				  "LATERAL "
-				  "regexp_matches(p.clocks, " PAUSED_CLOCK
-				  ", 'g') AS m WHERE "
-				  "p.closed_at IS NULL AND p.clocks ~ '[a-z] "
-				  "\\S+ -?\\d+ \\d' AND " SCOPE(
-					  "p") " AND ($3::text IS NULL OR CASE "
-					       "WHEN m[1] = "
-					       "'level_review' THEN p.level "
-					       "ELSE p.ref_to_level END = $3) "
-					       "AND ($4::text IS NULL OR CASE "
-					       "WHEN m[1] = 'level_review' "
-					       "THEN p.unit ELSE p.ref_unit "
-					       "END = $4)), "
-					       "a AS (SELECT model, rule, "
-					       "count(*) AS running, count(*) "
-					       "FILTER "
-					       "(WHERE due < $1::date) AS "
-					       "overdue, 0 AS paused FROM c "
-					       "GROUP BY 1, 2 "
-					       "UNION ALL SELECT model, rule, "
-					       "0, 0, count(*) FROM pz GROUP "
-					       "BY 1, 2) "
-					       "SELECT model, rule, "
-					       "sum(running)::int, "
-					       "sum(overdue)::int, "
-					       "sum(paused)::int, CASE WHEN "
-					       "sum(running) > 0 THEN "
-					       "round((sum(running) "
-					       "- sum(overdue)) / "
-					       "sum(running), 4) END FROM a "
-					       "GROUP BY 1, 2 ORDER BY "
-					       "1, 2";
+	"WITH c AS (SELECT p.model, v.rule, v.due FROM pathways p "
+	"CROSS JOIN LATERAL " CLOCK_VALUES("p") " "
+	"WHERE p.closed_at IS NULL AND p.next_due IS NOT NULL "
+	"AND v.due IS NOT NULL AND " SCOPE("p") " "
+	"AND ($3::text IS NULL OR v.level = $3) "
+	"AND ($4::text IS NULL OR v.unit = $4)), "
+	/* The paused ones: the index on the clocks text finds them. */
+	"pz AS (SELECT p.model, m[1] AS rule FROM pathways p "
+	"CROSS JOIN LATERAL regexp_matches(p.clocks, " PAUSED_RULE ", 'g') "
+	"AS m WHERE p.closed_at IS NULL AND p.clocks ~ " PAUSED_ANY " "
+	"AND " SCOPE("p") " "
+	"AND ($3::text IS NULL OR CASE WHEN m[1] = 'level_review' "
+	"THEN p.level ELSE p.ref_to_level END = $3) "
+	"AND ($4::text IS NULL OR CASE WHEN m[1] = 'level_review' "
+	"THEN p.unit ELSE p.ref_unit END = $4)), "
+	"a AS (SELECT model, rule, count(*) AS running, "
+	"count(*) FILTER (WHERE due < $1::date) AS overdue, 0 AS paused "
+	"FROM c GROUP BY 1, 2 "
+	"UNION ALL SELECT model, rule, 0, 0, count(*) FROM pz GROUP BY 1, 2) "
+	"SELECT model, rule, sum(running)::int, sum(overdue)::int, "
+	"sum(paused)::int, CASE WHEN sum(running) > 0 THEN "
+	"round((sum(running) - sum(overdue)) / sum(running), 4) END "
+	"FROM a GROUP BY 1, 2 ORDER BY 1, 2";
 
 static const char waiting_sql[] =
-	"WITH " MZ_READS ", " WAITING_NOW("") ", " DAYS(
-		"89") ", "
-		      "w AS (SELECT region, level, unit, count(*) AS n, "
-		      "percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS "
-		      "median, "
-		      "percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS "
-		      "p90, count(*) "
-		      "FILTER (WHERE paused_now) AS paused_now, "
-		      "sum(paused_days) AS "
-		      "paused_days, count(next_due) AS clocked, count(*) "
-		      "FILTER (WHERE "
-		      "next_due < $1::date) AS overdue FROM now_w GROUP BY 1, "
-		      "2, 3), "
-		      /* Completed waits: treatments started in the 90 days to
-			 $1. */
-		      "dw AS (SELECT region, level, nullif(unit, '') AS unit, "
-		      "w FROM sdays "
-		      "CROSS JOIN LATERAL unnest(waits) AS w), "
-		      "d AS (SELECT region, level, unit, count(*) AS n, "
-		      "percentile_cont(0.5) "
-		      "WITHIN GROUP (ORDER BY w) AS median, "
-		      "percentile_cont(0.9) WITHIN "
-		      "GROUP (ORDER BY w) AS p90 FROM dw GROUP BY 1, 2, 3), "
-		      "ds AS (SELECT region, level, nullif(unit, '') AS unit, "
-		      "sum(started) "
-		      "AS started, sum(limited) AS limited, sum(within) AS "
-		      "within FROM "
-		      "sdays GROUP BY 1, 2, 3), "
-		      "j AS (SELECT coalesce(w.region, ds.region) AS region, "
-		      "coalesce(w.level, ds.level) AS level, coalesce(w.unit, "
-		      "ds.unit) AS "
-		      "unit, w.n, w.median, w.p90, w.paused_now, "
-		      "w.paused_days, w.clocked, "
-		      "w.overdue, d.n AS dn, d.median AS dmedian, d.p90 AS "
-		      "dp90, "
-		      "ds.started, ds.limited, ds.within FROM w FULL JOIN ds "
-		      "ON ds.region = "
-		      "w.region AND ds.level = w.level AND ds.unit IS NOT "
-		      "DISTINCT FROM "
-		      "w.unit LEFT JOIN d ON d.region = ds.region AND d.level "
-		      "= ds.level "
-		      "AND d.unit IS NOT DISTINCT FROM ds.unit) "
-		      "SELECT coalesce(json_agg(json_build_object('region', "
-		      "region, "
-		      "'level', level, 'unit', unit, 'waiting_now', "
-		      "coalesce(n, 0), "
-		      "'waiting_now_median_days', median, "
-		      "'waiting_now_p90_days', p90, "
-		      "'paused_now', coalesce(paused_now, 0), 'paused_days', "
-		      "coalesce(paused_days, 0), 'with_clock', "
-		      "coalesce(clocked, 0), "
-		      "'overdue', coalesce(overdue, 0), 'within_limit_share', "
-		      "CASE WHEN "
-		      "clocked > 0 THEN round((clocked - overdue)::numeric / "
-		      "clocked, 4) "
-		      "END, 'completed_90d', coalesce(started, 0), "
-		      "'completed_median_days', "
-		      "dmedian, 'completed_p90_days', dp90, "
-		      "'completed_within_limit_share', "
-		      "CASE WHEN limited > 0 THEN round(within::numeric / "
-		      "limited, 4) END) "
-		      "ORDER BY region, level, unit), '[]')::text FROM j";
+	"WITH " MZ_READS ", " WAITING_NOW("") ", " DAYS("89") ", "
+	"w AS (SELECT region, level, unit, count(*) AS n, "
+	"percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median, "
+	"percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90, "
+	"count(*) FILTER (WHERE paused_now) AS paused_now, "
+	"sum(paused_days) AS paused_days, count(next_due) AS clocked, "
+	"count(*) FILTER (WHERE next_due < $1::date) AS overdue "
+	"FROM now_w GROUP BY 1, 2, 3), "
+	/* Completed waits: treatments started in the 90 days to $1. */
+	"dw AS (SELECT region, level, nullif(unit, '') AS unit, w FROM sdays "
+	"CROSS JOIN LATERAL unnest(waits) AS w), "
+	"d AS (SELECT region, level, unit, count(*) AS n, "
+	"percentile_cont(0.5) WITHIN GROUP (ORDER BY w) AS median, "
+	"percentile_cont(0.9) WITHIN GROUP (ORDER BY w) AS p90 "
+	"FROM dw GROUP BY 1, 2, 3), "
+	"ds AS (SELECT region, level, nullif(unit, '') AS unit, "
+	"sum(started) AS started, sum(limited) AS limited, "
+	"sum(within) AS within FROM sdays GROUP BY 1, 2, 3), "
+	"j AS (SELECT coalesce(w.region, ds.region) AS region, "
+	"coalesce(w.level, ds.level) AS level, "
+	"coalesce(w.unit, ds.unit) AS unit, w.n, w.median, w.p90, "
+	"w.paused_now, w.paused_days, w.clocked, w.overdue, "
+	"d.median AS dmedian, d.p90 AS dp90, ds.started, ds.limited, "
+	"ds.within FROM w FULL JOIN ds ON ds.region = w.region "
+	"AND ds.level = w.level AND ds.unit IS NOT DISTINCT FROM w.unit "
+	"LEFT JOIN d ON d.region = ds.region AND d.level = ds.level "
+	"AND d.unit IS NOT DISTINCT FROM ds.unit) "
+	"SELECT coalesce(json_agg(json_build_object('region', region, "
+	"'level', level, 'unit', unit, 'waiting_now', coalesce(n, 0), "
+	"'waiting_now_median_days', median, 'waiting_now_p90_days', p90, "
+	"'paused_now', coalesce(paused_now, 0), "
+	"'paused_days', coalesce(paused_days, 0), "
+	"'with_clock', coalesce(clocked, 0), 'overdue', coalesce(overdue, 0), "
+	"'within_limit_share', CASE WHEN clocked > 0 THEN "
+	"round((clocked - overdue)::numeric / clocked, 4) END, "
+	"'completed_90d', coalesce(started, 0), "
+	"'completed_median_days', dmedian, 'completed_p90_days', dp90, "
+	"'completed_within_limit_share', CASE WHEN limited > 0 THEN "
+	"round(within::numeric / limited, 4) END) "
+	"ORDER BY region, level, unit), '[]')::text FROM j";
 
-static const char histogram_sql[] = "WITH " MZ_READS ", " WAITING_NOW(
-	" AND ($12::text IS NULL OR CASE $12 WHEN 'transit' THEN "
-	"p.due_transit WHEN 'assessment' THEN p.due_assessment WHEN "
-	"'treatment' THEN p.due_treatment WHEN 'free_choice' THEN "
-	"p.due_free_choice WHEN 'level_review' THEN p.due_level_review "
-	"END IS NOT NULL OR (p.ref_paused_on IS NOT NULL AND p.clocks ~ "
-	"('(^|;)' || $12 || ' \\S+ -?\\d+ \\d')))") ", "
-						    "s AS (SELECT count(*) AS "
-						    "n, count(*) FILTER (WHERE "
-						    "paused_now) AS "
-						    "paused, "
-						    "percentile_cont(0.5) "
-						    "WITHIN GROUP (ORDER BY "
-						    "days) AS median, "
-						    "percentile_cont(0.9) "
-						    "WITHIN GROUP (ORDER BY "
-						    "days) AS p90, "
-						    "max(days / 7) AS top FROM "
-						    "now_w), "
-						    "h AS (SELECT days / 7 AS "
-						    "band, count(*) AS n FROM "
-						    "now_w GROUP BY 1) "
-						    "SELECT s.n, s.paused, "
-						    "s.median, s.p90, (SELECT "
-						    "coalesce(json_agg(json_"
-						    "build_object('from_days', "
-						    "g * 7, 'to_days', "
-						    "g * 7 + 6, 'count', "
-						    "coalesce(h.n, 0)) ORDER "
-						    "BY g), '[]') FROM "
-						    "generate_series(0, s.top) "
-						    "AS g LEFT JOIN h ON "
-						    "h.band = g)::text FROM "
-						    "s";
+#define HISTOGRAM_RULE \
+	" AND ($12::text IS NULL OR CASE $12 " \
+	"WHEN 'transit' THEN p.due_transit " \
+	"WHEN 'assessment' THEN p.due_assessment " \
+	"WHEN 'treatment' THEN p.due_treatment " \
+	"WHEN 'free_choice' THEN p.due_free_choice " \
+	"WHEN 'level_review' THEN p.due_level_review END IS NOT NULL " \
+	"OR (p.ref_paused_on IS NOT NULL AND p.clocks ~ " \
+	"('(^|;)' || $12 || ' \\S+ -?\\d+ \\d')))"
 
-/* The months' rows: summarised months before the cutoff's month, the
- * rest from the days (summary and live). */
-static const char trend_sql[] = "WITH " MZ_READS ", " WAITING_NOW("") ", " DAYS(
-	"$1::date - (date_trunc('month', $1::date) - ($12::int - 1) * "
-	"interval '1 month')::date") ", "
-				     "months AS (SELECT (date_trunc('month', "
-				     "$1::date) - k * interval '1 "
-				     "month')::date AS month FROM "
-				     "generate_series(0, $12::int - 1) AS k), "
-				     "sm AS (SELECT s.* FROM stats_months s, b "
-				     "WHERE s.month >= (SELECT "
-				     "min(month) FROM months) AND s.month < "
-				     "date_trunc('month', b.cutoff) "
-				     "AND " SCOPE(
-					     "s") " AND ($3::text IS NULL OR "
-						  "s.level = $3) AND "
-						  "($4::text IS NULL OR s.unit "
-						  "= $4)), "
-						  "dm AS (SELECT "
-						  "date_trunc('month', "
-						  "d.day)::date AS month, "
-						  "d.started, "
-						  "d.limited, d.within, "
-						  "d.waits FROM sdays d, b "
-						  "WHERE d.day >= "
-						  "date_trunc('month', "
-						  "b.cutoff)), "
-						  "src AS (SELECT month, "
-						  "waiting_at_end, started, "
-						  "limited, within, "
-						  "waits FROM sm UNION ALL "
-						  "SELECT month, 0, started, "
-						  "limited, within, "
-						  "waits FROM dm), "
-						  "agg AS (SELECT month, "
-						  "sum(waiting_at_end) AS "
-						  "waiting, sum(started) "
-						  "AS started, sum(limited) AS "
-						  "limited, sum(within) AS "
-						  "within FROM src "
-						  "GROUP BY 1), "
-						  "pct AS (SELECT month, "
-						  "percentile_cont(0.5) WITHIN "
-						  "GROUP (ORDER BY w) "
-						  "AS median, "
-						  "percentile_cont(0.9) WITHIN "
-						  "GROUP (ORDER BY w) AS p90 "
-						  "FROM src CROSS JOIN LATERAL "
-						  "unnest(waits) AS w GROUP BY "
-						  "1), "
-						  /* The month of as_of (and any
-						   * month after the cutoff's)
-						   * ends now: who waits is
-						   * counted from the pathways.
-						   */
-						  "cur AS (SELECT count(*) AS "
-						  "n FROM now_w) "
-						  "SELECT "
-						  "coalesce(json_agg(json_"
-						  "build_object('month', "
-						  "to_char(m.month, "
-						  "'YYYY-MM'), "
-						  "'waiting_at_end', CASE WHEN "
-						  "m.month = "
-						  "date_trunc('month', "
-						  "$1::date) THEN (SELECT n "
-						  "FROM cur) WHEN m.month "
-						  "< date_trunc('month', "
-						  "(SELECT cutoff FROM b)) "
-						  "THEN "
-						  "coalesce(a.waiting, 0) END, "
-						  "'started', "
-						  "coalesce(a.started, 0), "
-						  "'median_days', p.median, "
-						  "'p90_days', p.p90, "
-						  "'within_limit_share', "
-						  "CASE WHEN a.limited > 0 "
-						  "THEN "
-						  "round(a.within::numeric / "
-						  "a.limited, 4) "
-						  "END) ORDER BY m.month), "
-						  "'[]')::text FROM months m "
-						  "LEFT JOIN agg a ON "
-						  "a.month = m.month LEFT JOIN "
-						  "pct p ON p.month = m.month";
+static const char histogram_sql[] =
+	"WITH " MZ_READS ", " WAITING_NOW(HISTOGRAM_RULE) ", "
+	"s AS (SELECT count(*) AS n, count(*) FILTER (WHERE paused_now) "
+	"AS paused, percentile_cont(0.5) WITHIN GROUP (ORDER BY days) "
+	"AS median, percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90, "
+	"max(days / 7) AS top FROM now_w), "
+	"h AS (SELECT days / 7 AS band, count(*) AS n FROM now_w GROUP BY 1) "
+	"SELECT s.n, s.paused, s.median, s.p90, "
+	"(SELECT coalesce(json_agg(json_build_object('from_days', g * 7, "
+	"'to_days', g * 7 + 6, 'count', coalesce(h.n, 0)) ORDER BY g), '[]') "
+	"FROM generate_series(0, s.top) AS g LEFT JOIN h ON h.band = g)::text "
+	"FROM s";
 
-static const char flow_sql[] = "WITH " MZ_READS ", " DAYS(
-	"$1::date - (date_trunc('week', $1::date) - ($12::int - 1) * "
-	"interval '1 week')::date") ", "
-				    "weeks AS (SELECT (date_trunc('week', "
-				    "$1::date) - k * interval '1 "
-				    "week')::date AS monday FROM "
-				    "generate_series(0, $12::int - 1) AS k), "
-				    "a AS (SELECT date_trunc('week', "
-				    "day)::date AS monday, sum(received) "
-				    "AS received, sum(accepted) AS accepted, "
-				    "sum(rejected) AS rejected, "
-				    "sum(started) AS started FROM sdays GROUP "
-				    "BY 1) "
-				    "SELECT "
-				    "coalesce(json_agg(json_build_object('week'"
-				    ", "
-				    "to_char(w.monday, 'IYYY-\"W\"IW'), "
-				    "'from', w.monday::text, "
-				    "'received', coalesce(a.received, 0), "
-				    "'accepted', "
-				    "coalesce(a.accepted, 0), 'rejected', "
-				    "coalesce(a.rejected, 0), "
-				    "'started', coalesce(a.started, 0)) ORDER "
-				    "BY w.monday), '[]')::text "
-				    "FROM weeks w LEFT JOIN a ON a.monday = "
-				    "w.monday";
+/* The months: those before the cutoff's month from stats_months, the
+ * rest from the days. */
+#define TREND_SPAN \
+	"$1::date - (date_trunc('month', $1::date) - " \
+	"($12::int - 1) * interval '1 month')::date"
 
-/* The escalation of the same pathway, rule and due date, if a night's
- * report has listed it, with its acknowledgement. */
+static const char trend_sql[] =
+	"WITH " MZ_READS ", " WAITING_NOW("") ", " DAYS(TREND_SPAN) ", "
+	"months AS (SELECT (date_trunc('month', $1::date) - "
+	"k * interval '1 month')::date AS month "
+	"FROM generate_series(0, $12::int - 1) AS k), "
+	"sm AS (SELECT s.* FROM stats_months s, b "
+	"WHERE s.month >= (SELECT min(month) FROM months) "
+	"AND s.month < date_trunc('month', b.cutoff) AND " SCOPE("s") " "
+	"AND ($3::text IS NULL OR s.level = $3) "
+	"AND ($4::text IS NULL OR s.unit = $4)), "
+	/* The cutoff's month and after from the days; live events of
+	 * earlier months (recorded late) add to the summarised ones. */
+	"dm AS (SELECT date_trunc('month', d.day)::date AS month, "
+	"d.started, d.limited, d.within, d.waits "
+	"FROM (SELECT s.* FROM sum_days s, b "
+	"WHERE s.day >= date_trunc('month', b.cutoff) "
+	"UNION ALL SELECT * FROM live) d "
+	"WHERE ($3::text IS NULL OR d.level = $3) "
+	"AND ($4::text IS NULL OR d.unit = $4)), "
+	"src AS (SELECT month, waiting_at_end, started, limited, within, "
+	"waits FROM sm UNION ALL SELECT month, 0, started, limited, within, "
+	"waits FROM dm), "
+	"agg AS (SELECT month, sum(waiting_at_end) AS waiting, "
+	"sum(started) AS started, sum(limited) AS limited, "
+	"sum(within) AS within FROM src GROUP BY 1), "
+	"pct AS (SELECT month, "
+	"percentile_cont(0.5) WITHIN GROUP (ORDER BY w) AS median, "
+	"percentile_cont(0.9) WITHIN GROUP (ORDER BY w) AS p90 "
+	"FROM src CROSS JOIN LATERAL unnest(waits) AS w GROUP BY 1), "
+	/* as_of's month ends now: who waits is counted from the pathways.
+	 * Months after the summary and before as_of's are not known. */
+	"cur AS (SELECT count(*) AS n FROM now_w) "
+	"SELECT coalesce(json_agg(json_build_object("
+	"'month', to_char(m.month, 'YYYY-MM'), "
+	"'waiting_at_end', CASE WHEN m.month = date_trunc('month', $1::date) "
+	"THEN (SELECT n FROM cur) "
+	"WHEN m.month < date_trunc('month', (SELECT cutoff FROM b)) "
+	"THEN coalesce(a.waiting, 0) END, "
+	"'started', coalesce(a.started, 0), "
+	"'median_days', p.median, 'p90_days', p.p90, "
+	"'within_limit_share', CASE WHEN a.limited > 0 THEN "
+	"round(a.within::numeric / a.limited, 4) END) ORDER BY m.month), "
+	"'[]')::text FROM months m LEFT JOIN agg a ON a.month = m.month "
+	"LEFT JOIN pct p ON p.month = m.month";
+
+#define FLOW_SPAN \
+	"$1::date - (date_trunc('week', $1::date) - " \
+	"($12::int - 1) * interval '1 week')::date"
+
+static const char flow_sql[] =
+	"WITH " MZ_READS ", " DAYS(FLOW_SPAN) ", "
+	"weeks AS (SELECT (date_trunc('week', $1::date) - "
+	"k * interval '1 week')::date AS monday "
+	"FROM generate_series(0, $12::int - 1) AS k), "
+	"a AS (SELECT date_trunc('week', day)::date AS monday, "
+	"sum(received) AS received, sum(accepted) AS accepted, "
+	"sum(rejected) AS rejected, sum(started) AS started "
+	"FROM sdays GROUP BY 1) "
+	"SELECT coalesce(json_agg(json_build_object("
+	"'week', to_char(w.monday, 'IYYY-\"W\"IW'), "
+	"'from', w.monday::text, 'received', coalesce(a.received, 0), "
+	"'accepted', coalesce(a.accepted, 0), "
+	"'rejected', coalesce(a.rejected, 0), "
+	"'started', coalesce(a.started, 0)) ORDER BY w.monday), '[]')::text "
+	"FROM weeks w LEFT JOIN a ON a.monday = w.monday";
+
+/* The clocks due in the window, and the escalation of the same pathway,
+ * rule and due date if a night's report listed it, with its
+ * acknowledgement.  The index on (next_due, the latest due) holds the
+ * window's pathways in one range. */
 static const char deadlines_sql[] =
 	"WITH c AS (SELECT p.pathway_id, p.patient_id, p.model, p.region, "
 	"p.level, v.rule, v.due, v.unit FROM pathways p CROSS JOIN LATERAL "
-	"(VALUES ('transit', p.due_transit, p.ref_unit), ('assessment', "
-	"p.due_assessment, p.ref_unit), ('treatment', p.due_treatment, "
-	"p.ref_unit), ('free_choice', p.due_free_choice, p.ref_unit), "
+	"(VALUES ('transit', p.due_transit, p.ref_unit), "
+	"('assessment', p.due_assessment, p.ref_unit), "
+	"('treatment', p.due_treatment, p.ref_unit), "
+	"('free_choice', p.due_free_choice, p.ref_unit), "
 	"('level_review', p.due_level_review, p.unit)) AS v(rule, due, unit) "
-	"WHERE p.closed_at IS NULL AND p.next_due IS NOT NULL AND p.next_due "
-	"<= $1::date + $7::int AND greatest(p.due_transit, p.due_assessment, "
-	"p.due_treatment, p.due_free_choice, p.due_level_review) >= $1::date "
-	"AND v.due >= $1::date AND v.due <= $1::date + $7::int AND "
-	"($2::text IS NULL OR p.region = $2) AND ($3::text IS NULL OR p.level "
-	"= $3) AND ($4::text IS NULL OR v.unit = $4) AND ($5::text IS NULL OR "
-	"v.rule = $5) AND ($6::text[] IS NULL OR p.region = ANY "
-	"($6::text[]))) "
+	"WHERE p.closed_at IS NULL AND p.next_due IS NOT NULL "
+	"AND p.next_due <= $1::date + $7::int "
+	"AND greatest(p.due_transit, p.due_assessment, p.due_treatment, "
+	"p.due_free_choice, p.due_level_review) >= $1::date "
+	"AND v.due >= $1::date AND v.due <= $1::date + $7::int "
+	"AND ($2::text IS NULL OR p.region = $2) "
+	"AND ($3::text IS NULL OR p.level = $3) "
+	"AND ($4::text IS NULL OR v.unit = $4) "
+	"AND ($5::text IS NULL OR v.rule = $5) "
+	"AND ($6::text[] IS NULL OR p.region = ANY ($6::text[]))) "
 	"SELECT c.pathway_id, c.patient_id, c.model, c.region, c.level, "
 	"c.rule, c.due::text, c.due - $1::date, c.unit, e.escalation_id, "
 	"e.acked_by, to_char(e.acked_at AT TIME ZONE 'UTC', "
 	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), e.ack_note, e.ack_claimed_by "
-	"FROM c LEFT JOIN escalations e ON e.pathway_id = c.pathway_id AND "
-	"e.rule = c.rule AND e.due = c.due ORDER BY c.due, c.region, "
-	"c.pathway_id, c.rule LIMIT $8::int";
+	"FROM c LEFT JOIN escalations e ON e.pathway_id = c.pathway_id "
+	"AND e.rule = c.rule AND e.due = c.due "
+	"ORDER BY c.due, c.region, c.pathway_id, c.rule LIMIT $8::int";
 
-/* The summary from the whole history, replacing the last one, in one
- * statement (the readers see the old summary or the new, never half). */
+/* The events a build summarises: the days before its cutoff ($1), those
+ * recorded before its watermark. */
+#define BUILD_EVENTS \
+	EVENTS("'-infinity'::date", "$1::date - 1", \
+	       "h.recorded_at < now() - " STATS_MARGIN)
+
+/* Waiting at the end of each month: a receipt waits from its time to the
+ * first event that ended it (or on), and is counted at every month's end
+ * (local midnight) in between, up to the cutoff's month. */
+#define BUILD_ENDS \
+	"ends AS (SELECT m::date AS month, h.region, h.model, h.level, " \
+	"h.unit, count(*) AS n FROM hist h CROSS JOIN LATERAL " \
+	"generate_series(date_trunc('month', h.occurred_at AT TIME ZONE h.tz), " \
+	"least(date_trunc('month', coalesce(h.ended_at AT TIME ZONE h.tz, " \
+	"$1::date::timestamp)), date_trunc('month', $1::date::timestamp)) " \
+	"- interval '1 month', interval '1 month') AS m " \
+	"WHERE h.type = 'referral.received' GROUP BY 1, 2, 3, 4, 5)"
+
+/* The months before the cutoff's: who waited at their end, and their
+ * started treatments. */
+#define BUILD_MONTHS \
+	"ins_m AS (INSERT INTO stats_months SELECT month, region, model, " \
+	"level, unit, coalesce(max(n), 0), count(started), count(limited), " \
+	"count(within), coalesce(array_agg(w ORDER BY w) FILTER " \
+	"(WHERE w IS NOT NULL), '{}') " \
+	"FROM (SELECT month, region, model, level, unit, n, " \
+	"NULL::int AS started, NULL::int AS limited, NULL::int AS within, " \
+	"NULL::int AS w FROM ends " \
+	"UNION ALL SELECT date_trunc('month', e.day)::date, e.region, " \
+	"e.model, e.level, e.unit, NULL, " \
+	"CASE WHEN e.type = 'treatment.started' THEN 1 END, " \
+	"CASE WHEN e.within IS NOT NULL THEN 1 END, " \
+	"CASE WHEN e.within THEN 1 END, e.wait FROM ev e " \
+	"WHERE e.day < date_trunc('month', $1::date)) u " \
+	"GROUP BY 1, 2, 3, 4, 5 RETURNING 1)"
+
+#define BUILD_RECORD \
+	"rec AS (INSERT INTO stats_build (cutoff, recorded_before, built_at, " \
+	"built_by, days_rows, month_rows, millis) SELECT $1::date, " \
+	"now() - " STATS_MARGIN ", now(), $7, " \
+	"(SELECT count(*) FROM ins_d), (SELECT count(*) FROM ins_m), " \
+	"(extract(epoch FROM clock_timestamp() - now()) * 1000)::int " \
+	"ON CONFLICT (only_row) DO UPDATE SET cutoff = EXCLUDED.cutoff, " \
+	"recorded_before = EXCLUDED.recorded_before, " \
+	"built_at = EXCLUDED.built_at, built_by = EXCLUDED.built_by, " \
+	"days_rows = EXCLUDED.days_rows, month_rows = EXCLUDED.month_rows, " \
+	"millis = EXCLUDED.millis RETURNING days_rows, month_rows)"
+
+/* The summary from the whole history, after STATS_BUILD_CLEAR in the
+ * same transaction: readers see the old summary or the new, never half. */
 static const char build_sql[] =
-	"WITH " MZ_BUILD ", " HISTORY("true") ", " EVENTS(
-		"'-infinity'::date",
-		"$1::date - 1") ", "
-				"del_d AS (DELETE FROM stats_days), del_m AS "
-				"(DELETE FROM "
-				"stats_months), "
-				"ins_d AS (INSERT INTO stats_days " DAY_ROWS
-				" RETURNING day, region, "
-				"model, level, unit, started, limited, within, "
-				"waits), "
-				/* Waiting at the end of each month: a receipt
-				 * waits from its time to the first event that
-				 * ended it (or on), and is counted at every
-				 * month's end (local midnight) in between. */
-				"ends AS (SELECT m::date AS month, h.region, "
-				"h.model, h.level, "
-				"h.unit, count(*) AS n FROM hist h CROSS JOIN "
-				"LATERAL "
-				"generate_series(date_trunc('month', "
-				"h.occurred_at AT TIME ZONE "
-				"h.tz), least(date_trunc('month', "
-				"coalesce(h.ended_at AT TIME ZONE "
-				"h.tz, $1::date::timestamp)), "
-				"date_trunc('month', "
-				"$1::date::timestamp)) - interval '1 month', "
-				"interval '1 month') AS m "
-				"WHERE h.type = 'referral.received' GROUP BY "
-				"1, 2, 3, 4, 5), "
-				"ins_m AS (INSERT INTO stats_months SELECT "
-				"month, region, model, "
-				"level, unit, coalesce(max(n), 0), "
-				"coalesce(sum(started), 0), "
-				"coalesce(sum(limited), 0), "
-				"coalesce(sum(within), 0), "
-				"coalesce(array_agg(w ORDER BY w) FILTER "
-				"(WHERE w IS NOT NULL), "
-				"'{}') FROM (SELECT month, region, model, "
-				"level, unit, n, NULL::int "
-				"AS started, NULL::int AS limited, NULL::int "
-				"AS within, NULL::int AS "
-				"w FROM ends UNION ALL SELECT "
-				"date_trunc('month', e.day)::date, "
-				"e.region, e.model, e.level, e.unit, NULL, "
-				"CASE WHEN e.type = "
-				"'treatment.started' THEN 1 END, CASE WHEN "
-				"e.within IS NOT NULL THEN "
-				"1 END, CASE WHEN e.within THEN 1 END, e.wait "
-				"FROM ev e WHERE e.day < "
-				"date_trunc('month', $1::date)) u GROUP BY 1, "
-				"2, 3, 4, 5 RETURNING "
-				"1), "
-				"rec AS (INSERT INTO stats_build (cutoff, "
-				"built_at, built_by, "
-				"days_rows, month_rows, millis) SELECT "
-				"$1::date, now(), $7, (SELECT "
-				"count(*) FROM ins_d), (SELECT count(*) FROM "
-				"ins_m), (extract(epoch "
-				"FROM clock_timestamp() - now()) * 1000)::int "
-				"ON CONFLICT (only_row) "
-				"DO UPDATE SET cutoff = EXCLUDED.cutoff, "
-				"built_at = EXCLUDED.built_at, "
-				"built_by = EXCLUDED.built_by, days_rows = "
-				"EXCLUDED.days_rows, "
-				"month_rows = EXCLUDED.month_rows, millis = "
-				"EXCLUDED.millis RETURNING "
-				"days_rows, month_rows) "
-				"SELECT days_rows, month_rows FROM rec";
+	"WITH " MZ_BUILD ", " HISTORY("true") ", " BUILD_EVENTS ", "
+	"ins_d AS (INSERT INTO stats_days " DAY_ROWS " RETURNING 1), "
+	BUILD_ENDS ", " BUILD_MONTHS ", " BUILD_RECORD " "
+	"SELECT days_rows, month_rows FROM rec";
 
 const char *const store_stats_sql[STATS_STMT_COUNT] = {
 	[STATS_CLOCKS] = clocks_sql,
@@ -632,12 +448,17 @@ const char *const store_stats_sql[STATS_STMT_COUNT] = {
 	[STATS_TREND] = trend_sql,
 	[STATS_FLOW] = flow_sql,
 	[STATS_DEADLINES] = deadlines_sql,
+	[STATS_BUILD_CLEAR] =
+		"WITH d AS (DELETE FROM stats_days) DELETE FROM stats_months",
 	[STATS_BUILD] = build_sql,
 	[STATS_BUILD_TIMEOUT] = "SET LOCAL statement_timeout = '30min'",
+	[STATS_NO_JIT] = "SET jit = off",
 	[STATS_BUILD_STATE] =
 		"SELECT cutoff::text, to_char(built_at AT TIME ZONE 'UTC', "
 		"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM stats_build",
 };
+
+/* clang-format on */
 
 /* --- the models as parameters -------------------------------------------- */
 

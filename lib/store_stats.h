@@ -56,12 +56,18 @@ enum stats_stmt {
 	 * clocks due from as_of to as_of + within_days (columns in
 	 * stats_deadline_json's order). */
 	STATS_DEADLINES,
-	/* $1..$4 cutoff (the first local day not summarised) and the
-	 * models' keys, zones, limits; $5 built_by: replaces the summary
-	 * and records the build; returns days rows, month rows. */
+	/* Empties the summary, in the build's transaction. */
+	STATS_BUILD_CLEAR,
+	/* $1 cutoff (the first local day not summarised), $2..$6 the
+	 * models, $7 built_by: writes the summary and records the build;
+	 * returns its days rows and month rows. */
 	STATS_BUILD,
 	/* The build's longer statement timeout, inside its transaction. */
 	STATS_BUILD_TIMEOUT,
+	/* Sent before each read, on its connection: compiling a plan
+	 * takes longer than these statements run, and estimates over their
+	 * CTEs can cross jit_above_cost. */
+	STATS_NO_JIT,
 	/* One row: cutoff, built_at (UTC text), or none. */
 	STATS_BUILD_STATE,
 	STATS_STMT_COUNT

@@ -34,10 +34,10 @@ CREATE INDEX pathways_stats_deadlines
                                      due_level_review)))
     WHERE closed_at IS NULL AND next_due IS NOT NULL;
 
--- The events the flow counts, by when they happened: the part of today not
--- yet in the summary is found through this index.
-CREATE INDEX transitions_stats_flow
-    ON transitions (occurred_at)
+-- The events the flow counts, by when they were recorded: those the last
+-- summary does not hold (recorded since) are found through this index.
+CREATE INDEX transitions_stats_recorded
+    ON transitions (recorded_at)
     WHERE type IN ('referral.received', 'referral.accepted',
                    'referral.rejected', 'treatment.started');
 
@@ -78,11 +78,13 @@ CREATE TABLE stats_months (
     PRIMARY KEY (month, region, model, level, unit)
 );
 
--- The last build: the days before cutoff are in the summary; the reads
--- take the days from cutoff on from the transitions themselves.  One row.
+-- The last build: it holds the events of the days before cutoff that
+-- were recorded before recorded_before; the reads derive every other event
+-- from the transitions themselves.  One row.
 CREATE TABLE stats_build (
-    only_row   boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-    cutoff     date NOT NULL,
+    only_row        boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    cutoff          date NOT NULL,
+    recorded_before timestamptz NOT NULL,
     built_at   timestamptz NOT NULL,
     built_by   text NOT NULL,
     days_rows  integer NOT NULL,
