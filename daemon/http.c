@@ -699,3 +699,11 @@ void http_free(struct app *app)
 		evhttp_free(app->http);
 	app->http = NULL;
 }
+
+/* --- added for the page and the exports (issue 14) ----------------------- */
+
+void request_add_header(struct request *r, const char *name, const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(r->ev), name,
+			  value);
+}

@@ -99,4 +99,8 @@ const char *request_remote(const struct request *r, char *buf, size_t len);
 /* Sends a handler's later answer and frees r; clears rep. */
 void request_finish(struct request *r, struct reply *rep);
 
+/* An extra header on the answer (e.g. a page's Content-Security-Policy),
+ * beside those the reply sets.  Copies name and value. */
+void request_add_header(struct request *r, const char *name, const char *value);
+
 #endif

@@ -23,7 +23,9 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "long_pool.h"
+#include "static.h"
 #include "stats_build.h"
+#include "stats_public.h"
 #include "store.h"
 
 #define CTX "main"
@@ -360,6 +362,9 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	reload(arg);
+	/* The pages on their own: a broken config keeps the old config, a
+	 * broken web root the old pages. */
+	static_reload();
 }
 
 static bool report_ready(int fd, int port)
@@ -435,6 +440,8 @@ static bool start(struct app *app, const struct options *o,
 		 app->cfg.models_dir);
 	if (!migrate_database(&app->cfg))
 		return false;
+	/* Without its page the daemon still serves the API. */
+	(void)static_load();
 	app->base = event_base_new();
 	app->pool = app->base ? db_pool_new(app->base, &pc) : NULL;
 	if (app->pool == NULL) {
@@ -511,7 +518,9 @@ out:
 	stats_build_schedule_stop();
 	http_free(&app);
 	stats_build_free();
+	stats_public_free();
 	long_pool_free();
+	static_free();
 	if (app.read_pool != NULL)
 		db_pool_free(app.read_pool);
 	if (app.pool != NULL)

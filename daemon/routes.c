@@ -3,6 +3,8 @@
 #include "app.h"
 #include "http.h"
 #include "metrics.h"
+#include "static.h"
+#include "stats_public.h"
 
 #define EHR	    ALLOW(ROLE_EHR)
 #define COORDINATOR ALLOW(ROLE_COORDINATOR)
@@ -58,6 +60,14 @@ static const struct route routes[] = {
 	{METHOD_GET, "/healthz", healthz_get, PUBLIC, FRONTEND_V1, NULL},
 	{METHOD_GET, "/readyz", readyz_get, PUBLIC, FRONTEND_V1, NULL},
 	{METHOD_GET, "/metrics", metrics_get, PUBLIC, FRONTEND_V1, NULL},
+	{METHOD_GET, "/public/waiting-times", public_waiting_get, PUBLIC,
+	 FRONTEND_V1, NULL},
+	/* The pages last: any other path of up to three segments is looked
+	 * up among the loaded files. */
+	{METHOD_GET, "/", static_get, PUBLIC, FRONTEND_V1, NULL},
+	{METHOD_GET, "/:file", static_get, PUBLIC, FRONTEND_V1, NULL},
+	{METHOD_GET, "/:dir/:file", static_get, PUBLIC, FRONTEND_V1, NULL},
+	{METHOD_GET, "/:dir/:sub/:file", static_get, PUBLIC, FRONTEND_V1, NULL},
 };
 const struct route *const app_routes = routes;
 const unsigned app_route_count = sizeof(routes) / sizeof(routes[0]);

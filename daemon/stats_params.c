@@ -45,25 +45,31 @@ static const struct {
 	{"as_of", valid_date, "a date, YYYY-MM-DD"},
 };
 
+bool stats_today(const struct app *app, char out[CAL_DATE_LEN])
+{
+	struct cal_zone zone;
+	struct timespec ts;
+
+	/* Today where the night's report is made: one zone for the whole
+	 * answer; each pathway's days are still counted in its own model's
+	 * zone. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (!calendar_zone_parse(app->cfg.report_zone, &zone))
+		return false;
+	calendar_format_date(
+		calendar_local_date(&zone, (cal_millis)ts.tv_sec * 1000), out);
+	return true;
+}
+
 bool stats_as_of(struct request *r, char out[CAL_DATE_LEN])
 {
 	const char *as_of = request_query(r, "as_of");
-	struct cal_zone zone;
-	struct timespec ts;
 	cal_date d;
 
-	if (as_of != NULL) {
-		if (!calendar_parse_date(as_of, &d))
-			return false;
-	} else {
-		/* Today where the night's report is made: one zone for the
-		 * whole answer; each pathway's days are still counted in its
-		 * own model's zone. */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		if (!calendar_zone_parse(r->app->cfg.report_zone, &zone))
-			return false;
-		d = calendar_local_date(&zone, (cal_millis)ts.tv_sec * 1000);
-	}
+	if (as_of == NULL)
+		return stats_today(r->app, out);
+	if (!calendar_parse_date(as_of, &d))
+		return false;
 	calendar_format_date(d, out);
 	return true;
 }

@@ -40,6 +40,11 @@ void stats_params_free(struct stats_params *sp);
 void stats_params_fill(struct request *r, struct stats_params *sp,
 		       struct db_query *q);
 
+struct app;
+
+/* Today in the report's zone (report_zone). */
+bool stats_today(const struct app *app, char out[CAL_DATE_LEN])
+	__attribute__((warn_unused_result));
 /* as_of, or today in the report's zone. */
 bool stats_as_of(struct request *r, char out[CAL_DATE_LEN])
 	__attribute__((warn_unused_result));
