@@ -56,6 +56,7 @@ enum handled stats_trend_get(struct request *r, struct reply *out);
 enum handled stats_flow_get(struct request *r, struct reply *out);
 enum handled deadlines_get(struct request *r, struct reply *out);
 enum handled stats_build_post(struct request *r, struct reply *out);
+enum handled export_get(struct request *r, struct reply *out);
 enum handled escalations_get(struct request *r, struct reply *out);
 enum handled escalations_run_post(struct request *r, struct reply *out);
 enum handled escalation_ack_post(struct request *r, struct reply *out);

@@ -90,9 +90,12 @@ static void conn_forget(struct evhttp_connection *evcon)
 	}
 }
 
+static void stream_connection_closed(struct evhttp_connection *evcon);
+
 static void on_connection_closed(struct evhttp_connection *evcon, void *arg)
 {
 	(void)arg;
+	stream_connection_closed(evcon);
 	conn_forget(evcon);
 }
 
@@ -706,4 +709,172 @@ void request_add_header(struct request *r, const char *name, const char *value)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(r->ev), name,
 			  value);
+}
+
+/* --- streamed answers (issue 14) ------------------------------------------
+ *
+ * evhttp writes a chunk and calls back when the connection's output has
+ * drained; a connection that fails detaches the request (evcon NULL) and
+ * is freed, which the close callback above reports here.
+ */
+
+struct stream {
+	struct request *r;
+	struct evhttp_connection *evcon; /* NULL once gone */
+	stream_cb drained, gone;
+	void *arg;
+	size_t bytes;
+	struct event *gone_ev; /* reports the client gone, from the loop */
+	struct stream *next;
+};
+
+static struct stream *streams;
+
+static struct stream *stream_of(const struct request *r)
+{
+	for (struct stream *s = streams; s != NULL; s = s->next)
+		if (s->r == r)
+			return s;
+	return NULL;
+}
+
+static void stream_unlink(struct stream *st)
+{
+	for (struct stream **p = &streams; *p != NULL; p = &(*p)->next)
+		if (*p == st) {
+			*p = st->next;
+			return;
+		}
+}
+
+static void on_stream_gone(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *st = arg;
+
+	(void)fd;
+	(void)what;
+	st->gone(st->r, st->arg);
+}
+
+/* From the close callback, inside evhttp: the writer hears of it from
+ * the loop (the event goes with the stream, so a stream ended meanwhile
+ * hears nothing). */
+static void stream_connection_closed(struct evhttp_connection *evcon)
+{
+	struct timeval now = {0, 0};
+
+	for (struct stream *st = streams; st != NULL; st = st->next)
+		if (st->evcon == evcon) {
+			st->evcon = NULL;
+			evtimer_add(st->gone_ev, &now);
+		}
+}
+
+static void on_chunk_written(struct evhttp_connection *evcon, void *arg)
+{
+	struct stream *st = arg;
+
+	(void)evcon;
+	if (st->evcon != NULL)
+		st->drained(st->r, st->arg);
+}
+
+/* A stream's client may read slowly and send nothing for longer than the
+ * request timeout: only a stalled write ends it, not a silent read. */
+static void stream_timeouts(struct evhttp_connection *evcon, int seconds)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	struct timeval write_tv = {seconds, 0};
+
+	if (bev != NULL)
+		bufferevent_set_timeouts(bev, NULL, &write_tv);
+}
+
+bool request_stream_begin(struct request *r, const char *content_type,
+			  const char *filename, stream_cb drained,
+			  stream_cb gone, void *arg)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(r->ev);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+	struct stream *st;
+	char disposition[192];
+
+	if (evcon == NULL || (st = calloc(1, sizeof(*st))) == NULL)
+		return false;
+	*st = (struct stream){r, evcon, drained, gone, arg, 0, NULL, streams};
+	st->gone_ev = evtimer_new(r->app->base, on_stream_gone, st);
+	if (st->gone_ev == NULL) {
+		free(st);
+		return false;
+	}
+	streams = st;
+	evhttp_add_header(out, "Content-Type", content_type);
+	evhttp_add_header(out, "Cache-Control", "no-store");
+	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(out, "Connection", "close");
+	if (filename != NULL) {
+		snprintf(disposition, sizeof(disposition),
+			 "attachment; filename=\"%s\"", filename);
+		evhttp_add_header(out, "Content-Disposition", disposition);
+	}
+	stream_timeouts(evcon, r->app->cfg.request_timeout_s);
+	evhttp_send_reply_start(r->ev, 200, "OK");
+	return true;
+}
+
+void request_stream_write(struct request *r, const char *data, size_t len)
+{
+	struct stream *st = stream_of(r);
+	struct evbuffer *buf;
+
+	if (st == NULL || st->evcon == NULL || len == 0 ||
+	    (buf = evbuffer_new()) == NULL)
+		return;
+	evbuffer_add(buf, data, len);
+	st->bytes += len;
+	evhttp_send_reply_chunk_with_cb(r->ev, buf, on_chunk_written, st);
+	evbuffer_free(buf);
+}
+
+static void stream_done(struct request *r, struct stream *st, int status,
+			const char *how)
+{
+	metrics_request(r->route ? r->route->pattern : NULL,
+			request_method_name(r), status,
+			(double)(now_millis() - r->started_at) / 1000.0);
+	log_info(r->context, "%s %s -> %d %s, %zu bytes (%lld ms)",
+		 request_method_name(r), evhttp_request_get_uri(r->ev), status,
+		 how, st ? st->bytes : 0,
+		 (long long)(now_millis() - r->started_at));
+	if (st != NULL) {
+		stream_unlink(st);
+		event_free(st->gone_ev);
+		free(st);
+	}
+	request_free(r);
+}
+
+void request_stream_end(struct request *r)
+{
+	struct stream *st = stream_of(r);
+	bool gone = st == NULL || st->evcon == NULL;
+
+	/* With the client gone evhttp only frees the request here. */
+	evhttp_send_reply_end(r->ev);
+	stream_done(r, st, 200, gone ? "streamed, client gone" : "streamed");
+}
+
+void request_stream_abort(struct request *r)
+{
+	struct stream *st = stream_of(r);
+	struct evhttp_connection *evcon = st ? st->evcon : NULL;
+
+	if (st != NULL)
+		st->evcon = NULL;
+	/* Freeing the connection frees the request with it. */
+	if (evcon != NULL)
+		evhttp_connection_free(evcon);
+	else
+		evhttp_send_reply_end(r->ev);
+	stream_done(r, st, 500, "aborted");
 }

@@ -13,7 +13,7 @@
 
 #define WORKLIST_QUERY                                                         \
 	"region model level phase unit waiting_unit overdue due_before flag "  \
-	"incomplete limit cursor as_of"
+	"incomplete limit cursor as_of format"
 
 /* The statistics' filters (daemon/stats_params.c). */
 #define STATS_QUERY "region level unit model as_of"
@@ -43,6 +43,8 @@ static const struct route routes[] = {
 	 FRONTEND_V1, "within_days region level unit rule as_of"},
 	{METHOD_POST, "/v1/stats/build", stats_build_post, ADMIN, FRONTEND_V1,
 	 "cutoff"},
+	{METHOD_GET, "/v1/export", export_get, ADMIN, FRONTEND_V1,
+	 "from to region"},
 	{METHOD_GET, "/v1/whoami", whoami_get, EHR | COORDINATOR | ADMIN,
 	 FRONTEND_V1, NULL},
 	{METHOD_GET, "/v1/escalations", escalations_get, COORDINATOR | ADMIN,

@@ -11,6 +11,8 @@
 #include "app.h"
 #include "auth.h"
 #include "http.h"
+#include "export_csv.h"
+#include "export_stream.h"
 #include "reads.h"
 #include "stats_params.h"
 #include "textbuf.h"
@@ -165,6 +167,8 @@ static void render_waiting(struct request *r, PGresult **res, int n,
 
 enum handled stats_waiting_get(struct request *r, struct reply *out)
 {
+	if (export_wants_csv(r))
+		return stats_waiting_csv(r, out);
 	return stats_read(r, out, STATS_WAITING, 11, NULL, 0, render_waiting);
 }
 

@@ -14,6 +14,8 @@
 
 #include "app.h"
 #include "auth.h"
+#include "export_csv.h"
+#include "export_stream.h"
 #include "http.h"
 #include "reads.h"
 #include "textbuf.h"
@@ -214,6 +216,24 @@ static bool worklist_filters_valid(struct request *r, struct reply *out)
 	       check_filter(r, out, "incomplete", valid_bool);
 }
 
+/* The CSV form: every pathway the filters select, streamed (issue 14). */
+static enum handled worklist_csv_of(struct request *r, struct reply *out,
+				    const char *today, char *regions)
+{
+	const char *filters[10] = {request_query(r, "region"),
+				   request_query(r, "model"),
+				   request_query(r, "level"),
+				   request_query(r, "phase"),
+				   request_query(r, "unit"),
+				   request_query(r, "waiting_unit"),
+				   is_true(r, "overdue") ? today : NULL,
+				   request_query(r, "due_before"),
+				   request_query(r, "flag"),
+				   is_true(r, "incomplete") ? "true" : "false"};
+
+	return worklist_csv(r, out, filters, request_regions(r, regions, 4096));
+}
+
 enum handled worklist_get(struct request *r, struct reply *out)
 {
 	const char *limit_text = request_query(r, "limit");
@@ -236,6 +256,8 @@ enum handled worklist_get(struct request *r, struct reply *out)
 	if (!region_allowed(r, out))
 		return HANDLED_NOW;
 	snprintf(fetch, sizeof(fetch), "%ld", limit + 1);
+	if (export_wants_csv(r))
+		return worklist_csv_of(r, out, today, regions);
 	struct db_query q = {
 		.sql = worklist_sql,
 		.nparams = 14,

@@ -218,47 +218,59 @@ static const char clocks_sql[] =
 	"round((sum(running) - sum(overdue)) / sum(running), 4) END "
 	"FROM a GROUP BY 1, 2 ORDER BY 1, 2";
 
-static const char waiting_sql[] =
-	"WITH " MZ_READS ", " WAITING_NOW("") ", " DAYS("89") ", "
-	"w AS (SELECT region, level, unit, count(*) AS n, "
-	"percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median, "
-	"percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90, "
-	"count(*) FILTER (WHERE paused_now) AS paused_now, "
-	"sum(paused_days) AS paused_days, count(next_due) AS clocked, "
-	"count(*) FILTER (WHERE next_due < $1::date) AS overdue "
-	"FROM now_w GROUP BY 1, 2, 3), "
-	/* Completed waits: treatments started in the 90 days to $1. */
-	"dw AS (SELECT region, level, nullif(unit, '') AS unit, w FROM sdays "
-	"CROSS JOIN LATERAL unnest(waits) AS w), "
-	"d AS (SELECT region, level, unit, count(*) AS n, "
-	"percentile_cont(0.5) WITHIN GROUP (ORDER BY w) AS median, "
-	"percentile_cont(0.9) WITHIN GROUP (ORDER BY w) AS p90 "
-	"FROM dw GROUP BY 1, 2, 3), "
-	"ds AS (SELECT region, level, nullif(unit, '') AS unit, "
-	"sum(started) AS started, sum(limited) AS limited, "
-	"sum(within) AS within FROM sdays GROUP BY 1, 2, 3), "
-	"j AS (SELECT coalesce(w.region, ds.region) AS region, "
-	"coalesce(w.level, ds.level) AS level, "
-	"coalesce(w.unit, ds.unit) AS unit, w.n, w.median, w.p90, "
-	"w.paused_now, w.paused_days, w.clocked, w.overdue, "
-	"d.median AS dmedian, d.p90 AS dp90, ds.started, ds.limited, "
-	"ds.within FROM w FULL JOIN ds ON ds.region = w.region "
-	"AND ds.level = w.level AND ds.unit IS NOT DISTINCT FROM w.unit "
-	"LEFT JOIN d ON d.region = ds.region AND d.level = ds.level "
-	"AND d.unit IS NOT DISTINCT FROM ds.unit) "
-	"SELECT coalesce(json_agg(json_build_object('region', region, "
-	"'level', level, 'unit', unit, 'waiting_now', coalesce(n, 0), "
-	"'waiting_now_median_days', median, 'waiting_now_p90_days', p90, "
-	"'paused_now', coalesce(paused_now, 0), "
-	"'paused_days', coalesce(paused_days, 0), "
-	"'with_clock', coalesce(clocked, 0), 'overdue', coalesce(overdue, 0), "
-	"'within_limit_share', CASE WHEN clocked > 0 THEN "
-	"round((clocked - overdue)::numeric / clocked, 4) END, "
-	"'completed_90d', coalesce(started, 0), "
-	"'completed_median_days', dmedian, 'completed_p90_days', dp90, "
-	"'completed_within_limit_share', CASE WHEN limited > 0 THEN "
-	"round(within::numeric / limited, 4) END) "
-	"ORDER BY region, level, unit), '[]')::text FROM j";
+#define WAITING_SQL \
+	"WITH " MZ_READS ", " WAITING_NOW("") ", " DAYS("89") ", " \
+	"w AS (SELECT region, level, unit, count(*) AS n, " \
+	"percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median, " \
+	"percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90, " \
+	"count(*) FILTER (WHERE paused_now) AS paused_now, " \
+	"sum(paused_days) AS paused_days, count(next_due) AS clocked, " \
+	"count(*) FILTER (WHERE next_due < $1::date) AS overdue " \
+	"FROM now_w GROUP BY 1, 2, 3), " \
+	/* Completed waits: treatments started in the 90 days to $1. */ \
+	"dw AS (SELECT region, level, nullif(unit, '') AS unit, w FROM sdays " \
+	"CROSS JOIN LATERAL unnest(waits) AS w), " \
+	"d AS (SELECT region, level, unit, count(*) AS n, " \
+	"percentile_cont(0.5) WITHIN GROUP (ORDER BY w) AS median, " \
+	"percentile_cont(0.9) WITHIN GROUP (ORDER BY w) AS p90 " \
+	"FROM dw GROUP BY 1, 2, 3), " \
+	"ds AS (SELECT region, level, nullif(unit, '') AS unit, " \
+	"sum(started) AS started, sum(limited) AS limited, " \
+	"sum(within) AS within FROM sdays GROUP BY 1, 2, 3), " \
+	"j AS (SELECT coalesce(w.region, ds.region) AS region, " \
+	"coalesce(w.level, ds.level) AS level, " \
+	"coalesce(w.unit, ds.unit) AS unit, w.n, w.median, w.p90, " \
+	"w.paused_now, w.paused_days, w.clocked, w.overdue, " \
+	"d.median AS dmedian, d.p90 AS dp90, ds.started, ds.limited, " \
+	"ds.within FROM w FULL JOIN ds ON ds.region = w.region " \
+	"AND ds.level = w.level AND ds.unit IS NOT DISTINCT FROM w.unit " \
+	"LEFT JOIN d ON d.region = ds.region AND d.level = ds.level " \
+	"AND d.unit IS NOT DISTINCT FROM ds.unit) " \
+	"SELECT coalesce(json_agg(json_build_object('region', region, " \
+	"'level', level, 'unit', unit, 'waiting_now', coalesce(n, 0), " \
+	"'waiting_now_median_days', median, 'waiting_now_p90_days', p90, " \
+	"'paused_now', coalesce(paused_now, 0), " \
+	"'paused_days', coalesce(paused_days, 0), " \
+	"'with_clock', coalesce(clocked, 0), 'overdue', coalesce(overdue, 0), " \
+	"'within_limit_share', CASE WHEN clocked > 0 THEN " \
+	"round((clocked - overdue)::numeric / clocked, 4) END, " \
+	"'completed_90d', coalesce(started, 0), " \
+	"'completed_median_days', dmedian, 'completed_p90_days', dp90, " \
+	"'completed_within_limit_share', CASE WHEN limited > 0 THEN " \
+	"round(within::numeric / limited, 4) END) " \
+	"ORDER BY region, level, unit), '[]')::text FROM j"
+
+static const char waiting_sql[] = WAITING_SQL;
+
+/* The same as rows, for CSV. */
+static const char waiting_rows_sql[] =
+	"SELECT x.* FROM json_to_recordset((" WAITING_SQL ")::json) AS "
+	"x(region text, level text, unit text, waiting_now int, "
+	"waiting_now_median_days numeric, waiting_now_p90_days numeric, "
+	"paused_now int, paused_days int, with_clock int, overdue int, "
+	"within_limit_share numeric, completed_90d int, "
+	"completed_median_days numeric, completed_p90_days numeric, "
+	"completed_within_limit_share numeric)";
 
 #define HISTOGRAM_RULE \
 	" AND ($12::text IS NULL OR CASE $12 " \
@@ -444,6 +456,7 @@ static const char build_sql[] =
 const char *const store_stats_sql[STATS_STMT_COUNT] = {
 	[STATS_CLOCKS] = clocks_sql,
 	[STATS_WAITING] = waiting_sql,
+	[STATS_WAITING_ROWS] = waiting_rows_sql,
 	[STATS_HISTOGRAM] = histogram_sql,
 	[STATS_TREND] = trend_sql,
 	[STATS_FLOW] = flow_sql,

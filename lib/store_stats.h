@@ -43,6 +43,9 @@ enum stats_stmt {
 	/* $1..$6 as above, $7..$11 the models (stats_models): one JSON text,
 	 * the array of units (GET /v1/stats/waiting). */
 	STATS_WAITING,
+	/* The same, one row a unit: the keys of the JSON as columns, in
+	 * its order (the CSV form). */
+	STATS_WAITING_ROWS,
 	/* $1..$11, $12 rule or NULL: waiting, paused, median, p90, then the
 	 * bands as a JSON text [{"from_days", "to_days", "count"}, ...], every
 	 * 7-day band from 0 on. */
