@@ -47,30 +47,31 @@
  * event's own unit, or the unit a free choice moved the wait to), the
  * deadline set on acceptance, and for a receipt the time its wait ended.
  * One pass of window functions over each pathway's transitions in order;
- * retracted events (issue 12) do not count.  FILTER selects the pathways
- * (all of them for the nightly build, those with flow events recorded
- * since it for the live part).
+ * retracted events (issue 12) do not count.  SOURCE yields the rows of
+ * transitions as t: all of them for the nightly build, those of the
+ * pathways with flow events recorded since it for the live part.
  */
-#define HISTORY(FILTER) \
+#define HISTORY(SOURCE) \
 	"t0 AS (SELECT t.pathway_id, t.seq, t.type, t.occurred_at, " \
 	"t.recorded_at, t.to_level, t.unit, t.waited_since, t.paused_days, " \
-	"CASE t.type WHEN 'referral.sent' THEN t.data::json ->> 'to_level' " \
-	"END AS sent_level, " \
-	"CASE t.type WHEN 'referral.sent' THEN t.data::json ->> 'to_unit' " \
-	"WHEN 'free_choice.chosen' THEN t.data::json ->> 'to_unit' " \
-	"WHEN 'referral.received' THEN t.event::json ->> 'unit' END " \
-	"AS unit_hint, " \
-	"CASE t.type WHEN 'referral.accepted' THEN " \
-	"(t.data::json ->> 'deadline')::date END AS deadline " \
-	"FROM transitions t " \
+	"t.data, t.event FROM " SOURCE " " \
 	"WHERE t.type IN ('referral.sent', 'referral.received', " \
 	"'referral.accepted', 'referral.rejected', 'referral.withdrawn', " \
 	"'treatment.started', 'pathway.closed', 'free_choice.chosen') " \
-	"AND " FILTER " " \
 	"AND NOT EXISTS (SELECT 1 FROM transitions x WHERE x.pathway_id = " \
 	"t.pathway_id AND x.corrects = t.seq AND x.type = " \
 	"'event.retracted')), " \
-	"t1 AS (SELECT t0.*, count(*) FILTER (WHERE type = 'referral.sent') " \
+	/* The JSON texts are read only for the rows kept. */ \
+	"t1 AS (SELECT t0.*, " \
+	"CASE type WHEN 'referral.sent' THEN data::json ->> 'to_level' " \
+	"END AS sent_level, " \
+	"CASE type WHEN 'referral.sent' THEN data::json ->> 'to_unit' " \
+	"WHEN 'free_choice.chosen' THEN data::json ->> 'to_unit' " \
+	"WHEN 'referral.received' THEN event::json ->> 'unit' END " \
+	"AS unit_hint, " \
+	"CASE type WHEN 'referral.accepted' THEN " \
+	"(data::json ->> 'deadline')::date END AS deadline, " \
+	"count(*) FILTER (WHERE type = 'referral.sent') " \
 	"OVER (PARTITION BY pathway_id ORDER BY seq) AS refno FROM t0), " \
 	"t2 AS (SELECT t1.*, " \
 	"count(unit_hint) OVER (PARTITION BY pathway_id, refno ORDER BY seq) " \
@@ -133,10 +134,14 @@
  * stats_days' shape and within the read's scope, and sdays, their union
  * narrowed to level $3 and unit $4.
  */
+/* Each such pathway's transitions by its primary key (OFFSET 0 keeps
+ * the planner from turning the few lookups into a scan of them all). */
 #define LIVE_PATHWAYS \
-	"t.pathway_id IN (SELECT f.pathway_id FROM transitions f, b WHERE " \
+	"(SELECT DISTINCT f.pathway_id FROM transitions f, b WHERE " \
 	"f.type IN " FLOW_TYPES " AND f.recorded_at >= least(b.mark, " \
-	"b.cutoff::timestamp AT TIME ZONE 'UTC' - interval '1 day'))"
+	"b.cutoff::timestamp AT TIME ZONE 'UTC' - interval '1 day')) lp " \
+	"CROSS JOIN LATERAL (SELECT * FROM transitions t1 WHERE " \
+	"t1.pathway_id = lp.pathway_id OFFSET 0) t"
 #define LIVE_EVENTS \
 	"(h.day >= (SELECT cutoff FROM b) OR " \
 	"h.recorded_at >= (SELECT mark FROM b))"
@@ -448,7 +453,7 @@ static const char deadlines_sql[] =
 /* The summary from the whole history, after STATS_BUILD_CLEAR in the
  * same transaction: readers see the old summary or the new, never half. */
 static const char build_sql[] =
-	"WITH " MZ_BUILD ", " HISTORY("true") ", " BUILD_EVENTS ", "
+	"WITH " MZ_BUILD ", " HISTORY("transitions t") ", " BUILD_EVENTS ", "
 	"ins_d AS (INSERT INTO stats_days " DAY_ROWS " RETURNING 1), "
 	BUILD_ENDS ", " BUILD_MONTHS ", " BUILD_RECORD " "
 	"SELECT days_rows, month_rows FROM rec";
