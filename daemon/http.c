@@ -878,3 +878,25 @@ void request_stream_abort(struct request *r)
 		evhttp_send_reply_end(r->ev);
 	stream_done(r, st, 500, "aborted");
 }
+
+void request_other_methods(const struct request *r, char *allow, size_t len)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->ev);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	char buf[2048], *segs[MAX_PATH_SEGMENTS];
+	struct request scratch = *r;
+	int n = split_path(path, buf, sizeof(buf), segs);
+	size_t used = 0;
+
+	allow[0] = '\0';
+	for (size_t i = 0; n >= 0 && i < route_count; i++) {
+		const struct route *rt = &route_table[i];
+		if (rt->handler == r->route->handler ||
+		    !match_route(rt, segs, n, &scratch) ||
+		    strstr(allow, method_names[rt->method]) != NULL)
+			continue;
+		used += (size_t)snprintf(
+			allow + used, used < len ? len - used : 0, "%s%s",
+			used ? ", " : "", method_names[rt->method]);
+	}
+}

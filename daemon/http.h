@@ -125,6 +125,11 @@ void request_stream_end(struct request *r);
  * truncated answer rather than a short one; frees r. */
 void request_stream_abort(struct request *r);
 
+/* The methods other routes take this request's path with ("GET, POST"),
+ * for a catch-all route (the pages) that must not hide an API route's
+ * 405: empty when none. */
+void request_other_methods(const struct request *r, char *allow, size_t len);
+
 /* An extra header on the answer (e.g. a page's Content-Security-Policy),
  * beside those the reply sets.  Copies name and value. */
 void request_add_header(struct request *r, const char *name, const char *value);

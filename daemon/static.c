@@ -78,9 +78,18 @@ void static_page_headers(struct request *r)
 
 enum handled static_get(struct request *r, struct reply *out)
 {
-	const struct webfile *f = webfiles_find(&files, request_uri(r));
-	char *copy;
+	const struct webfile *f;
+	char allow[64], *copy;
 
+	/* An API path with another method is a 405, as without the pages. */
+	request_other_methods(r, allow, sizeof(allow));
+	if (allow[0] != '\0') {
+		request_add_header(r, "Allow", allow);
+		return reply_error(out, ERR_METHOD_NOT_ALLOWED, NULL,
+				   "method not allowed here; allowed: %s",
+				   allow);
+	}
+	f = webfiles_find(&files, request_uri(r));
 	if (f == NULL)
 		return reply_error(out, ERR_NOT_FOUND, NULL,
 				   "no such resource");
