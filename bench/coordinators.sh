@@ -380,4 +380,9 @@ explain "worklist small region" "$w_prepare" \
 explain "report run $plan_night" "PREPARE r AS $report_sql;" \
 	"EXECUTE r('$plan_night', '{dk,no,se-adult,se-child}', '{$window_end,$window_end,$window_end,$window_end}')"
 
+# --- 6, 7. the page's figures and the exports (issue 14) -----------------------
+
+# shellcheck source=bench/coordinators-stats.sh
+. bench/coordinators-stats.sh
+
 say "done; cleaning up"

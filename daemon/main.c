@@ -440,8 +440,9 @@ static bool start(struct app *app, const struct options *o,
 		 app->cfg.models_dir);
 	if (!migrate_database(&app->cfg))
 		return false;
-	/* Without its page the daemon still serves the API. */
+	/* Without its page, or the receipt days, the daemon still serves. */
 	(void)static_load();
+	(void)stats_zones_at_start(app);
 	app->base = event_base_new();
 	app->pool = app->base ? db_pool_new(app->base, &pc) : NULL;
 	if (app->pool == NULL) {

@@ -3,7 +3,9 @@
  * each night at report_time in report_zone, with the days before that
  * night as its cutoff; at start when the summary is missing or older (the
  * backfill from the history is the same build); and on demand by POST
- * /v1/stats/build (admin).
+ * /v1/stats/build (admin).  Between builds, every ADD_EVERY_S seconds, the
+ * events recorded since are added to it (STATS_BUILD_ADD), so a read
+ * derives only the last few minutes' from the transitions.
  *
  * One transaction on the long-work pool: an advisory lock (the nightly
  * build takes it with try-lock and skips a night already built, so with
@@ -28,6 +30,7 @@
 
 #define CTX	     "stats"
 #define TICK_SECONDS 15
+#define ADD_EVERY_S  300
 /* "summary" in ASCII, beside the report's own key. */
 #define BUILD_LOCK_KEY	"126943194048370"
 #define BUILD_TRY_LOCK	"SELECT pg_try_advisory_xact_lock(" BUILD_LOCK_KEY ")"
@@ -36,6 +39,7 @@
 struct build_job {
 	struct app *app;
 	struct request *req; /* the admin's, or NULL for the schedule */
+	bool add;	     /* an addition, not a build */
 	struct db_conn *conn;
 	cal_date cutoff;
 	char cutoff_text[CAL_DATE_LEN];
@@ -50,6 +54,8 @@ static struct event *tick;
 static struct build_job *running;
 /* The cutoff of the summary as last seen; -1 before the first look. */
 static cal_date known_cutoff = -1;
+/* When the last addition (or build) ended, on the monotonic clock. */
+static time_t last_added;
 
 static cal_millis now_millis(void)
 {
@@ -57,6 +63,14 @@ static cal_millis now_millis(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (cal_millis)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static time_t monotonic_s(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec;
 }
 
 static long elapsed_ms(const struct timespec *since)
@@ -81,7 +95,10 @@ static void job_end(struct build_job *job, bool ok, const char *why)
 	struct reply rep;
 
 	reply_init(&rep);
-	if (!ok) {
+	if (job->add) {
+		if (!ok)
+			log_warning(CTX, "addition to the summary: %s", why);
+	} else if (!ok) {
 		log_warning(CTX, "summary to %s not built: %s",
 			    job->cutoff_text, why);
 		reply_error(&rep, ERR_UNAVAILABLE, NULL,
@@ -92,6 +109,7 @@ static void job_end(struct build_job *job, bool ok, const char *why)
 		db_release(job->conn);
 	if (job->models_ready)
 		stats_models_free(&job->models);
+	last_added = monotonic_s();
 	free(job);
 	running = NULL;
 }
@@ -148,6 +166,32 @@ static void send_build(struct build_job *job)
 		job_end(job, false, "the database cannot be reached");
 }
 
+static void on_added(struct db_conn *conn, PGresult **res, int n, void *arg)
+{
+	struct build_job *job = arg;
+
+	(void)conn;
+	if (!results_ok(res, n))
+		return job_end(job, false, "the addition failed");
+	log_debug(CTX,
+		  "added to the summary: %s day rows, %s month rows (%ld ms)",
+		  PQgetvalue(res[0], 0, 0), PQgetvalue(res[0], 0, 1),
+		  elapsed_ms(&job->started));
+	job_end(job, true, NULL);
+}
+
+static void send_add(struct build_job *job)
+{
+	struct db_query q[2] = {
+		{.sql = store_stats_sql[STATS_BUILD_ADD], .nparams = 5},
+		{.sql = "COMMIT"},
+	};
+
+	stats_models_params(&job->models, q[0].params);
+	if (!db_send(job->conn, q, 2, on_added, job))
+		job_end(job, false, "the database cannot be reached");
+}
+
 /* res: BEGIN, timeout, lock, state. */
 static void on_locked(struct db_conn *conn, PGresult **res, int n, void *arg)
 {
@@ -160,6 +204,12 @@ static void on_locked(struct db_conn *conn, PGresult **res, int n, void *arg)
 	if (PQntuples(res[3]) > 0 &&
 	    calendar_parse_date(PQgetvalue(res[3], 0, 0), &built))
 		known_cutoff = built;
+	if (job->add) {
+		/* Another daemon builds or adds now: the next tick. */
+		if (strcmp(PQgetvalue(res[2], 0, 0), "t") != 0)
+			return job_end(job, true, NULL);
+		return send_add(job);
+	}
 	if (job->req == NULL && (strcmp(PQgetvalue(res[2], 0, 0), "t") != 0 ||
 				 built >= job->cutoff)) {
 		/* Another daemon builds, or has built this night. */
@@ -184,9 +234,10 @@ static void on_lease(struct db_conn *conn, void *arg)
 		job_end(job, false, "the database cannot be reached");
 }
 
-/* Starts a build to cutoff; false when one runs already or out of
- * memory. */
-static bool start_build(struct app *app, struct request *r, cal_date cutoff)
+/* Starts a build to cutoff (or an addition); false when one runs
+ * already or out of memory. */
+static bool start_job(struct app *app, struct request *r, cal_date cutoff,
+		      bool add)
 {
 	struct build_job *job;
 	struct db_pool *pool = long_pool(app);
@@ -196,6 +247,7 @@ static bool start_build(struct app *app, struct request *r, cal_date cutoff)
 		return false;
 	job->app = app;
 	job->req = r;
+	job->add = add;
 	job->cutoff = cutoff;
 	calendar_format_date(cutoff, job->cutoff_text);
 	gethostname(host, sizeof(host) - 1);
@@ -238,10 +290,15 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (app->draining || running || !db_pool_ready(app->pool) ||
-	    !night_cutoff(&app->cfg, &cutoff) || known_cutoff >= cutoff)
+	    !night_cutoff(&app->cfg, &cutoff))
 		return;
-	if (!start_build(app, NULL, cutoff))
-		log_warning(CTX, "cannot start the nightly summary");
+	if (known_cutoff < cutoff) {
+		if (!start_job(app, NULL, cutoff, false))
+			log_warning(CTX, "cannot start the nightly summary");
+	} else if (monotonic_s() - last_added >= ADD_EVERY_S) {
+		if (!start_job(app, NULL, cutoff, true))
+			log_warning(CTX, "cannot add to the summary");
+	}
 }
 
 enum handled stats_build_post(struct request *r, struct reply *out)
@@ -259,7 +316,7 @@ enum handled stats_build_post(struct request *r, struct reply *out)
 	    (!calendar_parse_date(text, &cutoff) || cutoff > today + 1))
 		return reply_error(out, ERR_INVALID_REQUEST, "cutoff",
 				   "cutoff must be a date, at most tomorrow");
-	if (!start_build(r->app, r, cutoff))
+	if (!start_job(r->app, r, cutoff, false))
 		return reply_error(out, ERR_UNAVAILABLE, NULL,
 				   "a summary is being built; try again");
 	return HANDLED_LATER;
@@ -297,4 +354,27 @@ void stats_build_free(void)
 		free(running);
 	}
 	running = NULL;
+}
+
+bool stats_zones_at_start(struct app *app)
+{
+	PGconn *conn = PQconnectdb(app->cfg.db);
+	char err[512];
+	long updated = 0;
+	bool ok = PQstatus(conn) == CONNECTION_OK &&
+		  stats_zones_sync(conn, &app->models, &updated, err,
+				   sizeof(err));
+
+	if (!ok)
+		log_warning(CTX, "time zones: %s",
+			    PQstatus(conn) == CONNECTION_OK
+				    ? err
+				    : PQerrorMessage(conn));
+	else if (updated > 0)
+		log_info(CTX,
+			 "time zones: the receipt day of %ld pathway(s) "
+			 "set",
+			 updated);
+	PQfinish(conn);
+	return ok;
 }

@@ -14,6 +14,10 @@ struct app;
 bool stats_build_schedule_start(struct app *app)
 	__attribute__((warn_unused_result));
 void stats_build_schedule_stop(void);
+/* Blocking, at start before the loop: the models' zones for the receipt
+ * days (store_stats.h stats_zones_sync).  False (logged) when the
+ * database refused: the reads then convert those days themselves. */
+bool stats_zones_at_start(struct app *app);
 /* At exit, after the loop: frees a build still running. */
 void stats_build_free(void);
 

@@ -13,7 +13,7 @@
 /* Events recorded this close before a build are left to the live part:
  * an event is stamped before its transaction commits, and one committing
  * while the build reads must fall on one side only. */
-#define STATS_MARGIN "interval '10 minutes'"
+#define STATS_MARGIN "interval '2 minutes'"
 
 /* The models' zones and limits as a relation: $7..$11 in the reads,
  * $2..$6 in the build. */
@@ -125,59 +125,83 @@
 
 /*
  * The days a read needs, [$1 - SPAN, $1] (SPAN an SQL integer
- * expression).  The last build summarised the events of the days before
- * its cutoff recorded before its watermark (ten minutes before it began,
- * so that no event committing meanwhile falls between); every other event
- * is derived live, from the pathways with flow events recorded since
- * (transitions_stats_recorded finds them): today's, and any recorded
- * late.  Leaves sum_days (from the summary) and live (derived), both of
+ * expression).  The summary holds every event recorded before its
+ * watermark (stats_build.recorded_before: the last build's or addition's,
+ * a little before it began, so that no event committing meanwhile falls
+ * between); the events recorded since are derived live, from the pathways
+ * with flow events recorded since (transitions_stats_recorded finds them).
+ * Leaves sum_days (from the summary) and live (derived), both of
  * stats_days' shape and within the read's scope, and sdays, their union
  * narrowed to level $3 and unit $4.
  */
-/* Each such pathway's transitions by its primary key (OFFSET 0 keeps
- * the planner from turning the few lookups into a scan of them all). */
 #define LIVE_PATHWAYS \
 	"(SELECT DISTINCT f.pathway_id FROM transitions f, b WHERE " \
-	"f.type IN " FLOW_TYPES " AND f.recorded_at >= least(b.mark, " \
-	"b.cutoff::timestamp AT TIME ZONE 'UTC' - interval '1 day')) lp " \
+	"f.type IN " FLOW_TYPES " AND f.recorded_at >= b.mark) lp " \
 	"CROSS JOIN LATERAL (SELECT * FROM transitions t1 WHERE " \
 	"t1.pathway_id = lp.pathway_id OFFSET 0) t"
-#define LIVE_EVENTS \
-	"(h.day >= (SELECT cutoff FROM b) OR " \
-	"h.recorded_at >= (SELECT mark FROM b))"
 #define DAYS(SPAN) \
 	"b AS (SELECT ($1::date - (" SPAN "))::date AS lo, " \
 	"coalesce((SELECT cutoff FROM stats_build), '-infinity'::date) " \
 	"AS cutoff, coalesce((SELECT recorded_before FROM stats_build), " \
 	"'-infinity'::timestamptz) AS mark), " \
 	HISTORY(LIVE_PATHWAYS) ", " \
-	EVENTS("(SELECT lo FROM b)", "$1::date", LIVE_EVENTS) ", " \
+	EVENTS("(SELECT lo FROM b)", "$1::date", \
+	       "h.recorded_at >= (SELECT mark FROM b)") ", " \
 	"live0 AS (" DAY_ROWS "), " \
 	"live AS (SELECT l.* FROM live0 l WHERE " SCOPE("l") "), " \
 	"sum_days AS (SELECT s.* FROM stats_days s, b WHERE s.day >= b.lo " \
-	"AND s.day <= $1::date AND s.day < b.cutoff AND " SCOPE("s") "), " \
+	"AND s.day <= $1::date AND " SCOPE("s") "), " \
 	"sdays AS (SELECT * FROM (SELECT * FROM sum_days UNION ALL " \
 	"SELECT * FROM live) d WHERE ($3::text IS NULL OR level = $3) AND " \
 	"($4::text IS NULL OR unit = $4))"
 
-/* A waiting pathway's days paused up to $1, and its wait on $1. */
+/* A waiting pathway's days paused up to $1. */
 #define PAUSED_UNTIL_AS_OF \
 	"(p.ref_paused_days + CASE WHEN p.ref_paused_on < $1::date THEN " \
 	"$1::date - p.ref_paused_on ELSE 0 END)"
+
 /* Who waits on $1 (received by then, treatment not started), within the
- * read's scope, level $3 and unit $4 of the referral, and EXTRA. */
+ * read's scope, level $3 and unit $4 of the referral, and EXTRA: one row
+ * each with its days waited and paused.  The local day of the receipt
+ * is stored with the pathway (ref_received_on, schema 007); a row written
+ * before its model's zone was known is converted here. */
+#define RECEIVED_ON \
+	"coalesce(p.ref_received_on, (p.ref_received_at AT TIME ZONE " \
+	"mz.tz)::date)"
 #define WAITING_NOW(EXTRA) \
-	"now_w AS (SELECT p.region, p.ref_to_level AS level, " \
+	"w0 AS (SELECT p.region, p.ref_to_level AS level, " \
 	"p.ref_unit AS unit, p.model, p.next_due, " \
 	"p.ref_paused_on IS NOT NULL AND p.ref_paused_on <= $1::date " \
 	"AS paused_now, " PAUSED_UNTIL_AS_OF " AS paused_days, " \
-	"greatest(0, $1::date - (p.ref_received_at AT TIME ZONE mz.tz)::date " \
-	"- " PAUSED_UNTIL_AS_OF ") AS days " \
+	RECEIVED_ON " AS received_on " \
 	"FROM pathways p JOIN mz ON mz.model = p.model " \
 	"WHERE p.closed_at IS NULL AND p.ref_received_at IS NOT NULL " \
-	"AND (p.ref_received_at AT TIME ZONE mz.tz)::date <= $1::date " \
 	"AND " SCOPE("p") " AND ($3::text IS NULL OR p.ref_to_level = $3) " \
-	"AND ($4::text IS NULL OR p.ref_unit = $4)" EXTRA ")"
+	"AND ($4::text IS NULL OR p.ref_unit = $4)" EXTRA "), " \
+	"now_w AS (SELECT w0.*, greatest(0, $1::date - received_on - " \
+	"paused_days) AS days FROM w0 WHERE received_on <= $1::date)"
+
+/*
+ * percentile_cont from counts: of the waits grouped as G(KEY..., days,
+ * c), the median and the 90th percentile per KEY, computed as PostgreSQL
+ * computes them (the values at ranks floor and ceil of p * (n - 1),
+ * interpolated), without sorting every wait.
+ */
+#define RANKS(G, KEY) \
+	"gc AS (SELECT " KEY ", days, c, sum(c) OVER (PARTITION BY " KEY \
+	" ORDER BY days) AS upto, sum(c) OVER (PARTITION BY " KEY ") AS n " \
+	"FROM " G "), " \
+	"pq AS (SELECT " KEY ", max(n) AS n, " \
+	"min(days) FILTER (WHERE upto > floor(0.5::float8 * (n - 1))) AS m0, " \
+	"min(days) FILTER (WHERE upto > ceil(0.5::float8 * (n - 1))) AS m1, " \
+	"min(days) FILTER (WHERE upto > floor(0.9::float8 * (n - 1))) AS q0, " \
+	"min(days) FILTER (WHERE upto > ceil(0.9::float8 * (n - 1))) AS q1 " \
+	"FROM gc GROUP BY " KEY "), " \
+	"pct AS (SELECT " KEY ", " \
+	"m0 + (0.5::float8 * (n - 1) - floor(0.5::float8 * (n - 1))) * " \
+	"(m1 - m0) AS median, " \
+	"q0 + (0.9::float8 * (n - 1) - floor(0.9::float8 * (n - 1))) * " \
+	"(q1 - q0) AS p90 FROM pq)"
 
 /* The running clocks, each with the level and unit it is counted under:
  * the referral's, the level review's the pathway's own. */
@@ -198,13 +222,32 @@
 #define PAUSED_ANY "'[a-z] \\S+ -?\\d+ \\d'"
 #define PAUSED_RULE "'(?:^|;)([a-z_]+) \\S+ -?\\d+ \\d'"
 
+/* A referral clock's level and unit are the referral's; the level
+ * review's the pathway's own. */
+#define REF_FILTER \
+	"($3::text IS NULL OR p.ref_to_level = $3) AND " \
+	"($4::text IS NULL OR p.ref_unit = $4)"
+#define OWN_FILTER \
+	"($3::text IS NULL OR p.level = $3) AND ($4::text IS NULL OR p.unit = $4)"
+#define RULE_COUNTS(DUE, F) \
+	"count(*) FILTER (WHERE p." DUE " IS NOT NULL AND " F "), " \
+	"count(*) FILTER (WHERE p." DUE " < $1::date AND " F ")"
+
+/* Each pathway is read once (an index-only scan of the clocks index),
+ * every rule counted by FILTER, the counts unfolded per rule after. */
 static const char clocks_sql[] =
-	"WITH c AS (SELECT p.model, v.rule, v.due FROM pathways p "
-	"CROSS JOIN LATERAL " CLOCK_VALUES("p") " "
-	"WHERE p.closed_at IS NULL AND p.next_due IS NOT NULL "
-	"AND v.due IS NOT NULL AND " SCOPE("p") " "
-	"AND ($3::text IS NULL OR v.level = $3) "
-	"AND ($4::text IS NULL OR v.unit = $4)), "
+	"WITH c AS (SELECT p.model, "
+	RULE_COUNTS("due_transit", REF_FILTER) ", "
+	RULE_COUNTS("due_assessment", REF_FILTER) ", "
+	RULE_COUNTS("due_treatment", REF_FILTER) ", "
+	RULE_COUNTS("due_free_choice", REF_FILTER) ", "
+	RULE_COUNTS("due_level_review", OWN_FILTER) " "
+	"FROM pathways p WHERE p.closed_at IS NULL AND p.next_due IS NOT NULL "
+	"AND " SCOPE("p") " GROUP BY p.model), "
+	"r AS (SELECT c.model, v.rule, v.n, v.o FROM c AS c(model, tn, tov, "
+	"an, ao, mn, mo, fn, fo, ln, lo) CROSS JOIN LATERAL (VALUES "
+	"('transit', tn, tov), ('assessment', an, ao), ('treatment', mn, mo), "
+	"('free_choice', fn, fo), ('level_review', ln, lo)) AS v(rule, n, o)), "
 	/* The paused ones: the index on the clocks text finds them. */
 	"pz AS (SELECT p.model, m[1] AS rule FROM pathways p "
 	"CROSS JOIN LATERAL regexp_matches(p.clocks, " PAUSED_RULE ", 'g') "
@@ -214,24 +257,28 @@ static const char clocks_sql[] =
 	"THEN p.level ELSE p.ref_to_level END = $3) "
 	"AND ($4::text IS NULL OR CASE WHEN m[1] = 'level_review' "
 	"THEN p.unit ELSE p.ref_unit END = $4)), "
-	"a AS (SELECT model, rule, count(*) AS running, "
-	"count(*) FILTER (WHERE due < $1::date) AS overdue, 0 AS paused "
-	"FROM c GROUP BY 1, 2 "
-	"UNION ALL SELECT model, rule, 0, 0, count(*) FROM pz GROUP BY 1, 2) "
+	"a AS (SELECT model, rule, n AS running, o AS overdue, 0 AS paused "
+	"FROM r UNION ALL SELECT model, rule, 0, 0, count(*) FROM pz "
+	"GROUP BY 1, 2) "
 	"SELECT model, rule, sum(running)::int, sum(overdue)::int, "
 	"sum(paused)::int, CASE WHEN sum(running) > 0 THEN "
 	"round((sum(running) - sum(overdue)) / sum(running), 4) END "
-	"FROM a GROUP BY 1, 2 ORDER BY 1, 2";
+	"FROM a GROUP BY 1, 2 HAVING sum(running) + sum(paused) > 0 "
+	"ORDER BY 1, 2";
 
 #define WAITING_SQL \
 	"WITH " MZ_READS ", " WAITING_NOW("") ", " DAYS("89") ", " \
-	"w AS (SELECT region, level, unit, count(*) AS n, " \
-	"percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median, " \
-	"percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90, " \
-	"count(*) FILTER (WHERE paused_now) AS paused_now, " \
-	"sum(paused_days) AS paused_days, count(next_due) AS clocked, " \
-	"count(*) FILTER (WHERE next_due < $1::date) AS overdue " \
-	"FROM now_w GROUP BY 1, 2, 3), " \
+	"g AS (SELECT region, level, unit, days, count(*) AS c, " \
+	"count(*) FILTER (WHERE paused_now) AS pn, sum(paused_days) AS pd, " \
+	"count(next_due) AS cl, count(*) FILTER (WHERE next_due < $1::date) " \
+	"AS od FROM now_w GROUP BY 1, 2, 3, 4), " \
+	RANKS("g", "region, level, unit") ", " \
+	"w AS (SELECT g.region, g.level, g.unit, sum(c) AS n, " \
+	"min(pct.median) AS median, min(pct.p90) AS p90, " \
+	"sum(pn) AS paused_now, sum(pd) AS paused_days, sum(cl) AS clocked, " \
+	"sum(od) AS overdue FROM g JOIN pct ON (pct.region, pct.level) = " \
+	"(g.region, g.level) AND pct.unit IS NOT DISTINCT FROM g.unit " \
+	"GROUP BY 1, 2, 3), " \
 	/* Completed waits: treatments started in the 90 days to $1. */ \
 	"dw AS (SELECT region, level, nullif(unit, '') AS unit, w FROM sdays " \
 	"CROSS JOIN LATERAL unnest(waits) AS w), " \
@@ -289,13 +336,13 @@ static const char waiting_rows_sql[] =
 
 static const char histogram_sql[] =
 	"WITH " MZ_READS ", " WAITING_NOW(HISTOGRAM_RULE) ", "
+	"g AS (SELECT 1 AS k, days, count(*) AS c FROM now_w GROUP BY days), "
+	RANKS("g", "k") ", "
 	"s AS (SELECT count(*) AS n, count(*) FILTER (WHERE paused_now) "
-	"AS paused, percentile_cont(0.5) WITHIN GROUP (ORDER BY days) "
-	"AS median, percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90, "
-	"max(days / 7) AS top FROM now_w), "
-	"h AS (SELECT days / 7 AS band, count(*) AS n FROM now_w GROUP BY 1) "
-	"SELECT s.n, s.paused, s.median, s.p90, "
-	"(SELECT coalesce(json_agg(json_build_object('from_days', g * 7, "
+	"AS paused, max(days / 7) AS top FROM now_w), "
+	"h AS (SELECT days / 7 AS band, sum(c) AS n FROM g GROUP BY 1) "
+	"SELECT s.n, s.paused, (SELECT median FROM pct), (SELECT p90 FROM "
+	"pct), (SELECT coalesce(json_agg(json_build_object('from_days', g * 7, "
 	"'to_days', g * 7 + 6, 'count', coalesce(h.n, 0)) ORDER BY g), '[]') "
 	"FROM generate_series(0, s.top) AS g LEFT JOIN h ON h.band = g)::text "
 	"FROM s";
@@ -372,28 +419,31 @@ static const char flow_sql[] =
 	"'started', coalesce(a.started, 0)) ORDER BY w.monday), '[]')::text "
 	"FROM weeks w LEFT JOIN a ON a.monday = w.monday";
 
-/* The clocks due in the window, and the escalation of the same pathway,
- * rule and due date if a night's report listed it, with its
- * acknowledgement.  The index on (next_due, the latest due) holds the
- * window's pathways in one range. */
+/* One rule's clocks due in the window, in due order from its own index,
+ * at most $8 of them. */
+#define DUE_IN_WINDOW(RULE, DUE, UNIT) \
+	"(SELECT p.pathway_id, p.patient_id, p.model, p.region, p.level, " \
+	"'" RULE "' AS rule, p." DUE " AS due, p." UNIT " AS unit " \
+	"FROM pathways p WHERE p.closed_at IS NULL " \
+	"AND p." DUE " >= $1::date AND p." DUE " <= $1::date + $7::int " \
+	"AND ($5::text IS NULL OR $5 = '" RULE "') " \
+	"AND ($2::text IS NULL OR p.region = $2) " \
+	"AND ($3::text IS NULL OR p.level = $3) " \
+	"AND ($4::text IS NULL OR p." UNIT " = $4) " \
+	"AND ($6::text[] IS NULL OR p.region = ANY ($6::text[])) " \
+	"ORDER BY p." DUE " LIMIT $8::int)"
+
+/* The clocks due in the window (each rule's own index holds them in due
+ * order), and the escalation of the same pathway, rule and due date if a
+ * night's report listed it, with its acknowledgement. */
 static const char deadlines_sql[] =
-	"WITH c AS (SELECT p.pathway_id, p.patient_id, p.model, p.region, "
-	"p.level, v.rule, v.due, v.unit FROM pathways p CROSS JOIN LATERAL "
-	"(VALUES ('transit', p.due_transit, p.ref_unit), "
-	"('assessment', p.due_assessment, p.ref_unit), "
-	"('treatment', p.due_treatment, p.ref_unit), "
-	"('free_choice', p.due_free_choice, p.ref_unit), "
-	"('level_review', p.due_level_review, p.unit)) AS v(rule, due, unit) "
-	"WHERE p.closed_at IS NULL AND p.next_due IS NOT NULL "
-	"AND p.next_due <= $1::date + $7::int "
-	"AND greatest(p.due_transit, p.due_assessment, p.due_treatment, "
-	"p.due_free_choice, p.due_level_review) >= $1::date "
-	"AND v.due >= $1::date AND v.due <= $1::date + $7::int "
-	"AND ($2::text IS NULL OR p.region = $2) "
-	"AND ($3::text IS NULL OR p.level = $3) "
-	"AND ($4::text IS NULL OR v.unit = $4) "
-	"AND ($5::text IS NULL OR v.rule = $5) "
-	"AND ($6::text[] IS NULL OR p.region = ANY ($6::text[]))) "
+	"WITH c AS (" DUE_IN_WINDOW("transit", "due_transit", "ref_unit")
+	" UNION ALL " DUE_IN_WINDOW("assessment", "due_assessment", "ref_unit")
+	" UNION ALL " DUE_IN_WINDOW("treatment", "due_treatment", "ref_unit")
+	" UNION ALL "
+	DUE_IN_WINDOW("free_choice", "due_free_choice", "ref_unit")
+	" UNION ALL " DUE_IN_WINDOW("level_review", "due_level_review", "unit")
+	") "
 	"SELECT c.pathway_id, c.patient_id, c.model, c.region, c.level, "
 	"c.rule, c.due::text, c.due - $1::date, c.unit, e.escalation_id, "
 	"e.acked_by, to_char(e.acked_at AT TIME ZONE 'UTC', "
@@ -402,10 +452,9 @@ static const char deadlines_sql[] =
 	"AND e.rule = c.rule AND e.due = c.due "
 	"ORDER BY c.due, c.region, c.pathway_id, c.rule LIMIT $8::int";
 
-/* The events a build summarises: the days before its cutoff ($1), those
- * recorded before its watermark. */
+/* The events a build summarises: those recorded before its watermark. */
 #define BUILD_EVENTS \
-	EVENTS("'-infinity'::date", "$1::date - 1", \
+	EVENTS("'-infinity'::date", "'infinity'::date", \
 	       "h.recorded_at < now() - " STATS_MARGIN)
 
 /* Waiting at the end of each month: a receipt waits from its time to the
@@ -458,6 +507,67 @@ static const char build_sql[] =
 	BUILD_ENDS ", " BUILD_MONTHS ", " BUILD_RECORD " "
 	"SELECT days_rows, month_rows FROM rec";
 
+/*
+ * An addition to the summary (every few minutes): the events recorded
+ * since its watermark, added to their days' and months' rows, the
+ * watermark moved on.  Retractions of summarised events wait for the next
+ * nightly build.  $1..$5 the models.
+ */
+#define ADD_MARKS \
+	"b AS (SELECT recorded_before AS mark, now() - " STATS_MARGIN \
+	" AS upto, cutoff FROM stats_build)"
+#define ADD_PATHWAYS \
+	"(SELECT DISTINCT f.pathway_id FROM transitions f, b WHERE " \
+	"f.type IN " FLOW_TYPES " AND f.recorded_at >= b.mark AND " \
+	"f.recorded_at < b.upto) lp CROSS JOIN LATERAL (SELECT * FROM " \
+	"transitions t1 WHERE t1.pathway_id = lp.pathway_id OFFSET 0) t"
+#define MERGED_WAITS(T) \
+	"ARRAY(SELECT w FROM unnest(" T ".waits || EXCLUDED.waits) AS w " \
+	"ORDER BY w)"
+#define ADD_DAYS \
+	"up_d AS (INSERT INTO stats_days SELECT * FROM d ON CONFLICT (day, " \
+	"region, model, level, unit) DO UPDATE SET " \
+	"received = stats_days.received + EXCLUDED.received, " \
+	"accepted = stats_days.accepted + EXCLUDED.accepted, " \
+	"rejected = stats_days.rejected + EXCLUDED.rejected, " \
+	"started = stats_days.started + EXCLUDED.started, " \
+	"limited = stats_days.limited + EXCLUDED.limited, " \
+	"within = stats_days.within + EXCLUDED.within, " \
+	"waits = " MERGED_WAITS("stats_days") " RETURNING 1)"
+/* Days of months before the cutoff's add to those months too. */
+#define ADD_MONTHS \
+	"dm AS (SELECT date_trunc('month', d.day)::date AS month, d.region, " \
+	"d.model, d.level, d.unit, d.started, d.limited, d.within, d.waits " \
+	"FROM d, b WHERE d.day < date_trunc('month', b.cutoff)), " \
+	"mc AS (SELECT month, region, model, level, unit, " \
+	"sum(started)::int AS started, sum(limited)::int AS limited, " \
+	"sum(within)::int AS within FROM dm GROUP BY 1, 2, 3, 4, 5), " \
+	"mw AS (SELECT month, region, model, level, unit, array_agg(w ORDER " \
+	"BY w) AS waits FROM dm CROSS JOIN LATERAL unnest(dm.waits) AS w " \
+	"GROUP BY 1, 2, 3, 4, 5), " \
+	"m AS (SELECT mc.month, mc.region, mc.model, mc.level, mc.unit, 0, " \
+	"mc.started, mc.limited, mc.within, coalesce(mw.waits, '{}') FROM mc " \
+	"LEFT JOIN mw USING (month, region, model, level, unit)), " \
+	"up_m AS (INSERT INTO stats_months SELECT * FROM m ON CONFLICT " \
+	"(month, region, model, level, unit) DO UPDATE SET " \
+	"started = stats_months.started + EXCLUDED.started, " \
+	"limited = stats_months.limited + EXCLUDED.limited, " \
+	"within = stats_months.within + EXCLUDED.within, " \
+	"waits = " MERGED_WAITS("stats_months") " RETURNING 1)"
+
+static const char add_sql[] =
+	"WITH mz AS (SELECT * FROM unnest($1::text[], $2::text[], "
+	"$3::text[], $4::int[], $5::text[]) AS mz(model, tz, lim_kind, "
+	"lim_days, lim_levels)), " ADD_MARKS ", " HISTORY(ADD_PATHWAYS) ", "
+	EVENTS("'-infinity'::date", "'infinity'::date",
+	       "h.recorded_at >= (SELECT mark FROM b) AND h.recorded_at < "
+	       "(SELECT upto FROM b)") ", "
+	"d AS (" DAY_ROWS "), " ADD_DAYS ", " ADD_MONTHS ", "
+	"rec AS (UPDATE stats_build SET recorded_before = (SELECT upto FROM "
+	"b) RETURNING 1) "
+	"SELECT (SELECT count(*) FROM up_d), (SELECT count(*) FROM up_m), "
+	"(SELECT count(*) FROM rec)";
+
 const char *const store_stats_sql[STATS_STMT_COUNT] = {
 	[STATS_CLOCKS] = clocks_sql,
 	[STATS_WAITING] = waiting_sql,
@@ -469,8 +579,10 @@ const char *const store_stats_sql[STATS_STMT_COUNT] = {
 	[STATS_BUILD_CLEAR] =
 		"WITH d AS (DELETE FROM stats_days) DELETE FROM stats_months",
 	[STATS_BUILD] = build_sql,
+	[STATS_BUILD_ADD] = add_sql,
 	[STATS_BUILD_TIMEOUT] = "SET LOCAL statement_timeout = '30min'",
-	[STATS_NO_JIT] = "SET jit = off",
+	[STATS_NO_JIT] = "SELECT set_config('jit', 'off', false), "
+			 "set_config('work_mem', '32MB', false)",
 	[STATS_BUILD_STATE] =
 		"SELECT cutoff::text, to_char(built_at AT TIME ZONE 'UTC', "
 		"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM stats_build",
@@ -648,4 +760,62 @@ json_t *stats_deadline_json(const PGresult *res, int row)
 		atoi(PQgetvalue(res, row, DL_DAYS_LEFT)), "responsible_unit",
 		text_or_null(res, row, DL_UNIT), "escalation_id", esc,
 		"acknowledged", ack);
+}
+
+/* --- the zones at start ----------------------------------------------------
+ */
+
+static const char zones_sql[] =
+	"WITH m AS (SELECT * FROM unnest($1::text[], $2::text[]) AS m(model, "
+	"tz)), up AS (INSERT INTO stats_zones SELECT * FROM m ON CONFLICT "
+	"(model) DO UPDATE SET tz = EXCLUDED.tz WHERE stats_zones.tz <> "
+	"EXCLUDED.tz RETURNING model) "
+	"SELECT coalesce(array_agg(model), '{}')::text FROM up";
+
+/* The receipts without a day (pathways_received_on_missing finds them),
+ * and all of a model whose zone changed. */
+static const char received_on_sql[] =
+	"UPDATE pathways p SET ref_received_on = (p.ref_received_at AT TIME "
+	"ZONE z.tz)::date FROM stats_zones z WHERE z.model = p.model AND "
+	"p.ref_received_at IS NOT NULL AND (p.ref_received_on IS NULL OR "
+	"p.model = ANY ($1::text[]))";
+
+static bool exec_ok(PGresult *res, char *err, size_t errlen)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return true;
+	snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+	return false;
+}
+
+bool stats_zones_sync(PGconn *conn, const struct model_set *set, long *updated,
+		      char *err, size_t errlen)
+{
+	struct stats_models m;
+	const char *p[5];
+	PGresult *zones = NULL, *days = NULL;
+	bool ok = false;
+
+	*updated = 0;
+	if (!stats_models_init(&m, set)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	stats_models_params(&m, p);
+	zones = PQexecParams(conn, zones_sql, 2, NULL, p, NULL, NULL, 0);
+	if (!exec_ok(zones, err, errlen))
+		goto out;
+	p[0] = PQgetvalue(zones, 0, 0);
+	days = PQexecParams(conn, received_on_sql, 1, NULL, p, NULL, NULL, 0);
+	if (!exec_ok(days, err, errlen))
+		goto out;
+	*updated = atol(PQcmdTuples(days));
+	ok = true;
+out:
+	PQclear(zones);
+	PQclear(days);
+	stats_models_free(&m);
+	return ok;
 }

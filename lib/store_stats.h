@@ -15,11 +15,11 @@
  * reported beside.  Percentiles are PostgreSQL's percentile_cont (linear
  * between the two nearest ranks: the median of 2, 4, 6, 8 is 5).
  *
- * The history is summarised each night (stats_days, stats_months): the
- * reads take the days before the last build's cutoff from the summary and
- * the days from it on from the transitions themselves, through the same
- * derivation (STATS_LIVE_DAYS in the .c), so a figure is the same before
- * and after a build.
+ * The history is summarised each night (stats_days, stats_months) and
+ * added to every few minutes: the reads take the events recorded before
+ * the summary's watermark from it and those recorded since from the
+ * transitions themselves, through the same derivation, so a figure is the
+ * same before and after a build.
  */
 #ifndef PAINPATH_STORE_STATS_H
 #define PAINPATH_STORE_STATS_H
@@ -65,11 +65,16 @@ enum stats_stmt {
 	 * models, $7 built_by: writes the summary and records the build;
 	 * returns its days rows and month rows. */
 	STATS_BUILD,
+	/* $1..$5 the models: adds the events recorded since the summary's
+	 * watermark; returns day rows, month rows touched, and 1 when a
+	 * summary was there to add to. */
+	STATS_BUILD_ADD,
 	/* The build's longer statement timeout, inside its transaction. */
 	STATS_BUILD_TIMEOUT,
-	/* Sent before each read, on its connection: compiling a plan
-	 * takes longer than these statements run, and estimates over their
-	 * CTEs can cross jit_above_cost. */
+	/* Sent before each read, on its connection: no JIT (compiling a
+	 * plan takes longer than these statements run, and estimates over
+	 * their CTEs can cross jit_above_cost), and work_mem for hashing a
+	 * million pathways' waits in memory. */
 	STATS_NO_JIT,
 	/* One row: cutoff, built_at (UTC text), or none. */
 	STATS_BUILD_STATE,
@@ -107,6 +112,13 @@ void stats_wait_limit(const struct model *m, const char **kind, int *days,
 json_t *stats_rule_limit_json(const struct model *m, enum rule r);
 /* The same in calendar days for the histogram's mark, or -1. */
 int stats_rule_limit_days(const struct model *m, enum rule r);
+
+/* Blocking, at start (before the loop): the loaded models' time zones
+ * into stats_zones, and the receipt day of every pathway whose day is not
+ * set or whose model's zone changed.  *updated receives how many. */
+bool stats_zones_sync(PGconn *conn, const struct model_set *set, long *updated,
+		      char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 /* One row of STATS_DEADLINES as the contract's item (new reference). */
 json_t *stats_deadline_json(const PGresult *res, int row);

@@ -3,12 +3,50 @@
 -- the summary of the history the nightly run writes, so a year's trend is
 -- a read of a few thousand rows instead of a walk through every transition.
 
+-- The local day a referral was received, in its model's time zone, kept
+-- with the pathway so that counting waits converts no time zone per row.
+-- The zones are the loaded models' (the daemon writes them at start:
+-- stats_zones); a trigger sets the day when the receipt is written, and
+-- a pathway whose model's zone is not known yet keeps NULL (the reads
+-- convert it then).
+CREATE TABLE stats_zones (
+    model text PRIMARY KEY,
+    tz    text NOT NULL
+);
+
+ALTER TABLE pathways ADD COLUMN ref_received_on date;
+
+CREATE FUNCTION painpath_received_on() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.ref_received_on := (NEW.ref_received_at AT TIME ZONE
+        (SELECT z.tz FROM stats_zones z WHERE z.model = NEW.model))::date;
+    RETURN NEW;
+END $$;
+
+-- Fires only when a receipt is written or changes model: once a referral.
+CREATE TRIGGER pathways_received_on_insert
+    BEFORE INSERT ON pathways FOR EACH ROW
+    WHEN (NEW.ref_received_at IS NOT NULL)
+    EXECUTE FUNCTION painpath_received_on();
+CREATE TRIGGER pathways_received_on_update
+    BEFORE UPDATE ON pathways FOR EACH ROW
+    WHEN (NEW.ref_received_at IS DISTINCT FROM OLD.ref_received_at
+          OR NEW.model IS DISTINCT FROM OLD.model)
+    EXECUTE FUNCTION painpath_received_on();
+
+-- Receipts whose day is not set (their model's zone was not known when
+-- they were written): the daemon sets them at start.  Usually empty.
+CREATE INDEX pathways_received_on_missing ON pathways (pathway_id)
+    WHERE ref_received_at IS NOT NULL AND ref_received_on IS NULL;
+
 -- Who waits now (referral received, treatment not started), by region,
 -- level and unit: every figure of the waiting statistics, the histogram
 -- and the public page is in the index entry.
 CREATE INDEX pathways_stats_waiting
     ON pathways (region, ref_to_level, ref_unit)
-    INCLUDE (model, ref_received_at, ref_paused_days, ref_paused_on, next_due)
+    INCLUDE (model, ref_received_on, ref_received_at, ref_paused_days,
+             ref_paused_on, next_due)
     WHERE closed_at IS NULL AND ref_received_at IS NOT NULL;
 
 -- The running clocks, for the tiles: a clock's level and unit are the
@@ -26,13 +64,18 @@ CREATE INDEX pathways_stats_paused
     ON pathways (model, region)
     WHERE closed_at IS NULL AND clocks ~ '[a-z] \S+ -?\d+ \d';
 
--- Deadlines about to pass: the earliest and the latest running clock, so a
--- window of due dates is one range of the index, whichever clock falls in.
-CREATE INDEX pathways_stats_deadlines
-    ON pathways (next_due, (greatest(due_transit, due_assessment,
-                                     due_treatment, due_free_choice,
-                                     due_level_review)))
-    WHERE closed_at IS NULL AND next_due IS NOT NULL;
+-- Deadlines about to pass: each rule's running clocks by due date, so a
+-- window of days is one range of an index, read in due order.
+CREATE INDEX pathways_due_transit ON pathways (due_transit)
+    WHERE closed_at IS NULL AND due_transit IS NOT NULL;
+CREATE INDEX pathways_due_assessment ON pathways (due_assessment)
+    WHERE closed_at IS NULL AND due_assessment IS NOT NULL;
+CREATE INDEX pathways_due_treatment ON pathways (due_treatment)
+    WHERE closed_at IS NULL AND due_treatment IS NOT NULL;
+CREATE INDEX pathways_due_free_choice ON pathways (due_free_choice)
+    WHERE closed_at IS NULL AND due_free_choice IS NOT NULL;
+CREATE INDEX pathways_due_level_review ON pathways (due_level_review)
+    WHERE closed_at IS NULL AND due_level_review IS NOT NULL;
 
 -- The events the flow counts, by when they were recorded: those the last
 -- summary does not hold (recorded since) are found through this index.

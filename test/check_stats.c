@@ -57,6 +57,10 @@ static void pg_setup(void)
 			      sizeof(err));
 	if (!pg_ok)
 		fprintf(stderr, "stats: schema: %s\n", err);
+	/* The zones the daemon would write at start. */
+	PQclear(PQexec(c, "INSERT INTO stats_zones VALUES ('no', "
+			  "'Europe/Oslo'), ('se-adult', 'Europe/Stockholm'), "
+			  "('xx', 'America/New_York')"));
 	PQfinish(c);
 }
 
@@ -139,14 +143,17 @@ static void pathway(const struct pw *p)
 		16, params));
 }
 
-/* One transition, recorded an hour ago (before any build's watermark). */
+/* How long ago the next transitions are recorded: before any build's
+ * watermark unless a test says otherwise. */
+static const char *recorded_ago = "1 hour";
+
 static void transition(const char *pathway_id, int seq, const char *type,
 		       const char *occurred_at, const char *data,
 		       const char *event, const char *waited_since,
 		       const char *paused_days, const char *corrects)
 {
 	char seq_text[16], event_id[160];
-	const char *params[10];
+	const char *params[11];
 
 	snprintf(seq_text, sizeof(seq_text), "%d", seq);
 	snprintf(event_id, sizeof(event_id), "%s-%d", pathway_id, seq);
@@ -160,14 +167,15 @@ static void transition(const char *pathway_id, int seq, const char *type,
 	params[7] = waited_since;
 	params[8] = paused_days;
 	params[9] = corrects;
+	params[10] = recorded_ago;
 	PQclear(run("INSERT INTO transitions (pathway_id, seq, event_id, type, "
 		    "to_phase, from_level, to_level, unit, occurred_at, "
 		    "recorded_at, data, event, response, waited_since, "
 		    "paused_days, corrects) VALUES ($1, $2::int, $3, $4, "
 		    "'active', 'gp', 'gp', 'gp-1', $5::timestamptz, now() - "
-		    "interval '1 hour', $6, $7, '{}', $8::timestamptz, "
+		    "$11::interval, $6, $7, '{}', $8::timestamptz, "
 		    "$9::int, $10::int)",
-		    10, params));
+		    11, params));
 }
 
 /* A referral to unit at to_level of pathway id: sent and received at
@@ -391,6 +399,23 @@ START_TEST(test_time_zones)
 	units = stats_json(STATS_WAITING, "2026-03-12", "zones", NULL, 11);
 	number_is(unit_row(units, "u-oslo"), "waiting_now_median_days", 10);
 	number_is(unit_row(units, "u-ny"), "waiting_now_median_days", 11);
+	json_decref(units);
+	/* Summer time begins in Oslo at 01:00 UTC on 29 March 2026: 22:30
+	 * UTC that day is 00:30 on the 30th (UTC+2); 23:30 UTC on the 28th
+	 * is 00:30 on the 29th (UTC+1).  On 8 April: 9 and 10 days. */
+	pathway(&(struct pw){.id = "tz-dst-1",
+			     .model = "no",
+			     .region = "dst",
+			     .unit = "u-dst-1",
+			     .received = "2026-03-29T22:30:00Z"});
+	pathway(&(struct pw){.id = "tz-dst-2",
+			     .model = "no",
+			     .region = "dst",
+			     .unit = "u-dst-2",
+			     .received = "2026-03-28T23:30:00Z"});
+	units = stats_json(STATS_WAITING, "2026-04-08", "dst", NULL, 11);
+	number_is(unit_row(units, "u-dst-1"), "waiting_now_median_days", 9);
+	number_is(unit_row(units, "u-dst-2"), "waiting_now_median_days", 10);
 	json_decref(units);
 }
 END_TEST
@@ -671,6 +696,60 @@ START_TEST(test_trend_and_summary)
 }
 END_TEST
 
+/*
+ * An addition to the summary: after a build (made as if two hours ago),
+ * events recorded an hour ago are derived live; once added, they come
+ * from the summary, with the same answers, and the watermark has moved.
+ */
+START_TEST(test_summary_addition)
+{
+	const char *m5[5] = {models[0], models[1], models[2], models[3],
+			     models[4]};
+	char *before[3], *after[3];
+	PGresult *res;
+
+	recorded_ago = "3 hours";
+	seed_completed("add1");
+	build("2026-04-15");
+	PQclear(run("UPDATE stats_build SET recorded_before = now() - "
+		    "interval '2 hours'",
+		    0, NULL));
+	recorded_ago = "1 hour";
+	seed_completed("add2");
+	before[0] =
+		text_of(STATS_WAITING, "2026-03-12", "add2", NULL, 11, NULL);
+	before[1] = text_of(STATS_FLOW, "2026-03-12", "add2", "4", 12, NULL);
+	before[2] = text_of(STATS_TREND, "2026-03-12", "add2", "3", 12,
+			    "waiting_at_end");
+	PQclear(run("BEGIN", 0, NULL));
+	res = run(store_stats_sql[STATS_BUILD_ADD], 5, m5);
+	/* Days of the new events, and their months before April's. */
+	ck_assert_int_gt(atoi(PQgetvalue(res, 0, 0)), 0);
+	ck_assert_int_gt(atoi(PQgetvalue(res, 0, 1)), 0);
+	ck_assert_str_eq(PQgetvalue(res, 0, 2), "1");
+	PQclear(res);
+	PQclear(run("COMMIT", 0, NULL));
+	after[0] = text_of(STATS_WAITING, "2026-03-12", "add2", NULL, 11, NULL);
+	after[1] = text_of(STATS_FLOW, "2026-03-12", "add2", "4", 12, NULL);
+	after[2] = text_of(STATS_TREND, "2026-03-12", "add2", "3", 12,
+			   "waiting_at_end");
+	for (int i = 0; i < 3; i++) {
+		ck_assert_str_eq(before[i], after[i]);
+		free(before[i]);
+		free(after[i]);
+	}
+	res = run("SELECT count(*) FROM stats_days WHERE region = 'add2'", 0,
+		  NULL);
+	ck_assert_int_gt(atoi(PQgetvalue(res, 0, 0)), 0);
+	PQclear(res);
+	/* The first region's rows were not counted twice. */
+	res = run("SELECT sum(started) FROM stats_days WHERE region = 'add1'",
+		  0, NULL);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "3");
+	PQclear(res);
+}
+END_TEST
+
 /* Deadlines in the window, with the escalation a night made of one. */
 START_TEST(test_deadlines)
 {
@@ -718,6 +797,56 @@ START_TEST(test_deadlines)
 	res = run(store_stats_sql[STATS_DEADLINES], 8, p);
 	ck_assert_int_eq(PQntuples(res), 2);
 	PQclear(res);
+}
+END_TEST
+
+/* The receipt day is stored with the pathway in its model's zone; a
+ * receipt written before its zone was known gets it at the daemon's next
+ * start, and one of a model whose zone changed is counted again. */
+START_TEST(test_zones_sync)
+{
+	struct model_set set;
+	char err[512];
+	long updated = -1;
+	PGresult *res;
+
+	ck_assert_msg(model_set_load_dir(PAINPATH_SOURCE_DIR "/config/models",
+					 &set, err, sizeof(err)),
+		      "%s", err);
+	/* 23:30 UTC on 1 March: 2 March in Copenhagen, 1 March in NY. */
+	PQclear(run("DELETE FROM stats_zones WHERE model = 'dk'", 0, NULL));
+	pathway(&(struct pw){.id = "zs-1",
+			     .model = "dk",
+			     .region = "zs",
+			     .unit = "u-zs",
+			     .received = "2026-03-01T23:30:00Z"});
+	res = run("SELECT ref_received_on IS NULL FROM pathways WHERE "
+		  "pathway_id = 'zs-1'",
+		  0, NULL);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	ck_assert_msg(stats_zones_sync(conn, &set, &updated, err, sizeof(err)),
+		      "%s", err);
+	ck_assert_int_ge(updated, 1);
+	res = run("SELECT ref_received_on FROM pathways WHERE pathway_id = "
+		  "'zs-1'",
+		  0, NULL);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "2026-03-02");
+	PQclear(res);
+	/* A zone written wrong (and days counted in it) is put right. */
+	PQclear(run("UPDATE stats_zones SET tz = 'America/New_York' WHERE "
+		    "model = 'dk'",
+		    0, NULL));
+	PQclear(run("UPDATE pathways SET ref_received_on = '2026-03-01' "
+		    "WHERE pathway_id = 'zs-1'",
+		    0, NULL));
+	ck_assert(stats_zones_sync(conn, &set, &updated, err, sizeof(err)));
+	res = run("SELECT ref_received_on FROM pathways WHERE pathway_id = "
+		  "'zs-1'",
+		  0, NULL);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "2026-03-02");
+	PQclear(res);
+	model_set_free(&set);
 }
 END_TEST
 
@@ -783,7 +912,9 @@ Suite *stats_suite(void)
 	tcase_add_test(sql, test_completed_waits);
 	tcase_add_test(sql, test_flow);
 	tcase_add_test(sql, test_trend_and_summary);
+	tcase_add_test(sql, test_summary_addition);
 	tcase_add_test(sql, test_deadlines);
+	tcase_add_test(sql, test_zones_sync);
 	suite_add_tcase(s, sql);
 	tcase_add_test(params, test_models_params);
 	suite_add_tcase(s, params);
