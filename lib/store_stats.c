@@ -149,8 +149,8 @@
 	       "h.recorded_at >= (SELECT mark FROM b)") ", " \
 	"live0 AS (" DAY_ROWS "), " \
 	"live AS (SELECT l.* FROM live0 l WHERE " SCOPE("l") "), " \
-	"sum_days AS (SELECT s.* FROM stats_days s, b WHERE s.day >= b.lo " \
-	"AND s.day <= $1::date AND " SCOPE("s") "), " \
+	"sum_days AS (SELECT s.* FROM stats_days s WHERE s.day >= " \
+	"$1::date - (" SPAN ") AND s.day <= $1::date AND " SCOPE("s") "), " \
 	"sdays AS (SELECT * FROM (SELECT * FROM sum_days UNION ALL " \
 	"SELECT * FROM live) d WHERE ($3::text IS NULL OR level = $3) AND " \
 	"($4::text IS NULL OR unit = $4))"
@@ -164,17 +164,19 @@
  * read's scope, level $3 and unit $4 of the referral, and EXTRA: one row
  * each with its days waited and paused.  The local day of the receipt
  * is stored with the pathway (ref_received_on, schema 007); a row written
- * before its model's zone was known is converted here. */
+ * before its model's zone was known is converted here.  Each statement
+ * reads now_w once, so it is not materialised and the aggregate over it
+ * can run in parallel. */
 #define RECEIVED_ON \
 	"coalesce(p.ref_received_on, (p.ref_received_at AT TIME ZONE " \
-	"mz.tz)::date)"
+	"(SELECT z.tz FROM mz z WHERE z.model = p.model))::date)"
 #define WAITING_NOW(EXTRA) \
 	"w0 AS (SELECT p.region, p.ref_to_level AS level, " \
 	"p.ref_unit AS unit, p.model, p.next_due, " \
 	"p.ref_paused_on IS NOT NULL AND p.ref_paused_on <= $1::date " \
 	"AS paused_now, " PAUSED_UNTIL_AS_OF " AS paused_days, " \
 	RECEIVED_ON " AS received_on " \
-	"FROM pathways p JOIN mz ON mz.model = p.model " \
+	"FROM pathways p " \
 	"WHERE p.closed_at IS NULL AND p.ref_received_at IS NOT NULL " \
 	"AND " SCOPE("p") " AND ($3::text IS NULL OR p.ref_to_level = $3) " \
 	"AND ($4::text IS NULL OR p.ref_unit = $4)" EXTRA "), " \
@@ -183,21 +185,22 @@
 
 /*
  * percentile_cont from counts: of the waits grouped as G(KEY..., days,
- * c), the median and the 90th percentile per KEY, computed as PostgreSQL
- * computes them (the values at ranks floor and ceil of p * (n - 1),
- * interpolated), without sorting every wait.
+ * c, ...), the median and the 90th percentile per KEY, computed as
+ * PostgreSQL computes them (the values at ranks floor and ceil of
+ * p * (n - 1), interpolated), without sorting every wait; EXTRA adds
+ * aggregates of G's other columns.
  */
-#define RANKS(G, KEY) \
-	"gc AS (SELECT " KEY ", days, c, sum(c) OVER (PARTITION BY " KEY \
+#define RANKS(G, KEY, EXTRA) \
+	"gc AS (SELECT " G ".*, sum(c) OVER (PARTITION BY " KEY \
 	" ORDER BY days) AS upto, sum(c) OVER (PARTITION BY " KEY ") AS n " \
 	"FROM " G "), " \
-	"pq AS (SELECT " KEY ", max(n) AS n, " \
+	"pq AS (SELECT " KEY ", max(n) AS n" EXTRA ", " \
 	"min(days) FILTER (WHERE upto > floor(0.5::float8 * (n - 1))) AS m0, " \
 	"min(days) FILTER (WHERE upto > ceil(0.5::float8 * (n - 1))) AS m1, " \
 	"min(days) FILTER (WHERE upto > floor(0.9::float8 * (n - 1))) AS q0, " \
 	"min(days) FILTER (WHERE upto > ceil(0.9::float8 * (n - 1))) AS q1 " \
 	"FROM gc GROUP BY " KEY "), " \
-	"pct AS (SELECT " KEY ", " \
+	"pct AS (SELECT pq.*, " \
 	"m0 + (0.5::float8 * (n - 1) - floor(0.5::float8 * (n - 1))) * " \
 	"(m1 - m0) AS median, " \
 	"q0 + (0.9::float8 * (n - 1) - floor(0.9::float8 * (n - 1))) * " \
@@ -268,17 +271,17 @@ static const char clocks_sql[] =
 
 #define WAITING_SQL \
 	"WITH " MZ_READS ", " WAITING_NOW("") ", " DAYS("89") ", " \
-	"g AS (SELECT region, level, unit, days, count(*) AS c, " \
+	/* Grouped by days first: the index's order would tempt the planner \
+	 * into sorting every wait. */ \
+	"g AS (SELECT days, region, level, unit, count(*) AS c, " \
 	"count(*) FILTER (WHERE paused_now) AS pn, sum(paused_days) AS pd, " \
 	"count(next_due) AS cl, count(*) FILTER (WHERE next_due < $1::date) " \
 	"AS od FROM now_w GROUP BY 1, 2, 3, 4), " \
-	RANKS("g", "region, level, unit") ", " \
-	"w AS (SELECT g.region, g.level, g.unit, sum(c) AS n, " \
-	"min(pct.median) AS median, min(pct.p90) AS p90, " \
-	"sum(pn) AS paused_now, sum(pd) AS paused_days, sum(cl) AS clocked, " \
-	"sum(od) AS overdue FROM g JOIN pct ON (pct.region, pct.level) = " \
-	"(g.region, g.level) AND pct.unit IS NOT DISTINCT FROM g.unit " \
-	"GROUP BY 1, 2, 3), " \
+	RANKS("g", "region, level, unit", \
+	      ", sum(pn) AS paused_now, sum(pd) AS paused_days, " \
+	      "sum(cl) AS clocked, sum(od) AS overdue") ", " \
+	"w AS (SELECT region, level, unit, n, median, p90, paused_now, " \
+	"paused_days, clocked, overdue FROM pct), " \
 	/* Completed waits: treatments started in the 90 days to $1. */ \
 	"dw AS (SELECT region, level, nullif(unit, '') AS unit, w FROM sdays " \
 	"CROSS JOIN LATERAL unnest(waits) AS w), " \
@@ -336,10 +339,11 @@ static const char waiting_rows_sql[] =
 
 static const char histogram_sql[] =
 	"WITH " MZ_READS ", " WAITING_NOW(HISTOGRAM_RULE) ", "
-	"g AS (SELECT 1 AS k, days, count(*) AS c FROM now_w GROUP BY days), "
-	RANKS("g", "k") ", "
-	"s AS (SELECT count(*) AS n, count(*) FILTER (WHERE paused_now) "
-	"AS paused, max(days / 7) AS top FROM now_w), "
+	"g AS (SELECT 1 AS k, days, count(*) AS c, count(*) FILTER (WHERE "
+	"paused_now) AS pn FROM now_w GROUP BY days), "
+	RANKS("g", "k", "") ", "
+	"s AS (SELECT coalesce(sum(c), 0) AS n, coalesce(sum(pn), 0) AS "
+	"paused, max(days / 7) AS top FROM g), "
 	"h AS (SELECT days / 7 AS band, sum(c) AS n FROM g GROUP BY 1) "
 	"SELECT s.n, s.paused, (SELECT median FROM pct), (SELECT p90 FROM "
 	"pct), (SELECT coalesce(json_agg(json_build_object('from_days', g * 7, "
@@ -349,9 +353,10 @@ static const char histogram_sql[] =
 
 /* The months: those before the cutoff's month from stats_months, the
  * rest from the days. */
-#define TREND_SPAN \
-	"$1::date - (date_trunc('month', $1::date) - " \
-	"($12::int - 1) * interval '1 month')::date"
+/* The days of as_of's month; the months before come from stats_months
+ * (a month between the summary's last and as_of's shows no treatments:
+ * the nightly build has not run for a month then). */
+#define TREND_SPAN "$1::date - date_trunc('month', $1::date)::date"
 
 static const char trend_sql[] =
 	"WITH " MZ_READS ", " WAITING_NOW("") ", " DAYS(TREND_SPAN) ", "
@@ -378,10 +383,10 @@ static const char trend_sql[] =
 	"agg AS (SELECT month, sum(waiting_at_end) AS waiting, "
 	"sum(started) AS started, sum(limited) AS limited, "
 	"sum(within) AS within FROM src GROUP BY 1), "
-	"pct AS (SELECT month, "
-	"percentile_cont(0.5) WITHIN GROUP (ORDER BY w) AS median, "
-	"percentile_cont(0.9) WITHIN GROUP (ORDER BY w) AS p90 "
-	"FROM src CROSS JOIN LATERAL unnest(waits) AS w GROUP BY 1), "
+	/* Percentiles from the count of each wait in each month. */
+	"g AS (SELECT month, w AS days, count(*) AS c FROM src CROSS JOIN "
+	"LATERAL unnest(waits) AS w GROUP BY 1, 2), "
+	RANKS("g", "month", "") ", "
 	/* as_of's month ends now: who waits is counted from the pathways.
 	 * Months after the summary and before as_of's are not known. */
 	"cur AS (SELECT count(*) AS n FROM now_w) "
