@@ -40,7 +40,7 @@ static const struct route routes[] = {
 	{METHOD_GET, "/v1/stats/flow", stats_flow_get, COORDINATOR | ADMIN,
 	 FRONTEND_V1, STATS_QUERY " weeks"},
 	{METHOD_GET, "/v1/deadlines", deadlines_get, COORDINATOR | ADMIN,
-	 FRONTEND_V1, "within_days region level unit rule as_of"},
+	 FRONTEND_V1, "within_days region level unit rule as_of limit"},
 	{METHOD_POST, "/v1/stats/build", stats_build_post, ADMIN, FRONTEND_V1,
 	 "cutoff"},
 	{METHOD_GET, "/v1/export", export_get, ADMIN, FRONTEND_V1,

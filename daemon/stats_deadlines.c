@@ -5,7 +5,9 @@
  *
  * Level and unit are the escalations' (the pathway's level; the unit that
  * must act: the referral's receiving unit, or for the level review the
- * pathway's own), so the same filters find the same items in both.
+ * pathway's own), so the same filters find the same items in both.  The
+ * soonest come first, at most limit (500 unless asked; 5000 at most):
+ * "truncated" says there were more.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +17,19 @@
 #include "reads.h"
 #include "stats_params.h"
 
-#define DEADLINES_LIMIT "5000"
+#define DEADLINES_DEFAULT 500
+#define DEADLINES_MAX	  5000
+
+/* The route's limit (checked before the query). */
+static long limit_of(struct request *r)
+{
+	long limit = DEADLINES_DEFAULT;
+
+	if (request_query(r, "limit") != NULL &&
+	    !parse_count(request_query(r, "limit"), DEADLINES_MAX, &limit))
+		limit = DEADLINES_DEFAULT;
+	return limit;
+}
 
 static void render_deadlines(struct request *r, PGresult **res, int n,
 			     struct answer *a)
@@ -23,8 +37,11 @@ static void render_deadlines(struct request *r, PGresult **res, int n,
 	const PGresult *q = res[n - 1];
 	json_t *items = json_array();
 	char as_of[CAL_DATE_LEN];
+	long limit = limit_of(r);
+	/* One row beyond the limit says there are more. */
+	bool truncated = PQntuples(q) > limit;
 
-	for (int i = 0; i < PQntuples(q); i++) {
+	for (int i = 0; i < PQntuples(q) && i < limit; i++) {
 		json_t *item = stats_deadline_json(q, i);
 		answer_pathway(
 			a,
@@ -32,22 +49,29 @@ static void render_deadlines(struct request *r, PGresult **res, int n,
 			json_string_value(json_object_get(item, "region")));
 		json_array_append_new(items, item);
 	}
-	answer_json(a, json_pack("{s:s?, s:o}", "as_of",
+	answer_json(a, json_pack("{s:s?, s:o, s:b}", "as_of",
 				 stats_as_of(r, as_of) ? as_of : NULL, "items",
-				 items));
+				 items, "truncated", truncated));
 }
 
 enum handled deadlines_get(struct request *r, struct reply *out)
 {
 	const char *within = request_query(r, "within_days");
-	char regions[STATS_REGIONS_LEN];
+	const char *limit_text = request_query(r, "limit");
+	char regions[STATS_REGIONS_LEN], fetch[24];
 	struct stats_params sp;
+	long limit = DEADLINES_DEFAULT;
 	enum handled h;
 
 	if (within != NULL && strcmp(within, "7") != 0 &&
 	    strcmp(within, "14") != 0)
 		return reply_error(out, ERR_INVALID_REQUEST, "within_days",
 				   "within_days must be 7 or 14");
+	if (limit_text != NULL &&
+	    (!parse_count(limit_text, DEADLINES_MAX, &limit) || limit < 1))
+		return reply_error(out, ERR_INVALID_REQUEST, "limit",
+				   "limit must be 1-%d", DEADLINES_MAX);
+	snprintf(fetch, sizeof(fetch), "%ld", limit + 1);
 	if (!stats_params_read(r, &sp, out)) {
 		stats_params_free(&sp);
 		return HANDLED_NOW;
@@ -60,7 +84,7 @@ enum handled deadlines_get(struct request *r, struct reply *out)
 			    request_query(r, "level"), request_query(r, "unit"),
 			    request_query(r, "rule"),
 			    request_regions(r, regions, sizeof(regions)),
-			    within ? within : "7", DEADLINES_LIMIT}}};
+			    within ? within : "7", fetch}}};
 	h = read_batch(r, q, 2, render_deadlines);
 	stats_params_free(&sp);
 	return h;

@@ -271,17 +271,15 @@ static const char clocks_sql[] =
 
 #define WAITING_SQL \
 	"WITH " MZ_READS ", " WAITING_NOW("") ", " DAYS("89") ", " \
-	/* Grouped by days first: the index's order would tempt the planner \
-	 * into sorting every wait. */ \
-	"g AS (SELECT days, region, level, unit, count(*) AS c, " \
-	"count(*) FILTER (WHERE paused_now) AS pn, sum(paused_days) AS pd, " \
-	"count(next_due) AS cl, count(*) FILTER (WHERE next_due < $1::date) " \
-	"AS od FROM now_w GROUP BY 1, 2, 3, 4), " \
-	RANKS("g", "region, level, unit", \
-	      ", sum(pn) AS paused_now, sum(pd) AS paused_days, " \
-	      "sum(cl) AS clocked, sum(od) AS overdue") ", " \
-	"w AS (SELECT region, level, unit, n, median, p90, paused_now, " \
-	"paused_days, clocked, overdue FROM pct), " \
+	/* In the index's order, unit after unit: each unit's waits are \
+	 * sorted on their own, never all of them at once. */ \
+	"w AS (SELECT region, level, unit, count(*) AS n, " \
+	"percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median, " \
+	"percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90, " \
+	"count(*) FILTER (WHERE paused_now) AS paused_now, " \
+	"sum(paused_days) AS paused_days, count(next_due) AS clocked, " \
+	"count(*) FILTER (WHERE next_due < $1::date) AS overdue " \
+	"FROM now_w GROUP BY region, level, unit), " \
 	/* Completed waits: treatments started in the 90 days to $1. */ \
 	"dw AS (SELECT region, level, nullif(unit, '') AS unit, w FROM sdays " \
 	"CROSS JOIN LATERAL unnest(waits) AS w), " \
@@ -333,9 +331,10 @@ static const char waiting_rows_sql[] =
 	"WHEN 'assessment' THEN p.due_assessment " \
 	"WHEN 'treatment' THEN p.due_treatment " \
 	"WHEN 'free_choice' THEN p.due_free_choice " \
-	"WHEN 'level_review' THEN p.due_level_review END IS NOT NULL " \
-	"OR (p.ref_paused_on IS NOT NULL AND p.clocks ~ " \
-	"('(^|;)' || $12 || ' \\S+ -?\\d+ \\d')))"
+	"END IS NOT NULL " \
+	"OR (p.ref_paused_on IS NOT NULL AND EXISTS (SELECT 1 FROM " \
+	"pathways q WHERE q.pathway_id = p.pathway_id AND q.clocks ~ " \
+	"('(^|;)' || $12 || ' \\S+ -?\\d+ \\d'))))"
 
 static const char histogram_sql[] =
 	"WITH " MZ_READS ", " WAITING_NOW(HISTOGRAM_RULE) ", "

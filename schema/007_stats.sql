@@ -42,17 +42,18 @@ CREATE INDEX pathways_received_on_missing ON pathways (pathway_id)
 
 -- Who waits now (referral received, treatment not started), by region,
 -- level and unit: every figure of the waiting statistics, the histogram
--- and the public page is in the index entry.
+-- (with its rule's clock) and the public page is in the index entry.
 CREATE INDEX pathways_stats_waiting
     ON pathways (region, ref_to_level, ref_unit)
     INCLUDE (model, ref_received_on, ref_received_at, ref_paused_days,
-             ref_paused_on, next_due)
+             ref_paused_on, next_due, due_transit, due_assessment,
+             due_treatment, due_free_choice, pathway_id)
     WHERE closed_at IS NULL AND ref_received_at IS NOT NULL;
 
 -- The running clocks, for the tiles: a clock's level and unit are the
 -- referral's (the level review's are the pathway's own).
 CREATE INDEX pathways_stats_clocks
-    ON pathways (model, region)
+    ON pathways (region, model)
     INCLUDE (level, unit, ref_to_level, ref_unit, due_transit, due_assessment,
              due_treatment, due_free_choice, due_level_review)
     WHERE closed_at IS NULL AND next_due IS NOT NULL;
