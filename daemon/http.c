@@ -836,8 +836,9 @@ void request_stream_write(struct request *r, const char *data, size_t len)
 	evbuffer_free(buf);
 }
 
-static void stream_done(struct request *r, struct stream *st, int status,
-			const char *how)
+/* Logs and counts the answer: before evhttp frees the request. */
+static void stream_log(struct request *r, const struct stream *st, int status,
+		       const char *how)
 {
 	metrics_request(r->route ? r->route->pattern : NULL,
 			request_method_name(r), status,
@@ -846,6 +847,11 @@ static void stream_done(struct request *r, struct stream *st, int status,
 		 request_method_name(r), evhttp_request_get_uri(r->ev), status,
 		 how, st ? st->bytes : 0,
 		 (long long)(now_millis() - r->started_at));
+}
+
+/* After evhttp has the request: ours goes. */
+static void stream_free(struct request *r, struct stream *st)
+{
 	if (st != NULL) {
 		stream_unlink(st);
 		event_free(st->gone_ev);
@@ -859,9 +865,10 @@ void request_stream_end(struct request *r)
 	struct stream *st = stream_of(r);
 	bool gone = st == NULL || st->evcon == NULL;
 
+	stream_log(r, st, 200, gone ? "streamed, client gone" : "streamed");
 	/* With the client gone evhttp only frees the request here. */
 	evhttp_send_reply_end(r->ev);
-	stream_done(r, st, 200, gone ? "streamed, client gone" : "streamed");
+	stream_free(r, st);
 }
 
 void request_stream_abort(struct request *r)
@@ -869,6 +876,7 @@ void request_stream_abort(struct request *r)
 	struct stream *st = stream_of(r);
 	struct evhttp_connection *evcon = st ? st->evcon : NULL;
 
+	stream_log(r, st, 500, "aborted");
 	if (st != NULL)
 		st->evcon = NULL;
 	/* Freeing the connection frees the request with it. */
@@ -876,7 +884,7 @@ void request_stream_abort(struct request *r)
 		evhttp_connection_free(evcon);
 	else
 		evhttp_send_reply_end(r->ev);
-	stream_done(r, st, 500, "aborted");
+	stream_free(r, st);
 }
 
 void request_other_methods(const struct request *r, char *allow, size_t len)
