@@ -476,8 +476,13 @@ CROSS JOIN LATERAL (
                AS prev_level,
            CASE WHEN step.k >= g.k_start THEN g.u1 ELSE g.u0 END AS unit,
            t.at,
-           t.at + (150 + (g.i::bigint * 7919 + step.k * 104729) % 45000)
-                  * interval '1 millisecond' AS recorded_at,
+           -- Recorded a moment after it happened, and at the latest 5
+           -- minutes before the load (an event may be dated up to 5
+           -- minutes ahead): the statistics' summary built after the load
+           -- holds it, as a nightly build holds the day's events.
+           least(t.at + (150 + (g.i::bigint * 7919 + step.k * 104729)
+                         % 45000) * interval '1 millisecond',
+                 now() - interval '5 minutes') AS recorded_at,
            g.ehr || '-' || lpad(to_hex(g.i * 8 + step.k), 8, '0')
                AS event_id
     FROM (SELECT CASE step.k WHEN g.k_sent THEN g.t_sent
