@@ -29,7 +29,7 @@ enum export_state { EX_OPEN, EX_AUDIT, EX_FETCH, EX_DRAIN };
 struct export_job {
 	struct request *req;
 	struct export_spec spec;
-	char *copies[EXPORT_MAX_PARAMS + 4];
+	char *copies[EXPORT_MAX_PARAMS + 8];
 	int ncopies;
 	enum export_state state;
 	struct db_conn *a, *b;
@@ -126,7 +126,10 @@ static void on_fetched(struct db_conn *conn, PGresult **res, int n, void *arg)
 	textbuf_free(&t);
 	if (rows < job->spec.fetch_rows)
 		return job_end(job, true, ERR_NONE, NULL);
-	/* The next rows only once the socket has taken these. */
+	/* The next rows only once the socket has taken these (nothing
+	 * written: at once, no drain will come). */
+	if (t.len == 0)
+		return send_fetch(job);
 	job->state = EX_DRAIN;
 }
 
@@ -268,7 +271,7 @@ static void on_open_lease(struct db_conn *conn, void *arg)
 
 static const char *copy(struct export_job *job, const char *s)
 {
-	if (s == NULL || job->ncopies == EXPORT_MAX_PARAMS + 4)
+	if (s == NULL || job->ncopies == EXPORT_MAX_PARAMS + 8)
 		return NULL;
 	return job->copies[job->ncopies++] = strdup(s);
 }
