@@ -98,7 +98,7 @@ static json_t *public_row(json_t *u)
 /* The public document from the waiting statistics' units (stolen). */
 static char *public_body(json_t *units, const char *today)
 {
-	json_t *rows = json_array(), *u;
+	json_t *rows = json_array(), *u, *doc;
 	char generated[32], *text;
 	time_t t = time(NULL);
 	struct tm tm;
@@ -112,11 +112,12 @@ static char *public_body(json_t *units, const char *today)
 	}
 	gmtime_r(&t, &tm);
 	strftime(generated, sizeof(generated), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	text = json_dumps(json_pack("{s:s, s:s, s:i, s:i, s:o}", "generated_at",
-				    generated, "as_of", today, "window_days",
-				    WINDOW_DAYS, "min_patients", MIN_PATIENTS,
-				    "units", rows),
-			  JSON_COMPACT | JSON_REAL_PRECISION(10));
+	doc = json_pack("{s:s, s:s, s:i, s:i, s:o}", "generated_at", generated,
+			"as_of", today, "window_days", WINDOW_DAYS,
+			"min_patients", MIN_PATIENTS, "units", rows);
+	text = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10))
+		   : NULL;
+	json_decref(doc);
 	json_decref(units);
 	return text;
 }

@@ -687,8 +687,12 @@ START_TEST(registry_export_ndjson)
 				 "&region=%s",
 				 region),
 			 200);
-	ck_assert_ptr_nonnull(strstr(http_header(&r, "Content-Type"),
-				     "application/x-ndjson"));
+	{
+		char *type = http_header(&r, "Content-Type");
+		ck_assert_ptr_nonnull(type);
+		ck_assert_ptr_nonnull(strstr(type, "application/x-ndjson"));
+		free(type);
+	}
 	for (line = strtok_r(r.body, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save), lines++) {
 		json_t *doc = json_loads(line, 0, NULL), *t;
