@@ -58,6 +58,12 @@ FROM (SELECT ri, coalesce(sum(weight) OVER w, 0) / sum(weight) OVER () AS lo
                    AND 1 PRECEDING)) c
 WHERE r.ri = c.ri;
 
+-- Milliseconds since the epoch, as the clocks text holds a start.
+CREATE OR REPLACE FUNCTION bench_coord_ms(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT ((extract(epoch FROM t) * 1000)::bigint)::text
+$$;
+
 -- Timestamps as the daemon writes them (calendar_format_timestamp).
 CREATE OR REPLACE FUNCTION bench_coord_ts(t timestamptz) RETURNS text
 LANGUAGE sql STABLE AS $$
@@ -354,6 +360,31 @@ SELECT g.i, g.pathway_id, g.patient_id, g.model, g.region, g.n, g.flags,
        g.u1, g.t_recv, s.k, s.type, s.phase, s.prev_phase, s.level,
        s.prev_level, s.unit, s.at, s.recorded_at, s.event_id,
        c.r_tr, c.r_as, c.r_tm, c.r_fc, c.r_lr,
+       g.l0, g.u0, g.private_unit, g.t_sent, g.t_acc, g.d_treat, g.age,
+       g.pain_onset, g.close_reason,
+       -- The pathway's state as columns (schema 005), after the step.
+       CASE WHEN s.k >= g.k_start AND g.l1 <> g.l0 THEN ARRAY[g.l0, g.l1]
+            ELSE ARRAY[g.l0] END AS levels_visited,
+       CASE WHEN s.k >= g.k_close THEN g.t_close
+            WHEN s.k >= g.k_start THEN g.t_start
+            WHEN s.k >= g.k_acc THEN g.t_acc
+            WHEN s.k >= g.k_recv THEN g.t_recv
+            WHEN s.k >= g.k_sent THEN g.t_sent
+            ELSE g.t_open END AS last_change_at,
+       -- The clocks text lib/store.c reads back: "rule due started_ms
+       -- paused_on reason paused_days paused_calendar" a clock.
+       concat_ws(';',
+           'transit ' || c.r_tr || ' ' || bench_coord_ms(g.t_sent)
+               || ' - - 0 0',
+           'assessment ' || c.r_as || ' ' || bench_coord_ms(g.t_recv)
+               || ' - - 0 0',
+           'treatment ' || c.r_tm || ' '
+               || bench_coord_ms(CASE WHEN g.model = 'no' THEN g.t_acc
+                                      ELSE g.t_recv END) || ' - - 0 0',
+           'free_choice ' || c.r_fc || ' ' || bench_coord_ms(g.t_recv)
+               || ' - - 0 0',
+           'level_review ' || c.r_lr || ' ' || bench_coord_ms(g.t_open)
+               || ' - - 0 0') AS clocks,
        d.data,
        json_build_object(
            'pathway_id', g.pathway_id, 'patient_id', g.patient_id,
@@ -404,8 +435,16 @@ SELECT g.i, g.pathway_id, g.patient_id, g.model, g.region, g.n, g.flags,
            'close_reason', CASE WHEN s.k = g.k_close THEN g.close_reason END,
            'pain_onset', g.pain_onset, 'age_at_opening', g.age,
            'gp_unit', CASE WHEN g.l0 = 'gp' THEN g.u0 END,
+           'birth_date', NULL, 'entered_in_error', false,
+           'last_change_at', bench_coord_ts(
+               CASE WHEN s.k >= g.k_close THEN g.t_close
+                    WHEN s.k >= g.k_start THEN g.t_start
+                    WHEN s.k >= g.k_acc THEN g.t_acc
+                    WHEN s.k >= g.k_recv THEN g.t_recv
+                    WHEN s.k >= g.k_sent THEN g.t_sent
+                    ELSE g.t_open END),
            'referral_content_covered',
-           CASE WHEN s.k >= g.k_sent THEN g.covered END) AS state
+           CASE WHEN s.k >= g.k_sent THEN g.covered END)::text AS doc
 FROM bench_coord_gen g
 CROSS JOIN LATERAL generate_series(1, g.n) AS step(k)
 CROSS JOIN LATERAL (
@@ -437,8 +476,13 @@ CROSS JOIN LATERAL (
                AS prev_level,
            CASE WHEN step.k >= g.k_start THEN g.u1 ELSE g.u0 END AS unit,
            t.at,
-           t.at + (150 + (g.i::bigint * 7919 + step.k * 104729) % 45000)
-                  * interval '1 millisecond' AS recorded_at,
+           -- Recorded a moment after it happened, and at the latest 5
+           -- minutes before the load (an event may be dated up to 5
+           -- minutes ahead): the statistics' summary built after the load
+           -- holds it, as a nightly build holds the day's events.
+           least(t.at + (150 + (g.i::bigint * 7919 + step.k * 104729)
+                         % 45000) * interval '1 millisecond',
+                 now() - interval '5 minutes') AS recorded_at,
            g.ehr || '-' || lpad(to_hex(g.i * 8 + step.k), 8, '0')
                AS event_id
     FROM (SELECT CASE step.k WHEN g.k_sent THEN g.t_sent

@@ -205,7 +205,7 @@ say "load: vacuum, analyze, checks"
 orphans=$(sql "SELECT count(*) FROM transitions t WHERE NOT EXISTS
 	(SELECT 1 FROM pathways p WHERE p.pathway_id = t.pathway_id)")
 sql "DROP VIEW bench_coord_steps; DROP TABLE bench_coord_gen, bench_coord_regions;
-	DROP FUNCTION bench_coord_ts(timestamptz)"
+	DROP FUNCTION bench_coord_ts(timestamptz); DROP FUNCTION bench_coord_ms(timestamptz)"
 sql "VACUUM (ANALYZE) pathways" >/dev/null
 sql "ANALYZE transitions" >/dev/null
 sql "CHECKPOINT" >/dev/null
@@ -241,7 +241,7 @@ FROM pathways GROUP BY phase ORDER BY count(*) DESC"
 psql_ -P footer=off -c "
 SELECT count(DISTINCT region) AS regions, count(DISTINCT unit) AS units,
        count(*) FILTER (WHERE flags <> '{}') AS flagged,
-       round(avg(pg_column_size(state))) AS state_bytes
+       round(avg(pg_column_size(doc))) AS doc_bytes
 FROM pathways"
 psql_ -P footer=off -c "
 SELECT round(avg(pg_column_size(event))) AS event_bytes,
@@ -379,5 +379,10 @@ explain "worklist small region" "$w_prepare" \
 	"EXECUTE w('$small', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, 101, NULL)"
 explain "report run $plan_night" "PREPARE r AS $report_sql;" \
 	"EXECUTE r('$plan_night', '{dk,no,se-adult,se-child}', '{$window_end,$window_end,$window_end,$window_end}')"
+
+# --- 6, 7. the page's figures and the exports (issue 14) -----------------------
+
+# shellcheck source=bench/coordinators-stats.sh
+. bench/coordinators-stats.sh
 
 say "done; cleaning up"

@@ -8,21 +8,26 @@
  *   painpath report --date YYYY-MM-DD [--region R] [--format json|csv]
  *                   [--db CONNINFO] [--models DIR]
  *   painpath verify [--db CONNINFO] [--models DIR]
+ *   painpath export --from YYYY-MM-DD --to YYYY-MM-DD [--region R]
+ *                   [--db CONNINFO] [--models DIR]
  *   painpath --version
  *
  * A wrong argument is named on stderr ("painpath: report: ...") before the
  * usage; the exit status is then 2.
  */
 #include <getopt.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
 #include "cli.h"
 #include "config.h"
+#include "export.h"
 #include "sha256.h"
 #include "migrate.h"
 #include "model.h"
@@ -39,6 +44,9 @@ int cli_usage(void)
 		"                       [--format json|csv] [--db CONNINFO]\n"
 		"                       [--models DIR]\n"
 		"       painpath verify [--db CONNINFO] [--models DIR]\n"
+		"       painpath export --from YYYY-MM-DD --to YYYY-MM-DD\n"
+		"                       [--region R] [--db CONNINFO] "
+		"[--models DIR]\n"
 		"       painpath --version\n");
 	return 2;
 }
@@ -260,6 +268,72 @@ static int cmd_report(int argc, char **argv, const struct config *cfg)
 	return status;
 }
 
+/* The quality-registry export (lib/export.c), NDJSON on stdout; the
+ * audit row names the operating-system user. */
+static int cmd_export(int argc, char **argv, const struct config *cfg)
+{
+	static const struct option longopts[] = {
+		{"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 't'},
+		{"region", required_argument, NULL, 'r'},
+		{"db", required_argument, NULL, 'd'},
+		{"models", required_argument, NULL, 'm'},
+		{NULL, 0, NULL, 0}};
+	struct export_request req = {.conninfo = cfg->db};
+	const struct passwd *pw = getpwuid(getuid());
+	const char *models_dir = cfg->models_dir;
+	struct model_set models = {0};
+	char err[1024], who[160];
+	cal_date a, b;
+	long lines = 0;
+	int c, status = 1;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:t:r:d:m:", longopts, NULL)) !=
+	       -1) {
+		if (c == 'f')
+			req.from = optarg;
+		else if (c == 't')
+			req.to = optarg;
+		else if (c == 'r')
+			req.region = optarg;
+		else if (c == 'd')
+			req.conninfo = optarg;
+		else if (c == 'm')
+			models_dir = optarg;
+		else
+			return bad_option("export", c, argv);
+	}
+	if (check_no_operands("export", argc, argv) != 0)
+		return 2;
+	if (req.from == NULL || req.to == NULL)
+		return bad_args("export", "--from and --to are required");
+	if (!calendar_parse_date(req.from, &a) ||
+	    !calendar_parse_date(req.to, &b))
+		return bad_args("export",
+				"\"%s\" is not a date (YYYY-MM-DD, a real day "
+				"of the calendar)",
+				calendar_parse_date(req.from, &a) ? req.to
+								  : req.from);
+	if (b < a)
+		return bad_args("export", "--to %s is before --from %s", req.to,
+				req.from);
+	if (!model_set_load_dir(models_dir, &models, err, sizeof(err))) {
+		fprintf(stderr, "painpath: %s\n", err);
+		return 1;
+	}
+	snprintf(who, sizeof(who), "cli:%s", pw ? pw->pw_name : "unknown");
+	req.models = &models;
+	req.who = who;
+	if (!export_registry_blocking(&req, stdout, &lines, err, sizeof(err)))
+		fprintf(stderr, "painpath: export: %s\n", err);
+	else if (fflush(stdout) == 0)
+		status = 0;
+	fprintf(stderr, "painpath: exported %ld pathway(s)\n", lines);
+	model_set_free(&models);
+	return status;
+}
+
 /* The secret column of a tokens_file line for this token. */
 static int cmd_hash_token(const char *secret)
 {
@@ -296,6 +370,8 @@ int main(int argc, char **argv)
 					      "takes exactly one SECRET");
 	else if (strcmp(argv[1], "verify") == 0)
 		status = cmd_verify(argc - 1, argv + 1, &cfg);
+	else if (strcmp(argv[1], "export") == 0)
+		status = cmd_export(argc - 1, argv + 1, &cfg);
 	else if (strcmp(argv[1], "check-models") == 0)
 		status = cmd_check_models(argc - 1, argv + 1, &cfg);
 	else

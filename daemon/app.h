@@ -48,6 +48,15 @@ enum handled healthz_get(struct request *r, struct reply *out);
 enum handled readyz_get(struct request *r, struct reply *out);
 enum handled worklist_get(struct request *r, struct reply *out);
 enum handled stats_waiting_get(struct request *r, struct reply *out);
+/* The coordinators' page (issue 14): daemon/stats*.c. */
+enum handled whoami_get(struct request *r, struct reply *out);
+enum handled stats_clocks_get(struct request *r, struct reply *out);
+enum handled stats_histogram_get(struct request *r, struct reply *out);
+enum handled stats_trend_get(struct request *r, struct reply *out);
+enum handled stats_flow_get(struct request *r, struct reply *out);
+enum handled deadlines_get(struct request *r, struct reply *out);
+enum handled stats_build_post(struct request *r, struct reply *out);
+enum handled export_get(struct request *r, struct reply *out);
 enum handled escalations_get(struct request *r, struct reply *out);
 enum handled escalations_run_post(struct request *r, struct reply *out);
 enum handled escalation_ack_post(struct request *r, struct reply *out);

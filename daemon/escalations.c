@@ -19,6 +19,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "export_csv.h"
 #include "http.h"
 #include "log.h"
 #include "reads.h"
@@ -244,12 +245,7 @@ static void render_list(struct request *r, PGresult **res, int n,
 	}
 	doc = report_json(res[1], night);
 	answer_patients_of(a, json_object_get(doc, "items"));
-	if (!wants_csv(r))
-		return answer_json(a, doc);
-	json_decref(doc);
-	char *csv = report_csv(res[1], night);
-	reply_text(&a->rep, 200, "text/csv; charset=utf-8", csv,
-		   csv ? strlen(csv) : 0);
+	answer_json(a, doc);
 }
 
 static bool valid_level(const char *s)
@@ -295,6 +291,19 @@ enum handled escalations_get(struct request *r, struct reply *out)
 				   "this token does not cover region %s",
 				   region);
 	calendar_format_date(night, date);
+	if (wants_csv(r)) {
+		/* Streamed, and audited with one row (issue 14). */
+		const char *params[7] = {
+			date,
+			region,
+			rule,
+			unacked && strcmp(unacked, "true") == 0 ? "true"
+								: "false",
+			request_regions(r, regions, sizeof(regions)),
+			unit,
+			level};
+		return escalations_csv(r, out, night, params);
+	}
 	struct db_query q[2] = {
 		{.sql = report_ran_sql, .nparams = 1, .params = {date}},
 		{.sql = report_items_sql,

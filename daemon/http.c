@@ -51,15 +51,20 @@
 #define LISTEN_BACKLOG	1024
 
 enum conn_state {
-	CONN_IDLE,     /* waiting for a request's first byte */
-	CONN_HEAD,     /* reading a head */
-	CONN_BODY,     /* reading the body of an admitted request */
-	CONN_HANDLING, /* its handler has the request */
-	CONN_WRITING,  /* the answer is going out */
-	CONN_LINGER    /* the last answer is out; dropping what still comes */
+	CONN_IDLE,	/* waiting for a request's first byte */
+	CONN_HEAD,	/* reading a head */
+	CONN_BODY,	/* reading the body of an admitted request */
+	CONN_HANDLING,	/* its handler has the request */
+	CONN_STREAMING, /* its handler writes a chunked answer piece by piece */
+	CONN_WRITING,	/* the answer is going out */
+	CONN_LINGER	/* the last answer is out; dropping what still comes */
 };
 
 struct request_full;
+struct stream;
+static void stream_free(struct stream *st);
+static void stream_client_gone(struct request_full *f);
+static void stream_drained(struct request_full *f);
 
 struct conn {
 	struct bufferevent *bev;
@@ -83,7 +88,7 @@ struct request_full {
 	struct request r;
 	struct http1_head head;
 	char segbuf[2048];  /* the path's segments, which params point into */
-	char headers[1024]; /* the answer's extra header lines */
+	char headers[2048]; /* the answer's extra header lines */
 	size_t headers_len;
 	size_t body_cap;
 	char peer[INET6_ADDRSTRLEN + 8];
@@ -91,6 +96,7 @@ struct request_full {
 	bool head_only;	  /* HEAD: the answer has no body */
 	char **event_ids; /* for the request's log line (copies) */
 	size_t nevents, events_cap;
+	struct stream *stream; /* a streamed answer's, or NULL */
 };
 
 static struct {
@@ -220,6 +226,7 @@ static void request_free(struct request_full *f)
 	for (size_t i = 0; i < f->nevents; i++)
 		free(f->event_ids[i]);
 	free(f->event_ids);
+	stream_free(f->stream);
 	free(f);
 	srv.in_flight--;
 }
@@ -253,7 +260,9 @@ static void conn_arm(struct conn *c, int seconds)
 
 static void conn_free(struct conn *c)
 {
-	if (c->req != NULL && c->state == CONN_HANDLING)
+	if (c->req != NULL && c->state == CONN_STREAMING)
+		stream_client_gone(c->req);
+	else if (c->req != NULL && c->state == CONN_HANDLING)
 		c->req->r.conn = NULL; /* answered into the void later */
 	else if (c->req != NULL)
 		request_free(c->req);
@@ -313,6 +322,8 @@ static void on_write(struct bufferevent *bev, void *arg)
 		c->unflushed = false;
 		srv.flushing--;
 	}
+	if (c->state == CONN_STREAMING)
+		return stream_drained(c->req);
 	if (c->state != CONN_WRITING)
 		return; /* a 100 Continue went out */
 	if (c->close_after)
@@ -355,6 +366,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		case CONN_BODY:
 			return read_body(c);
 		case CONN_HANDLING:
+		case CONN_STREAMING:
 		case CONN_WRITING:
 			return; /* the answer still goes out */
 		default:
@@ -1310,4 +1322,183 @@ void http_free(struct app *app)
 		event_free(srv.accept_resume);
 	srv.accept_resume = NULL;
 	cidr_list_free(&srv.scrapers);
+}
+
+/* --- extra headers and other methods (the pages) ---------------------------
+ */
+
+void request_add_header(struct request *r, const char *name, const char *value)
+{
+	add_header(full_of(r), name, value);
+}
+
+void request_other_methods(const struct request *r, char *allow, size_t len)
+{
+	const struct request_full *f = full_of(r);
+	const char *target = f->head.target;
+	char buf[2048], *segs[MAX_PATH_SEGMENTS];
+	struct request scratch = *r;
+	int n = target ? split_path(target, strcspn(target, "?"), buf,
+				    sizeof(buf), segs)
+		       : -1;
+	size_t used = 0;
+
+	allow[0] = '\0';
+	for (size_t i = 0; n >= 0 && i < srv.nroutes; i++) {
+		const struct route *rt = &srv.routes[i];
+		if (rt->handler == r->route->handler ||
+		    !match_route(rt, segs, n, &scratch) ||
+		    strstr(allow, method_names[rt->method]) != NULL)
+			continue;
+		used += (size_t)snprintf(
+			allow + used, used < len ? len - used : 0, "%s%s",
+			used ? ", " : "", method_names[rt->method]);
+	}
+}
+
+/* --- streamed answers
+ * ---------------------------------------------------------
+ *
+ * A chunked answer written piece by piece: the next piece is asked for
+ * (drained) once the socket has taken the last one, so a slow client holds
+ * one piece in the daemon.  The connection closes after it.  A client that
+ * goes is reported (gone) from the loop, by an event the request owns: a
+ * stream ended meanwhile hears nothing.
+ */
+
+struct stream {
+	struct request_full *f;
+	stream_cb drained, gone;
+	void *arg;
+	size_t bytes;
+	bool waiting;	       /* a piece is out; drained follows */
+	struct event *gone_ev; /* the client left */
+};
+
+static void stream_free(struct stream *st)
+{
+	if (st == NULL)
+		return;
+	event_free(st->gone_ev);
+	free(st);
+}
+
+static void on_stream_gone(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *st = arg;
+
+	(void)fd;
+	(void)what;
+	st->gone(&st->f->r, st->arg);
+}
+
+static void stream_client_gone(struct request_full *f)
+{
+	struct timeval now = {0, 0};
+
+	f->r.conn = NULL;
+	evtimer_add(f->stream->gone_ev, &now);
+}
+
+static void stream_drained(struct request_full *f)
+{
+	struct stream *st = f->stream;
+
+	if (st->waiting) {
+		st->waiting = false;
+		st->drained(&f->r, st->arg);
+	}
+}
+
+bool request_stream_begin(struct request *r, const char *content_type,
+			  const char *filename, stream_cb drained,
+			  stream_cb gone, void *arg)
+{
+	struct request_full *f = full_of(r);
+	struct stream *st;
+	char disposition[192];
+
+	if (r->conn == NULL || (st = calloc(1, sizeof(*st))) == NULL)
+		return false;
+	*st = (struct stream){f, drained, gone, arg, 0, false, NULL};
+	st->gone_ev = evtimer_new(r->app->base, on_stream_gone, st);
+	if (st->gone_ev == NULL) {
+		free(st);
+		return false;
+	}
+	f->stream = st;
+	add_header(f, "Content-Type", content_type);
+	add_header(f, "Cache-Control", "no-store");
+	add_header(f, "X-Content-Type-Options", "nosniff");
+	if (filename != NULL) {
+		snprintf(disposition, sizeof(disposition),
+			 "attachment; filename=\"%s\"", filename);
+		add_header(f, "Content-Disposition", disposition);
+	}
+	evbuffer_add_printf(bufferevent_get_output(r->conn->bev),
+			    "HTTP/1.1 200 OK\r\n%sTransfer-Encoding: "
+			    "chunked\r\nConnection: close\r\n\r\n",
+			    f->headers);
+	r->conn->close_after = true;
+	r->conn->state = CONN_STREAMING;
+	return true;
+}
+
+void request_stream_write(struct request *r, const char *data, size_t len)
+{
+	struct stream *st = full_of(r)->stream;
+	struct evbuffer *out;
+
+	if (st == NULL || r->conn == NULL || len == 0)
+		return;
+	out = bufferevent_get_output(r->conn->bev);
+	evbuffer_add_printf(out, "%zx\r\n", len);
+	evbuffer_add(out, data, len);
+	evbuffer_add(out, "\r\n", 2);
+	st->bytes += len;
+	st->waiting = true;
+}
+
+static void stream_log(struct request *r, int status)
+{
+	struct reply rep;
+
+	reply_init(&rep);
+	metrics_request(r->route ? r->route->pattern : NULL,
+			request_method_name(r), status,
+			(double)(now_millis() - r->started_at) / 1000.0);
+	log_answer(r, status, &rep);
+}
+
+void request_stream_end(struct request *r)
+{
+	struct request_full *f = full_of(r);
+	struct conn *c = r->conn;
+
+	stream_log(r, 200);
+	if (c != NULL) {
+		evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+		c->req = NULL;
+		c->state = CONN_WRITING;
+		if (!c->unflushed) {
+			c->unflushed = true;
+			srv.flushing++;
+		}
+	}
+	request_free(f);
+}
+
+void request_stream_abort(struct request *r)
+{
+	struct request_full *f = full_of(r);
+	struct conn *c = r->conn;
+
+	stream_log(r, 500);
+	if (c != NULL) {
+		/* Without the closing chunk: the client sees a cut answer. */
+		c->req = NULL;
+		c->state = CONN_LINGER;
+		conn_free(c);
+	}
+	request_free(f);
 }

@@ -115,4 +115,39 @@ const char *request_remote(const struct request *r, char *buf, size_t len);
 /* Sends a handler's later answer and frees r; clears rep. */
 void request_finish(struct request *r, struct reply *rep);
 
+/*
+ * Streamed answers (chunked), for exports of any size at constant memory.
+ * The writer sends one piece with request_stream_write and the next only
+ * when `drained` says the socket has taken it: back-pressure, so a slow
+ * client holds at most one piece in the daemon.  `gone` says the client
+ * left; the writer stops and still ends the stream.  Either callback runs
+ * from the loop, never inside these functions.
+ */
+typedef void (*stream_cb)(struct request *r, void *arg);
+
+/* Sends the head (status 200, content_type, Connection: close, no-store,
+ * and filename as an attachment when not NULL).  False when the client is
+ * gone already or out of memory: then request_stream_end still ends r. */
+bool request_stream_begin(struct request *r, const char *content_type,
+			  const char *filename, stream_cb drained,
+			  stream_cb gone, void *arg)
+	__attribute__((warn_unused_result));
+/* One piece (copied); `drained` follows once it is written out. */
+void request_stream_write(struct request *r, const char *data, size_t len);
+/* The last piece has been written: ends the answer, frees r. */
+void request_stream_end(struct request *r);
+/* The answer cannot be completed (the database failed midway): closes
+ * the connection without the closing chunk, so the client sees a
+ * truncated answer rather than a short one; frees r. */
+void request_stream_abort(struct request *r);
+
+/* The methods other routes take this request's path with ("GET, POST"),
+ * for a catch-all route (the pages) that must not hide an API route's
+ * 405: empty when none. */
+void request_other_methods(const struct request *r, char *allow, size_t len);
+
+/* An extra header on the answer (e.g. a page's Content-Security-Policy),
+ * beside those the reply sets.  Copies name and value. */
+void request_add_header(struct request *r, const char *name, const char *value);
+
 #endif

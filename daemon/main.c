@@ -26,6 +26,10 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "outbox.h"
+#include "long_pool.h"
+#include "static.h"
+#include "stats_build.h"
+#include "stats_public.h"
 #include "store.h"
 #include "version.h"
 
@@ -239,6 +243,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	http_stop_accepting(app);
 	escalations_schedule_stop();
 	outbox_stop_claiming();
+	stats_build_schedule_stop();
 	/* Deadline for the drain, and a check each tick until it is done. */
 	shutdown_timer = evtimer_new(app->base, exit_at_deadline, app);
 	evtimer_add(shutdown_timer, &grace);
@@ -450,6 +455,9 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	reload(arg);
+	/* The pages on their own: a broken config keeps the old config, a
+	 * broken web root the old pages. */
+	static_reload();
 }
 
 static bool report_ready(int fd, int port)
@@ -525,6 +533,9 @@ static bool start(struct app *app, const struct options *o,
 		 app->cfg.models_dir);
 	if (!migrate_database(&app->cfg))
 		return false;
+	/* Without its page, or the receipt days, the daemon still serves. */
+	(void)static_load();
+	(void)stats_zones_at_start(app);
 	app->base = event_base_new();
 	app->pool = app->base ? db_pool_new(app->base, &pc) : NULL;
 	if (app->pool == NULL) {
@@ -549,7 +560,8 @@ static bool start(struct app *app, const struct options *o,
 		log_error(CTX, "fhir: %s", err);
 		return false;
 	}
-	if (!escalations_schedule_start(app) || !outbox_start(app))
+	if (!escalations_schedule_start(app) || !outbox_start(app) ||
+	    !stats_build_schedule_start(app))
 		return false;
 	if (!clinic_start(app, CLINIC_REFRESH_S))
 		return false;
@@ -612,8 +624,13 @@ out:
 	escalations_schedule_stop();
 	clinic_stop();
 	outbox_free();
+	stats_build_schedule_stop();
 	http_free(&app);
 	tls_free(app.tls);
+	stats_build_free();
+	stats_public_free();
+	long_pool_free();
+	static_free();
 	if (app.read_pool != NULL)
 		db_pool_free(app.read_pool);
 	if (app.pool != NULL)

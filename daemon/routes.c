@@ -4,6 +4,8 @@
 #include "fhir_serve.h"
 #include "http.h"
 #include "metrics.h"
+#include "static.h"
+#include "stats_public.h"
 
 #define EHR	    ALLOW(ROLE_EHR)
 #define COORDINATOR ALLOW(ROLE_COORDINATOR)
@@ -12,7 +14,10 @@
 
 #define WORKLIST_QUERY                                                         \
 	"region model level phase unit waiting_unit overdue due_before flag "  \
-	"incomplete limit cursor as_of"
+	"incomplete limit cursor as_of format"
+
+/* The statistics' filters (daemon/stats_params.c). */
+#define STATS_QUERY "region level unit model as_of"
 
 #define FHIR_EPISODE_QUERY                                                     \
 	"_id _lastUpdated identifier patient patient:identifier status "       \
@@ -39,7 +44,23 @@ static const struct route routes[] = {
 	{METHOD_GET, "/v1/pathways", worklist_get, COORDINATOR | ADMIN,
 	 FRONTEND_V1, WORKLIST_QUERY},
 	{METHOD_GET, "/v1/stats/waiting", stats_waiting_get,
-	 COORDINATOR | ADMIN, FRONTEND_V1, "region level unit as_of"},
+	 COORDINATOR | ADMIN, FRONTEND_V1, STATS_QUERY " format"},
+	{METHOD_GET, "/v1/stats/clocks", stats_clocks_get, COORDINATOR | ADMIN,
+	 FRONTEND_V1, STATS_QUERY},
+	{METHOD_GET, "/v1/stats/histogram", stats_histogram_get,
+	 COORDINATOR | ADMIN, FRONTEND_V1, STATS_QUERY " rule"},
+	{METHOD_GET, "/v1/stats/trend", stats_trend_get, COORDINATOR | ADMIN,
+	 FRONTEND_V1, STATS_QUERY " months"},
+	{METHOD_GET, "/v1/stats/flow", stats_flow_get, COORDINATOR | ADMIN,
+	 FRONTEND_V1, STATS_QUERY " weeks"},
+	{METHOD_GET, "/v1/deadlines", deadlines_get, COORDINATOR | ADMIN,
+	 FRONTEND_V1, "within_days region level unit rule as_of limit"},
+	{METHOD_POST, "/v1/stats/build", stats_build_post, ADMIN, FRONTEND_V1,
+	 "cutoff"},
+	{METHOD_GET, "/v1/export", export_get, ADMIN, FRONTEND_V1,
+	 "from to region"},
+	{METHOD_GET, "/v1/whoami", whoami_get, EHR | COORDINATOR | ADMIN,
+	 FRONTEND_V1, NULL},
 	{METHOD_GET, "/v1/escalations", escalations_get, COORDINATOR | ADMIN,
 	 FRONTEND_V1, "date region rule unacknowledged format unit level"},
 	{METHOD_POST, "/v1/escalations/run", escalations_run_post, ADMIN,
@@ -98,6 +119,14 @@ static const struct route routes[] = {
 	 EHR | COORDINATOR | ADMIN, FRONTEND_FHIR, NULL},
 	{METHOD_DELETE, "/fhir/Subscription/:id", fhir_subscription_delete,
 	 EHR | COORDINATOR | ADMIN, FRONTEND_FHIR, NULL},
+	{METHOD_GET, "/public/waiting-times", public_waiting_get, PUBLIC,
+	 FRONTEND_V1, NULL},
+	/* The pages last: any other path of up to three segments is looked
+	 * up among the loaded files. */
+	{METHOD_GET, "/", static_get, PUBLIC, FRONTEND_V1, NULL},
+	{METHOD_GET, "/:file", static_get, PUBLIC, FRONTEND_V1, NULL},
+	{METHOD_GET, "/:dir/:file", static_get, PUBLIC, FRONTEND_V1, NULL},
+	{METHOD_GET, "/:dir/:sub/:file", static_get, PUBLIC, FRONTEND_V1, NULL},
 };
 const struct route *const app_routes = routes;
 const unsigned app_route_count = sizeof(routes) / sizeof(routes[0]);

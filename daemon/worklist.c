@@ -1,8 +1,8 @@
 /*
- * Coordinators' reads: GET /v1/pathways (worklists with keyset pagination)
- * and GET /v1/stats/waiting.
+ * Coordinators' reads: GET /v1/pathways (worklists with keyset pagination;
+ * GET /v1/stats/waiting moved to daemon/stats.c).
  *
- * Both are ad-hoc statements with every filter a parameter that may be
+ * It is an ad-hoc statement with every filter a parameter that may be
  * NULL.  They are sent unprepared on purpose: PostgreSQL then plans each
  * with the actual values, so "$1 IS NULL OR region = $1" folds away and the
  * matching partial index is used.
@@ -15,6 +15,8 @@
 
 #include "app.h"
 #include "auth.h"
+#include "export_csv.h"
+#include "export_stream.h"
 #include "http.h"
 #include "reads.h"
 #include "textbuf.h"
@@ -40,44 +42,6 @@ static const char worklist_sql[] =
 	"$12::text)) "
 	"AND ($14::text[] IS NULL OR region = ANY ($14::text[])) "
 	"ORDER BY opened_at, pathway_id LIMIT $13::int";
-
-/* Days are counted in Central European dates, the zone of all three
- * countries' models. */
-static const char waiting_sql[] =
-	"WITH now_waiting AS (SELECT region, ref_to_level AS level, ref_unit "
-	"AS "
-	"unit, ($1::date - (ref_received_at AT TIME ZONE 'Europe/Stockholm')"
-	"::date) AS days FROM pathways WHERE closed_at IS NULL AND "
-	"ref_received_at IS NOT NULL AND ($2::text IS NULL OR region = $2) AND "
-	"($3::text IS NULL OR ref_to_level = $3) AND ($4::text IS NULL OR "
-	"ref_unit = $4) AND ($5::text[] IS NULL OR region = ANY "
-	"($5::text[]))), "
-	"done AS (SELECT p.region, t.to_level AS level, t.unit, "
-	"((t.occurred_at AT TIME ZONE 'Europe/Stockholm')::date - "
-	"(t.waited_since AT TIME ZONE 'Europe/Stockholm')::date) AS days "
-	"FROM transitions t JOIN pathways p USING (pathway_id) WHERE t.type = "
-	"'treatment.started' AND t.waited_since IS NOT NULL AND t.occurred_at "
-	">= ($1::date - 90)::timestamptz AND t.occurred_at < ($1::date + 1)"
-	"::timestamptz AND ($2::text IS NULL OR p.region = $2) AND ($3::text "
-	"IS NULL OR t.to_level = $3) AND ($4::text IS NULL OR t.unit = $4) AND "
-	"($5::text[] IS NULL OR p.region = ANY ($5::text[]))), "
-	"w AS (SELECT region, level, unit, count(*) AS n, "
-	"percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median, "
-	"percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90 FROM "
-	"now_waiting GROUP BY 1, 2, 3), "
-	"d AS (SELECT region, level, unit, count(*) AS n, "
-	"percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median, "
-	"percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90 FROM done "
-	"GROUP BY 1, 2, 3) "
-	"SELECT coalesce(json_agg(json_build_object('region', "
-	"coalesce(w.region, d.region), 'level', coalesce(w.level, d.level), "
-	"'unit', coalesce(w.unit, d.unit), 'waiting_now', coalesce(w.n, 0), "
-	"'waiting_now_median_days', w.median, 'waiting_now_p90_days', w.p90, "
-	"'completed_90d', coalesce(d.n, 0), 'completed_median_days', d.median, "
-	"'completed_p90_days', d.p90) ORDER BY coalesce(w.region, d.region), "
-	"coalesce(w.level, d.level), coalesce(w.unit, d.unit)), '[]')::text "
-	"FROM w FULL JOIN d ON w.region = d.region AND w.level = d.level AND "
-	"w.unit IS NOT DISTINCT FROM d.unit";
 
 /* Today in Central European time, or the as_of parameter. */
 static bool as_of_date(struct request *r, char out[CAL_DATE_LEN])
@@ -259,6 +223,24 @@ static bool worklist_filters_valid(struct request *r, struct reply *out)
 	       check_filter(r, out, "incomplete", valid_bool);
 }
 
+/* The CSV form: every pathway the filters select, streamed (issue 14). */
+static enum handled worklist_csv_of(struct request *r, struct reply *out,
+				    const char *today, char *regions)
+{
+	const char *filters[10] = {request_query(r, "region"),
+				   request_query(r, "model"),
+				   request_query(r, "level"),
+				   request_query(r, "phase"),
+				   request_query(r, "unit"),
+				   request_query(r, "waiting_unit"),
+				   is_true(r, "overdue") ? today : NULL,
+				   request_query(r, "due_before"),
+				   request_query(r, "flag"),
+				   is_true(r, "incomplete") ? "true" : "false"};
+
+	return worklist_csv(r, out, filters, request_regions(r, regions, 4096));
+}
+
 enum handled worklist_get(struct request *r, struct reply *out)
 {
 	const char *limit_text = request_query(r, "limit");
@@ -281,6 +263,8 @@ enum handled worklist_get(struct request *r, struct reply *out)
 	if (!region_allowed(r, out))
 		return HANDLED_NOW;
 	snprintf(fetch, sizeof(fetch), "%ld", limit + 1);
+	if (export_wants_csv(r))
+		return worklist_csv_of(r, out, today, regions);
 	struct db_query q = {
 		.sql = worklist_sql,
 		.nparams = 14,
@@ -296,37 +280,4 @@ enum handled worklist_get(struct request *r, struct reply *out)
 			   after_id[0] ? after_id : NULL, fetch,
 			   request_regions(r, regions, sizeof(regions))}};
 	return read_query(r, &q, render_worklist);
-}
-
-static void render_waiting(struct request *r, PGresult **res, int n,
-			   struct answer *a)
-{
-	json_t *units = column_json(res[0], 0, 0);
-
-	(void)r;
-	(void)n;
-	answer_json(a,
-		    json_pack("{s:o}", "units", units ? units : json_array()));
-}
-
-enum handled stats_waiting_get(struct request *r, struct reply *out)
-{
-	char today[CAL_DATE_LEN], regions[4096];
-
-	if (!check_filter(r, out, "region", domain_valid_id) ||
-	    !check_filter(r, out, "unit", domain_valid_id) ||
-	    !check_filter(r, out, "level", valid_level) ||
-	    !check_filter(r, out, "as_of", valid_date))
-		return HANDLED_NOW;
-	if (!as_of_date(r, today))
-		return reply_error(out, ERR_INTERNAL, NULL, "no clock");
-	if (!region_allowed(r, out))
-		return HANDLED_NOW;
-	struct db_query q = {
-		.sql = waiting_sql,
-		.nparams = 5,
-		.params = {today, request_query(r, "region"),
-			   request_query(r, "level"), request_query(r, "unit"),
-			   request_regions(r, regions, sizeof(regions))}};
-	return read_query(r, &q, render_waiting);
 }

@@ -37,6 +37,7 @@ int main(void)
 	srunner_add_suite(sr, harness_suite());
 	srunner_add_suite(sr, db_suite());
 	srunner_add_suite(sr, store_suite());
+	srunner_add_suite(sr, stats_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -59,5 +59,7 @@ void e2e_add_correction_tests(Suite *s);
 void e2e_add_fhir_tests(Suite *s);
 void e2e_add_machine_tests(Suite *s);
 void e2e_add_tls_tests(Suite *s);
+void e2e_add_stats_tests(Suite *s);
+void e2e_add_dashboard_tests(Suite *s);
 
 #endif

@@ -10,6 +10,7 @@ Suite *event_suite(void);
 Suite *fsm_suite(void);
 Suite *harness_suite(void);
 Suite *db_suite(void);
+Suite *stats_suite(void);
 Suite *auth_suite(void);
 Suite *regressions_suite(void);
 Suite *http1_suite(void);

@@ -1,0 +1,962 @@
+/*
+ * The coordinators' figures and exports end to end (issue 14): whoami,
+ * the statistics endpoints (values, scoping to the token's regions, 403
+ * for an explicit other region, no audit row for aggregates), the
+ * deadlines (audited), the CSV forms (streamed, RFC 4180, equal to the
+ * JSON), the registry export (admin, NDJSON, corrections marked, one
+ * audit row, the CLI's equal), the pages and the public waiting times.
+ *
+ * Each test has a region of its own; "outside" regions are written with
+ * a development token the suite's scoped tokens do not share.
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+#define COORD	  "Authorization: Bearer e2e-coord\r\n"
+#define EHR_ALL	  "Authorization: Bearer dev-ehr\r\n"
+#define COORD_ALL "Authorization: Bearer dev-coordinator\r\n"
+
+/* --- seeding ---------------------------------------------------------------
+ */
+
+static void post_as(const char *auth, const char *body)
+{
+	struct http_response r;
+
+	http_request(PORT, "POST", "/v1/events", body, auth, &r);
+	ck_assert_msg(r.status == 201, "%d %s", r.status, r.body);
+	http_response_free(&r);
+}
+
+/* A pathway of model in region sent to unit (a clinic) on sent, received
+ * on received (NULL: not), accepted on accepted (with the Norwegian
+ * deadline), started on started; dates are RFC 3339. */
+struct seed {
+	const char *region, *patient, *model, *unit;
+	const char *received, *accepted, *deadline, *started;
+	const char *auth; /* NULL: the suite's default */
+};
+
+static void seed(const struct seed *s)
+{
+	char body[1024];
+	const char *auth = s->auth;
+
+	snprintf(body, sizeof(body),
+		 "{\"event_id\":\"%s-1\",\"type\":\"pathway.opened\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":"
+		 "\"2025-01-02T09:00:00+01:00\",\"model\":\"%s\",\"region\":"
+		 "\"%s\",\"unit\":\"gp-1\",\"data\":{\"age\":50}}",
+		 s->patient, s->patient, s->model, s->region);
+	post_as(auth, body);
+	if (s->received == NULL)
+		return;
+	snprintf(body, sizeof(body),
+		 "{\"event_id\":\"%s-2\",\"type\":\"referral.sent\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":\"%s\",\"data\":"
+		 "{\"to_level\":\"clinic\",\"to_unit\":\"%s\"}}",
+		 s->patient, s->patient, s->received, s->unit);
+	post_as(auth, body);
+	snprintf(body, sizeof(body),
+		 "{\"event_id\":\"%s-3\",\"type\":\"referral.received\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":\"%s\"}",
+		 s->patient, s->patient, s->received);
+	post_as(auth, body);
+	if (s->accepted == NULL)
+		return;
+	snprintf(body, sizeof(body),
+		 "{\"event_id\":\"%s-4\",\"type\":\"referral.accepted\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":\"%s\",\"data\":%s}",
+		 s->patient, s->patient, s->accepted,
+		 s->deadline ? s->deadline : "{}");
+	post_as(auth, body);
+	if (s->started == NULL)
+		return;
+	snprintf(body, sizeof(body),
+		 "{\"event_id\":\"%s-5\",\"type\":\"treatment.started\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":\"%s\"}",
+		 s->patient, s->patient, s->started);
+	post_as(auth, body);
+}
+
+static int get_as(const char *auth, struct http_response *r, const char *fmt,
+		  ...) __attribute__((format(printf, 3, 4)));
+
+static int get_as(const char *auth, struct http_response *r, const char *fmt,
+		  ...)
+{
+	char path[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return http_request(PORT, "GET", path, NULL, auth, r);
+}
+
+static json_t *find_by(json_t *list, const char *key, const char *value)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(list, i, v)
+	{
+		const char *s = json_string_value(json_object_get(v, key));
+		if (s != NULL && strcmp(s, value) == 0)
+			return v;
+	}
+	return NULL;
+}
+
+static double num(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	ck_assert_msg(json_is_number(v), "%s is not a number", key);
+	return json_number_value(v);
+}
+
+/* --- whoami and the figures ------------------------------------------------
+ */
+
+START_TEST(whoami_names_the_token)
+{
+	struct http_response r;
+
+	ck_assert_int_eq(get_as(COORD, &r, "/v1/whoami"), 200);
+	ck_assert_str_eq(e2e_str(r.json, "token_id"), "e2e-coord");
+	ck_assert_str_eq(e2e_str(r.json, "role"), "coordinator");
+	ck_assert(json_is_array(json_object_get(r.json, "regions")));
+	ck_assert_ptr_nonnull(strstr(r.body, "\"r1\""));
+	http_response_free(&r);
+	ck_assert_int_eq(get_as(COORD_ALL, &r, "/v1/whoami"), 200);
+	ck_assert_str_eq(e2e_str(r.json, "regions"), "*");
+	http_response_free(&r);
+	ck_assert_int_eq(
+		get_as("Authorization: Bearer nope\r\n", &r, "/v1/whoami"),
+		401);
+	http_response_free(&r);
+}
+END_TEST
+
+/*
+ * One region, as of 2025-05-21 (Norway, Europe/Oslo):
+ *   a: received 1 May, waiting, 20 days, assessment overdue (due 15 May)
+ *   b: received 11 May, accepted 12 May with deadline 20 May: overdue
+ *   c: received 19 May, 2 days, assessment due 3 June (the tenth
+ *      working day: Ascension Day, 29 May, is a holiday)
+ *   d: received 1 April, started 2 May with deadline 10 May: 31 days,
+ *      within
+ */
+static void seed_region(const char *region, const char *unit)
+{
+	char a[96], b[96], c[96], d[96];
+
+	snprintf(a, sizeof(a), "%s-a", region);
+	snprintf(b, sizeof(b), "%s-b", region);
+	snprintf(c, sizeof(c), "%s-c", region);
+	snprintf(d, sizeof(d), "%s-d", region);
+	seed(&(struct seed){.region = region,
+			    .patient = a,
+			    .model = "no",
+			    .unit = unit,
+			    .received = "2025-05-01T09:00:00+02:00"});
+	seed(&(struct seed){.region = region,
+			    .patient = b,
+			    .model = "no",
+			    .unit = unit,
+			    .received = "2025-05-11T09:00:00+02:00",
+			    .accepted = "2025-05-12T09:00:00+02:00",
+			    .deadline = "{\"deadline\":\"2025-05-20\"}"});
+	seed(&(struct seed){.region = region,
+			    .patient = c,
+			    .model = "no",
+			    .unit = unit,
+			    .received = "2025-05-19T09:00:00+02:00"});
+	seed(&(struct seed){.region = region,
+			    .patient = d,
+			    .model = "no",
+			    .unit = unit,
+			    .received = "2025-04-01T09:00:00+02:00",
+			    .accepted = "2025-04-02T09:00:00+02:00",
+			    .deadline = "{\"deadline\":\"2025-05-10\"}",
+			    .started = "2025-05-02T09:00:00+02:00"});
+}
+
+START_TEST(figures_of_a_region)
+{
+	char region[64], unit[96];
+	struct http_response r;
+	json_t *rule, *u, *m, *w;
+
+	e2e_region(region, sizeof(region), "wait");
+	snprintf(unit, sizeof(unit), "%s-clinic", region);
+	seed_region(region, unit);
+
+	ck_assert_int_eq(get_as(COORD, &r,
+				"/v1/stats/clocks?region=%s&as_of=2025-05-21",
+				region),
+			 200);
+	ck_assert_str_eq(e2e_str(r.json, "as_of"), "2025-05-21");
+	rule = find_by(json_object_get(r.json, "rules"), "rule", "assessment");
+	ck_assert_ptr_nonnull(rule);
+	/* a and c assess; a's 10 working days ended 15 May. */
+	ck_assert_int_eq(num(rule, "running"), 2);
+	ck_assert_int_eq(num(rule, "overdue"), 1);
+	ck_assert(num(rule, "within_limit_share") == 0.5);
+	ck_assert_str_eq(e2e_str(rule, "limit.unit"), "working_days");
+	rule = find_by(json_object_get(r.json, "rules"), "rule", "treatment");
+	ck_assert_int_eq(num(rule, "running"), 1);
+	ck_assert_int_eq(num(rule, "overdue"), 1);
+	ck_assert(json_is_null(json_object_get(rule, "limit")));
+	http_response_free(&r);
+
+	ck_assert_int_eq(get_as(COORD, &r,
+				"/v1/stats/waiting?region=%s&as_of=2025-05-21",
+				region),
+			 200);
+	u = find_by(json_object_get(r.json, "units"), "unit", unit);
+	/* Waiting 20, 10, 2: median 10, 90th 10 + 0.8 * 10 = 18. */
+	ck_assert_int_eq(num(u, "waiting_now"), 3);
+	ck_assert(num(u, "waiting_now_median_days") == 10);
+	ck_assert(num(u, "waiting_now_p90_days") == 18);
+	ck_assert_int_eq(num(u, "overdue"), 2);
+	/* a's and b's clocks overdue, c's running: one in three. */
+	ck_assert(num(u, "within_limit_share") > 0.3332 &&
+		  num(u, "within_limit_share") < 0.3334);
+	ck_assert_int_eq(num(u, "completed_90d"), 1);
+	ck_assert(num(u, "completed_median_days") == 31);
+	ck_assert(num(u, "completed_within_limit_share") == 1);
+	http_response_free(&r);
+
+	ck_assert_int_eq(
+		get_as(COORD, &r,
+		       "/v1/stats/histogram?region=%s&as_of=2025-05-21&model=no"
+		       "&rule=assessment",
+		       region),
+		200);
+	/* a (20 days) and c (2): bands 0-6 and 14-20. */
+	ck_assert_int_eq(num(r.json, "waiting"), 2);
+	ck_assert(num(r.json, "median_days") == 11);
+	ck_assert_int_eq(num(r.json, "limit_days"), 14);
+	ck_assert_int_eq(num(r.json, "band_days"), 7);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "bands")), 3);
+	ck_assert_int_eq(num(e2e_at(r.json, "bands.2"), "from_days"), 14);
+	ck_assert_int_eq(num(e2e_at(r.json, "bands.2"), "count"), 1);
+	http_response_free(&r);
+
+	ck_assert_int_eq(get_as(COORD, &r,
+				"/v1/stats/trend?region=%s&as_of=2025-05-21"
+				"&months=2",
+				region),
+			 200);
+	m = e2e_at(r.json, "months.1");
+	ck_assert_str_eq(e2e_str(m, "month"), "2025-05");
+	ck_assert_int_eq(num(m, "started"), 1);
+	ck_assert(num(m, "median_days") == 31);
+	ck_assert_int_eq(num(m, "waiting_at_end"), 3);
+	http_response_free(&r);
+
+	ck_assert_int_eq(get_as(COORD, &r,
+				"/v1/stats/flow?region=%s&as_of=2025-05-21"
+				"&weeks=4",
+				region),
+			 200);
+	/* 28 April - 4 May (W18): a received, d started. */
+	w = e2e_at(r.json, "weeks.0");
+	ck_assert_str_eq(e2e_str(w, "week"), "2025-W18");
+	ck_assert_int_eq(num(w, "received"), 1);
+	ck_assert_int_eq(num(w, "started"), 1);
+	/* 19-25 May (W21): c received. */
+	w = e2e_at(r.json, "weeks.3");
+	ck_assert_str_eq(e2e_str(w, "week"), "2025-W21");
+	ck_assert_int_eq(num(w, "received"), 1);
+	http_response_free(&r);
+}
+END_TEST
+
+/* Another region's pathways never show, and asking for it is refused. */
+START_TEST(figures_stay_in_the_token_regions)
+{
+	static const char *const routes[] = {
+		"/v1/stats/clocks", "/v1/stats/waiting", "/v1/stats/histogram",
+		"/v1/stats/trend",  "/v1/stats/flow",	 "/v1/deadlines",
+		"/v1/pathways",	    "/v1/escalations"};
+	char outside[64], unit[96], p[96];
+	struct http_response r;
+
+	e2e_id(outside, sizeof(outside), "outside");
+	snprintf(unit, sizeof(unit), "%s-clinic", outside);
+	snprintf(p, sizeof(p), "%s-p", outside);
+	seed(&(struct seed){.region = outside,
+			    .patient = p,
+			    .model = "no",
+			    .unit = unit,
+			    .received = "2025-05-19T09:00:00+02:00",
+			    .auth = EHR_ALL});
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		ck_assert_int_eq(
+			get_as(COORD, &r, "%s?region=%s", routes[i], outside),
+			403);
+		ck_assert_str_eq(e2e_str(r.json, "error.code"), "forbidden");
+		http_response_free(&r);
+	}
+	/* The data is there: a token of every region sees it. */
+	ck_assert_int_eq(
+		get_as(COORD_ALL, &r, "/v1/stats/waiting?as_of=2025-05-21"),
+		200);
+	ck_assert_ptr_nonnull(
+		find_by(json_object_get(r.json, "units"), "unit", unit));
+	http_response_free(&r);
+	/* Not to the scoped token, in no answer. */
+	ck_assert_int_eq(
+		get_as(COORD, &r, "/v1/stats/waiting?as_of=2025-05-21"), 200);
+	ck_assert_ptr_null(strstr(r.body, outside));
+	http_response_free(&r);
+	ck_assert_int_eq(get_as(COORD, &r, "/v1/stats/clocks?unit=%s", unit),
+			 200);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "rules")), 0);
+	http_response_free(&r);
+	ck_assert_int_eq(
+		get_as(COORD, &r, "/v1/deadlines?within_days=14&unit=%s", unit),
+		200);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "items")), 0);
+	http_response_free(&r);
+	ck_assert_int_eq(get_as(COORD_ALL, &r,
+				"/v1/deadlines?within_days=14&unit=%s"
+				"&as_of=2025-05-21",
+				unit),
+			 200);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "items")), 1);
+	http_response_free(&r);
+}
+END_TEST
+
+/* Deadlines name patients: an audit row each; aggregates none. */
+START_TEST(deadlines_are_audited_figures_are_not)
+{
+	char region[64], unit[96], sql[512], patient[96];
+	struct http_response r;
+	int before;
+
+	e2e_region(region, sizeof(region), "wait");
+	snprintf(unit, sizeof(unit), "%s-clinic", region);
+	seed_region(region, unit);
+	snprintf(patient, sizeof(patient), "%s-c", region);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM audit_log WHERE route LIKE "
+		 "'/v1/stats/%%' AND uri LIKE '%%%s%%'",
+		 region);
+	ck_assert_int_eq(get_as(COORD, &r,
+				"/v1/stats/waiting?region=%s&as_of=2025-05-21",
+				region),
+			 200);
+	http_response_free(&r);
+	ck_assert_int_eq(e2e_count(sql), 0);
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM audit_log WHERE route = '/v1/deadlines' "
+		 "AND token_id = 'e2e-coord' AND patient_ids @> ARRAY['%s']",
+		 patient);
+	before = e2e_count(sql);
+	ck_assert_int_eq(get_as(COORD, &r,
+				"/v1/deadlines?region=%s&within_days=14"
+				"&as_of=2025-05-21",
+				region),
+			 200);
+	/* c's assessment is due 3 June, 13 days on. */
+	ck_assert_ptr_nonnull(find_by(json_object_get(r.json, "items"),
+				      "patient_id", patient));
+	ck_assert_int_eq(num(find_by(json_object_get(r.json, "items"),
+				     "patient_id", patient),
+			     "days_left"),
+			 13);
+	http_response_free(&r);
+	ck_assert_int_eq(e2e_count(sql), before + 1);
+}
+END_TEST
+
+START_TEST(bad_parameters_are_refused)
+{
+	static const char *const paths[] = {
+		"/v1/deadlines?within_days=9", "/v1/stats/trend?months=0",
+		"/v1/stats/flow?weeks=53",     "/v1/stats/histogram?rule=soon",
+		"/v1/stats/clocks?level=top",  "/v1/stats/clocks?as_of=today",
+		"/v1/stats/clocks?colour=red", "/v1/export?from=2025-02-01",
+	};
+	struct http_response r;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		ck_assert_int_eq(e2e_get(PORT, &r, "%s", paths[i]), 400);
+		ck_assert_str_eq(e2e_str(r.json, "error.code"),
+				 "invalid_request");
+		http_response_free(&r);
+	}
+}
+END_TEST
+
+/* --- CSV ---------------------------------------------------------------------
+ */
+
+/* The fields of one RFC 4180 record starting at *p (quoted fields, doubled
+ * quotes); *p moves past its CRLF.  Returns the count. */
+static int csv_record(char **p, char **fields, int max)
+{
+	char *in = *p, *out;
+	int n = 0;
+
+	if (*in == '\0')
+		return 0;
+	for (;;) {
+		out = in;
+		if (n < max)
+			fields[n] = out;
+		if (*in == '"') {
+			for (in++; *in != '\0'; in++) {
+				if (*in == '"' && in[1] == '"')
+					*out++ = '"', in++;
+				else if (*in == '"')
+					break;
+				else
+					*out++ = *in;
+			}
+			in++;
+		} else {
+			while (*in != ',' && *in != '\r' && *in != '\0')
+				*out++ = *in++;
+		}
+		n++;
+		/* The field ends in place: read its terminator first. */
+		char end = *in;
+		*out = '\0';
+		if (end == ',') {
+			in++;
+			continue;
+		}
+		if (end == '\r')
+			in += 2;
+		*p = in;
+		return n;
+	}
+}
+
+START_TEST(worklist_csv_equals_the_json)
+{
+	char region[64], unit[96], *cur, *f[32], *te;
+	struct http_response r, page;
+	json_t *ids = json_object();
+	int rows = 0, n;
+
+	e2e_region(region, sizeof(region), "wl");
+	snprintf(unit, sizeof(unit), "%s-clinic", region);
+	seed_region(region, unit);
+	ck_assert_int_eq(get_as(COORD, &r,
+				"/v1/pathways?region=%s&format=csv&limit=1",
+				region),
+			 200);
+	te = http_header(&r, "Transfer-Encoding");
+	ck_assert_ptr_nonnull(te);
+	ck_assert_ptr_nonnull(strstr(te, "chunked"));
+	free(te);
+	te = http_header(&r, "Content-Type");
+	ck_assert_ptr_nonnull(strstr(te, "text/csv"));
+	free(te);
+	cur = r.body;
+	n = csv_record(&cur, f, 32);
+	ck_assert_int_eq(n, 17);
+	ck_assert_str_eq(f[0], "pathway_id");
+	ck_assert_str_eq(f[7], "opened_at");
+	while ((n = csv_record(&cur, f, 32)) > 0) {
+		ck_assert_int_eq(n, 17);
+		ck_assert_str_eq(f[3], region);
+		/* ISO 8601, UTC. */
+		ck_assert_int_eq(strlen(f[7]), 24);
+		ck_assert_int_eq(f[7][10], 'T');
+		json_object_set_new(ids, f[0], json_true());
+		rows++;
+	}
+	http_response_free(&r);
+	/* Every pathway of the JSON worklist, over all its pages. */
+	for (char cursor[512] = "", path[768];;) {
+		size_t i;
+		json_t *item;
+		snprintf(path, sizeof(path),
+			 "/v1/pathways?region=%s&limit=3%s%s", region,
+			 cursor[0] ? "&cursor=" : "", cursor);
+		ck_assert_int_eq(
+			http_request(PORT, "GET", path, NULL, COORD, &page),
+			200);
+		json_array_foreach(json_object_get(page.json, "items"), i, item)
+		{
+			ck_assert_ptr_nonnull(json_object_get(
+				ids, e2e_str(item, "pathway_id")));
+			rows--;
+		}
+		if (e2e_str(page.json, "next_cursor") == NULL) {
+			http_response_free(&page);
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s",
+			 e2e_str(page.json, "next_cursor"));
+		http_response_free(&page);
+	}
+	ck_assert_int_eq(rows, 0);
+	ck_assert_int_eq(json_object_size(ids), 4);
+	json_decref(ids);
+}
+END_TEST
+
+START_TEST(waiting_csv_is_a_table_of_units)
+{
+	char region[64], unit[96], *cur, *f[32];
+	struct http_response r;
+	bool found = false;
+	int n;
+
+	e2e_region(region, sizeof(region), "wait");
+	snprintf(unit, sizeof(unit), "%s-clinic", region);
+	seed_region(region, unit);
+	ck_assert_int_eq(http_request(PORT, "GET",
+				      "/v1/stats/waiting?as_of=2025-05-21",
+				      NULL, COORD "Accept: text/csv\r\n", &r),
+			 200);
+	cur = r.body;
+	ck_assert_int_eq(csv_record(&cur, f, 32), 15);
+	ck_assert_str_eq(f[0], "region");
+	ck_assert_str_eq(f[14], "completed_within_limit_share");
+	while ((n = csv_record(&cur, f, 32)) > 0) {
+		ck_assert_int_eq(n, 15);
+		if (strcmp(f[2], unit) != 0)
+			continue;
+		found = true;
+		ck_assert_str_eq(f[3], "3");
+		ck_assert_str_eq(f[4], "10");
+		ck_assert_str_eq(f[5], "18");
+	}
+	ck_assert(found);
+	http_response_free(&r);
+}
+END_TEST
+
+/* Escalations as CSV: streamed, audited once, a note with a comma and a
+ * quote quoted as RFC 4180 says. */
+START_TEST(escalations_csv_quotes_and_audits)
+{
+	char region[64], unit[96], sql[512], path[256], *cur, *f[32];
+	struct http_response r;
+	long id = -1;
+	int n, before;
+
+	e2e_region(region, sizeof(region), "esc");
+	snprintf(unit, sizeof(unit), "%s-clinic", region);
+	seed_region(region, unit);
+	ck_assert_int_eq(http_request(PORT, "POST",
+				      "/v1/escalations/run?date=2025-05-21",
+				      NULL, NULL, &r),
+			 200);
+	http_response_free(&r);
+	ck_assert_int_eq(e2e_get(PORT, &r,
+				 "/v1/escalations?date=2025-05-21&region=%s",
+				 region),
+			 200);
+	id = (long)json_integer_value(e2e_at(r.json, "items.0.id"));
+	http_response_free(&r);
+	snprintf(path, sizeof(path), "/v1/escalations/%ld/ack", id);
+	ck_assert_int_eq(http_request(PORT, "POST", path,
+				      "{\"note\":\"called, \\\"twice\\\"\"}",
+				      COORD, &r),
+			 200);
+	http_response_free(&r);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM audit_log WHERE route = "
+		 "'/v1/escalations' AND uri LIKE '%%format=csv%%%s%%'",
+		 region);
+	before = e2e_count(sql);
+	ck_assert_int_eq(get_as(COORD, &r,
+				"/v1/escalations?format=csv&date=2025-05-21"
+				"&region=%s",
+				region),
+			 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"called, \"\"twice\"\"\""));
+	cur = r.body;
+	ck_assert_int_eq(csv_record(&cur, f, 32), 19);
+	n = 0;
+	while (csv_record(&cur, f, 32) > 0)
+		if (atol(f[0]) == id) {
+			ck_assert_str_eq(f[18], "called, \"twice\"");
+			ck_assert_str_eq(f[13], "e2e-coord");
+			n++;
+		}
+	ck_assert_int_eq(n, 1);
+	http_response_free(&r);
+	ck_assert_int_eq(e2e_count(sql), before + 1);
+	ck_assert_int_eq(
+		get_as(COORD, &r, "/v1/escalations?format=csv&date=2001-01-01"),
+		404);
+	http_response_free(&r);
+}
+END_TEST
+
+/* --- the registry export ----------------------------------------------------
+ */
+
+/* A pathway with a retracted and a corrected event, and one touched only
+ * before the period. */
+static void seed_history(const char *region, char *kept, size_t len)
+{
+	char p[96], q[96], body[1024];
+
+	snprintf(p, sizeof(p), "%s-kept", region);
+	snprintf(q, sizeof(q), "%s-old", region);
+	seed(&(struct seed){.region = region,
+			    .patient = p,
+			    .model = "dk",
+			    .unit = "u-x",
+			    .received = "2025-03-03T09:00:00+01:00",
+			    .accepted = "2025-03-04T09:00:00+01:00"});
+	snprintf(body, sizeof(body),
+		 "{\"event_id\":\"%s-pro\",\"type\":\"pro.reported\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":"
+		 "\"2025-03-05T09:00:00+01:00\",\"data\":{\"instrument\":\"x\","
+		 "\"scores\":{\"a\":1}}}",
+		 p, p);
+	post_as(NULL, body);
+	snprintf(body, sizeof(body),
+		 "{\"event_id\":\"%s-retract\",\"type\":\"event.retracted\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":"
+		 "\"2025-03-06T09:00:00+01:00\",\"data\":{\"event_id\":"
+		 "\"%s-pro\",\"reason\":\"wrong patient\"}}",
+		 p, p, p);
+	post_as(NULL, body);
+	snprintf(body, sizeof(body),
+		 "{\"event_id\":\"%s-fix\",\"type\":\"event.corrected\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":"
+		 "\"2025-03-07T09:00:00+01:00\",\"data\":{\"event_id\":"
+		 "\"%s-3\",\"reason\":\"typo\",\"occurred_at\":"
+		 "\"2025-03-03T10:00:00+01:00\"}}",
+		 p, p, p);
+	post_as(NULL, body);
+	seed(&(struct seed){
+		.region = region, .patient = q, .model = "dk", .unit = NULL});
+	snprintf(kept, len, "%s", p);
+}
+
+START_TEST(registry_export_ndjson)
+{
+	char region[64], kept[96], sql[512], *line, *save = NULL, outside[64];
+	struct http_response r;
+	int lines = 0, before;
+	bool retracted = false, corrected = false;
+
+	e2e_region(region, sizeof(region), "t");
+	seed_history(region, kept, sizeof(kept));
+	/* Coordinators may not; an admin's token only for its regions. */
+	ck_assert_int_eq(get_as(COORD, &r,
+				"/v1/export?from=2025-03-01"
+				"&to=2025-03-31"),
+			 403);
+	http_response_free(&r);
+	e2e_id(outside, sizeof(outside), "outside");
+	ck_assert_int_eq(e2e_get(PORT, &r,
+				 "/v1/export?from=2025-03-01&to=2025-03-31"
+				 "&region=%s",
+				 outside),
+			 403);
+	http_response_free(&r);
+	ck_assert_int_eq(
+		e2e_get(PORT, &r, "/v1/export?from=2025-03-31&to=2025-03-01"),
+		400);
+	http_response_free(&r);
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM audit_log WHERE route = '/v1/export' "
+		 "AND patient_ids = ARRAY['%s']",
+		 kept);
+	before = e2e_count(sql);
+	ck_assert_int_eq(e2e_get(PORT, &r,
+				 "/v1/export?from=2025-03-01&to=2025-03-31"
+				 "&region=%s",
+				 region),
+			 200);
+	{
+		char *type = http_header(&r, "Content-Type");
+		ck_assert_ptr_nonnull(type);
+		ck_assert_ptr_nonnull(strstr(type, "application/x-ndjson"));
+		free(type);
+	}
+	for (line = strtok_r(r.body, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save), lines++) {
+		json_t *doc = json_loads(line, 0, NULL), *t;
+		size_t i;
+		ck_assert_ptr_nonnull(doc);
+		ck_assert_str_eq(e2e_str(doc, "pathway.patient_id"), kept);
+		json_array_foreach(json_object_get(doc, "transitions"), i, t)
+		{
+			if (json_object_get(t, "retracted_by"))
+				retracted = true;
+			if (json_object_get(t, "corrected_by"))
+				corrected = true;
+		}
+		ck_assert_int_eq(
+			json_array_size(json_object_get(doc, "transitions")),
+			7);
+		json_decref(doc);
+	}
+	http_response_free(&r);
+	/* The old pathway was touched in January only. */
+	ck_assert_int_eq(lines, 1);
+	ck_assert(retracted && corrected);
+	ck_assert_int_eq(e2e_count(sql), before + 1);
+}
+END_TEST
+
+START_TEST(cli_export_matches_the_daemon)
+{
+	char region[64], kept[96], cmd[8192], buf[65536];
+	const char *cli = getenv("PAINPATH_CLI");
+	struct http_response r;
+	FILE *out;
+	size_t n;
+
+	e2e_region(region, sizeof(region), "t");
+	seed_history(region, kept, sizeof(kept));
+	ck_assert_int_eq(e2e_get(PORT, &r,
+				 "/v1/export?from=2025-03-01&to=2025-03-31"
+				 "&region=%s",
+				 region),
+			 200);
+	snprintf(cmd, sizeof(cmd),
+		 "%s export --from 2025-03-01 --to 2025-03-31 --region %s "
+		 "--db '%s' 2>/dev/null",
+		 cli ? cli : "build/painpath", region, e2e_pg.conninfo);
+	out = popen(cmd, "r");
+	ck_assert_ptr_nonnull(out);
+	n = fread(buf, 1, sizeof(buf) - 1, out);
+	buf[n] = '\0';
+	ck_assert_int_eq(pclose(out), 0);
+	ck_assert_str_eq(buf, r.body);
+	http_response_free(&r);
+}
+END_TEST
+
+/* A client that leaves mid-export frees its slot: afterwards more exports
+ * than EXPORT_MAX_RUNNING still run. */
+START_TEST(export_client_leaving_frees_its_slot)
+{
+	struct http_response r;
+	char head[256];
+
+	for (int i = 0; i < 3; i++) {
+		int fd = http_begin(
+			PORT, "GET", "/v1/export?from=2000-01-01&to=2030-01-01",
+			NULL, "Authorization: Bearer dev-admin\r\n");
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_gt(recv(fd, head, sizeof(head), 0), 0);
+		close(fd);
+	}
+	/* Each left; the daemon ends their jobs at their next step. */
+	for (int i = 0, ok = 0; ok < 3; i++) {
+		ck_assert_int_lt(i, 200);
+		e2e_get(PORT, &r, "/v1/export?from=2000-01-01&to=2000-01-02");
+		ok += r.status == 200;
+		ck_assert(r.status == 200 || r.status == 503);
+		http_response_free(&r);
+	}
+	ck_assert_int_eq(e2e_get(PORT, &r, "/healthz"), 200);
+	http_response_free(&r);
+}
+END_TEST
+
+/* --- the pages -------------------------------------------------------------
+ */
+
+START_TEST(pages_are_served_with_their_headers)
+{
+	struct http_response r;
+	char *etag, *v, inm[160];
+
+	ck_assert_int_eq(
+		http_request(PORT, "GET", "/", NULL, "Authorization: \r\n", &r),
+		200);
+	ck_assert_ptr_nonnull(strstr(r.body, "<!doctype html>"));
+	v = http_header(&r, "Content-Type");
+	ck_assert_ptr_nonnull(strstr(v, "text/html"));
+	free(v);
+	v = http_header(&r, "Content-Security-Policy");
+	ck_assert_ptr_nonnull(strstr(v, "default-src 'none'"));
+	ck_assert_ptr_nonnull(strstr(v, "script-src 'self'"));
+	ck_assert_ptr_nonnull(strstr(v, "frame-ancestors 'none'"));
+	free(v);
+	v = http_header(&r, "X-Content-Type-Options");
+	ck_assert_str_eq(v, "nosniff");
+	free(v);
+	v = http_header(&r, "Cache-Control");
+	ck_assert_str_eq(v, "no-cache");
+	free(v);
+	etag = http_header(&r, "ETag");
+	ck_assert_ptr_nonnull(etag);
+	http_response_free(&r);
+	snprintf(inm, sizeof(inm), "If-None-Match: %s\r\n", etag);
+	ck_assert_int_eq(
+		http_request(PORT, "GET", "/index.html", NULL, inm, &r), 304);
+	ck_assert_int_eq(r.body_len, 0);
+	http_response_free(&r);
+	free(etag);
+	ck_assert_int_eq(e2e_get(PORT, &r, "/js/dashboard.js"), 200);
+	v = http_header(&r, "Content-Type");
+	ck_assert_ptr_nonnull(strstr(v, "javascript"));
+	free(v);
+	http_response_free(&r);
+	ck_assert_int_eq(e2e_get(PORT, &r, "/public.html"), 200);
+	http_response_free(&r);
+	ck_assert_int_eq(e2e_get(PORT, &r, "/no-such-page.html"), 404);
+	http_response_free(&r);
+	ck_assert_int_eq(e2e_get(PORT, &r, "/js/../index.html"), 404);
+	http_response_free(&r);
+}
+END_TEST
+
+/* No token; aggregates only, small figures null; cacheable. */
+START_TEST(public_waiting_times)
+{
+	struct http_response r;
+	char *etag, inm[160], *v;
+	json_t *u;
+	size_t i;
+
+	ck_assert_int_eq(http_request(PORT, "GET", "/public/waiting-times",
+				      NULL, "Authorization: \r\n", &r),
+			 200);
+	ck_assert_int_eq(num(r.json, "window_days"), 90);
+	ck_assert_int_eq(num(r.json, "min_patients"), 5);
+	ck_assert_ptr_nonnull(e2e_str(r.json, "generated_at"));
+	json_array_foreach(json_object_get(r.json, "units"), i, u)
+	{
+		json_t *started = json_object_get(u, "started");
+		json_t *waiting = json_object_get(u, "waiting_now");
+		ck_assert(json_is_null(started) ||
+			  json_integer_value(started) >= 5);
+		ck_assert(json_is_null(waiting) ||
+			  json_integer_value(waiting) >= 5);
+		if (json_is_null(started)) {
+			ck_assert(json_is_null(
+				json_object_get(u, "median_days")));
+			ck_assert(json_is_null(json_object_get(u, "p90_days")));
+		}
+		ck_assert_ptr_null(json_object_get(u, "patient_id"));
+	}
+	v = http_header(&r, "Cache-Control");
+	ck_assert_ptr_nonnull(strstr(v, "max-age="));
+	free(v);
+	etag = http_header(&r, "ETag");
+	http_response_free(&r);
+	snprintf(inm, sizeof(inm), "If-None-Match: %s\r\n", etag);
+	ck_assert_int_eq(http_request(PORT, "GET", "/public/waiting-times",
+				      NULL, inm, &r),
+			 304);
+	http_response_free(&r);
+	free(etag);
+}
+END_TEST
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static double metric(int port, const char *prefix)
+{
+	struct http_response r;
+	const char *at;
+	double v = -1;
+
+	if (http_request(port, "GET", "/metrics", NULL, NULL, &r) == 200 &&
+	    (at = strstr(r.body, prefix)) != NULL)
+		v = atof(at + strlen(prefix));
+	http_response_free(&r);
+	return v;
+}
+
+static void page_is(int port, const char *want)
+{
+	struct http_response r;
+
+	ck_assert_int_eq(http_request(port, "GET", "/", NULL, NULL, &r), 200);
+	ck_assert_str_eq(r.body, want);
+	http_response_free(&r);
+}
+
+/* SIGHUP reads the web root again; one that cannot be read leaves the
+ * pages served as they were.  The reload counter tells when it ran. */
+START_TEST(web_root_reloads_and_keeps_the_old_on_failure)
+{
+	char dir[] = "/tmp/painpath-web-XXXXXX", path[256], moved[160];
+	struct daemon_instance d;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/index.html", dir);
+	write_text(path, "one");
+	setenv("PAINPATH_WEB_ROOT", dir, 1);
+	ck_assert(harness_daemon_start(&d, e2e_pg.conninfo, NULL));
+	unsetenv("PAINPATH_WEB_ROOT");
+	page_is(d.port, "one");
+	write_text(path, "two");
+	kill(d.pid, SIGHUP);
+	for (int i = 0; metric(d.port, "painpath_reloads_total{result=\""
+				       "applied\"} ") < 1;
+	     i++)
+		ck_assert_int_lt(i, 100000);
+	page_is(d.port, "two");
+	/* The root gone: the pages stay. */
+	snprintf(moved, sizeof(moved), "%s-moved", dir);
+	ck_assert_int_eq(rename(dir, moved), 0);
+	kill(d.pid, SIGHUP);
+	for (int i = 0; metric(d.port, "painpath_reloads_total{result=\""
+				       "applied\"} ") < 2;
+	     i++)
+		ck_assert_int_lt(i, 100000);
+	page_is(d.port, "two");
+	ck_assert_int_eq(harness_daemon_stop(&d), 0);
+	snprintf(path, sizeof(path), "%s/index.html", moved);
+	unlink(path);
+	rmdir(moved);
+}
+END_TEST
+
+void e2e_add_stats_tests(Suite *s)
+{
+	TCase *stats = e2e_tcase("stats");
+	TCase *exports = e2e_tcase("exports");
+	TCase *pages = e2e_tcase("pages");
+
+	tcase_add_test(stats, whoami_names_the_token);
+	tcase_add_test(stats, figures_of_a_region);
+	tcase_add_test(stats, figures_stay_in_the_token_regions);
+	tcase_add_test(stats, deadlines_are_audited_figures_are_not);
+	tcase_add_test(stats, bad_parameters_are_refused);
+	suite_add_tcase(s, stats);
+	tcase_add_test(exports, worklist_csv_equals_the_json);
+	tcase_add_test(exports, waiting_csv_is_a_table_of_units);
+	tcase_add_test(exports, escalations_csv_quotes_and_audits);
+	tcase_add_test(exports, registry_export_ndjson);
+	tcase_add_test(exports, cli_export_matches_the_daemon);
+	tcase_add_test(exports, export_client_leaving_frees_its_slot);
+	suite_add_tcase(s, exports);
+	tcase_add_test(pages, pages_are_served_with_their_headers);
+	tcase_add_test(pages, public_waiting_times);
+	tcase_add_test(pages, web_root_reloads_and_keeps_the_old_on_failure);
+	suite_add_tcase(s, pages);
+}
