@@ -30,6 +30,7 @@ int main(void)
 	srunner_add_suite(sr, fhir_bundle_suite());
 	srunner_add_suite(sr, fhir_subscription_suite());
 	srunner_add_suite(sr, fhir_validate_suite());
+	srunner_add_suite(sr, openapi_suite());
 	srunner_add_suite(sr, harness_suite());
 	srunner_add_suite(sr, db_suite());
 	srunner_add_suite(sr, store_suite());

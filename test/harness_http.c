@@ -37,6 +37,7 @@ int http_connect(int port)
 		close(fd);
 		return -1;
 	}
+	harness_record_forget(fd);
 	return fd;
 }
 
@@ -46,6 +47,7 @@ static bool send_all(int fd, const void *data, size_t len, int64_t deadline)
 {
 	const char *p = data;
 
+	harness_record_request(fd, data, len);
 	while (len > 0) {
 		struct pollfd pf = {.fd = fd, .events = POLLOUT};
 		int n = poll(&pf, 1, harness_remaining_ms(deadline));
@@ -345,6 +347,7 @@ static int finish(int fd, int64_t deadline, bool timeout_ok,
 		parse_response(raw, len, r);
 	}
 	response_empty(r);
+	harness_record_answer(fd, r);
 	status = r->status;
 
 	if (!out)

@@ -25,5 +25,6 @@ Suite *fhir_write_suite(void);
 Suite *fhir_bundle_suite(void);
 Suite *fhir_subscription_suite(void);
 Suite *fhir_validate_suite(void);
+Suite *openapi_suite(void);
 
 #endif
