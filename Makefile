@@ -121,7 +121,7 @@ openapi-lint:
 ANSWERS = $(BUILD)/answers.ndjson
 OPENAPI_ANSWERS = node test/node/openapi-answers.mjs doc/openapi.json
 openapi-answers: $(BUILD)/check_e2e $(BUILD)/painpathd $(BUILD)/painpath
-	$(OPENAPI_ANSWERS) test/data/openapi/answers-good.ndjson
+	$(OPENAPI_ANSWERS) --brief test/data/openapi/answers-good.ndjson
 	$(OPENAPI_ANSWERS) --expect-reject test/data/openapi/answers-wrong.ndjson
 	rm -f $(ANSWERS)
 	PAINPATH_RECORD_ANSWERS=$(CURDIR)/$(ANSWERS) $(MAKE) e2e

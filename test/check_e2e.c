@@ -257,6 +257,7 @@ int main(void)
 	e2e_add_http_tests(s);
 	e2e_add_review_tests(s);
 	e2e_add_correction_tests(s);
+	e2e_add_openapi_tests(s);
 	sr = srunner_create(s);
 	suite_setup();
 	srunner_run_all(sr, CK_NORMAL);

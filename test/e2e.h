@@ -45,5 +45,6 @@ void e2e_add_fault_tests(Suite *s);
 void e2e_add_http_tests(Suite *s);
 void e2e_add_review_tests(Suite *s);
 void e2e_add_correction_tests(Suite *s);
+void e2e_add_openapi_tests(Suite *s);
 
 #endif

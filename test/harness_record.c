@@ -21,13 +21,13 @@
 
 #define RECORD_MAX_FD	  4096
 #define RECORD_METHOD_MAX 16
-#define RECORD_TARGET_MAX 8192
+/* Enough of the first bytes for any request line the suites send. */
+#define RECORD_HEAD_MAX 8192
 
 struct sent {
 	bool seen;  /* bytes were sent on this descriptor */
-	bool valid; /* and they began with a request line */
-	char method[RECORD_METHOD_MAX];
-	char target[RECORD_TARGET_MAX];
+	char *head; /* the first of them, however they were split */
+	size_t len;
 };
 
 static struct sent *sent; /* by descriptor, allocated on first use */
@@ -52,42 +52,53 @@ void harness_record_forget(int fd)
 {
 	struct sent *s = slot(fd);
 
-	if (s != NULL)
-		s->seen = s->valid = false;
-}
-
-/* "METHOD SP target SP": the method a token of letters, the target up to
- * the next space, both within their buffers. */
-static bool request_line(const char *b, size_t len, struct sent *s)
-{
-	size_t m = 0, t;
-
-	while (m < len && m + 1 < sizeof(s->method) && b[m] >= 'A' &&
-	       b[m] <= 'Z')
-		m++;
-	if (m == 0 || m >= len || b[m] != ' ')
-		return false;
-	for (t = m + 1; t < len && b[t] != ' ' && b[t] != '\r' && b[t] != '\n';
-	     t++)
-		if (t - m >= sizeof(s->target))
-			return false;
-	if (t >= len || b[t] != ' ' || t == m + 1)
-		return false;
-	memcpy(s->method, b, m);
-	s->method[m] = '\0';
-	memcpy(s->target, b + m + 1, t - m - 1);
-	s->target[t - m - 1] = '\0';
-	return true;
+	if (s == NULL)
+		return;
+	free(s->head);
+	memset(s, 0, sizeof(*s));
 }
 
 void harness_record_request(int fd, const void *bytes, size_t len)
 {
 	struct sent *s = slot(fd);
+	size_t take;
 
-	if (s == NULL || s->seen)
+	if (s == NULL)
 		return;
 	s->seen = true;
-	s->valid = request_line(bytes, len, s);
+	if (s->head == NULL && (s->head = malloc(RECORD_HEAD_MAX)) == NULL)
+		return;
+	take = RECORD_HEAD_MAX - s->len < len ? RECORD_HEAD_MAX - s->len : len;
+	memcpy(s->head + s->len, bytes, take);
+	s->len += take;
+}
+
+/* "METHOD SP target SP", after any empty lines (which a server skips): the
+ * method a token of capitals, the target up to the next space.  Sets
+ * method and target (NUL-terminated, in out) or answers false. */
+static bool request_line(const struct sent *s, char *out, size_t outlen,
+			 const char **method, const char **target)
+{
+	const char *b = s->head, *end = s->head + s->len, *m, *t;
+
+	while (b < end && (*b == '\r' || *b == '\n'))
+		b++;
+	for (m = b;
+	     m < end && m - b < RECORD_METHOD_MAX && *m >= 'A' && *m <= 'Z';
+	     m++)
+		;
+	if (m == b || m >= end || *m != ' ')
+		return false;
+	for (t = m + 1; t < end && *t != ' ' && *t != '\r' && *t != '\n'; t++)
+		;
+	if (t >= end || *t != ' ' || t == m + 1 || (size_t)(t - b) >= outlen)
+		return false;
+	memcpy(out, b, (size_t)(t - b));
+	out[m - b] = '\0';
+	out[t - b] = '\0';
+	*method = out;
+	*target = out + (m - b) + 1;
+	return true;
 }
 
 /* A JSON string of the bytes, or null when they are no UTF-8 text. */
@@ -113,6 +124,8 @@ void harness_record_answer(int fd, const struct http_response *r)
 {
 	struct sent *s = slot(fd);
 	char *type = r != NULL ? http_header(r, "Content-Type") : NULL;
+	char line_buf[RECORD_HEAD_MAX];
+	const char *method = NULL, *target = NULL;
 	json_t *rec;
 	char *line;
 
@@ -120,11 +133,11 @@ void harness_record_answer(int fd, const struct http_response *r)
 		free(type);
 		return;
 	}
+	request_line(s, line_buf, sizeof(line_buf), &method, &target);
 	rec = json_pack("{s:o, s:o, s:i, s:o, s:o}", "method",
-			s->valid ? json_string(s->method) : json_null(),
-			"target",
-			s->valid ? text_or_null(s->target, strlen(s->target))
-				 : json_null(),
+			method ? json_string(method) : json_null(), "target",
+			target ? text_or_null(target, strlen(target))
+			       : json_null(),
 			"status", r->status, "content_type",
 			type != NULL ? json_string(type) : json_null(), "body",
 			text_or_null(r->body, r->body_len));
