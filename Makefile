@@ -116,13 +116,16 @@ openapi-lint:
 	  grep -v '[╔║╚]' $(BUILD)/openapi-lint.log | grep -v '^ *$$'; exit $$rc
 
 # The end-to-end suite with every answer recorded, then each answer held
-# against the document's schema for its operation and status; first the
-# checker itself, on answers it must accept and answers it must refuse.
+# against the document's schema for its operation and status.  First the
+# checker itself, on answers it must accept and answers it must refuse,
+# and the document's event schema against the event parser's tables.
 ANSWERS = $(BUILD)/answers.ndjson
 OPENAPI_ANSWERS = node test/node/openapi-answers.mjs doc/openapi.json
 openapi-answers: $(BUILD)/check_e2e $(BUILD)/painpathd $(BUILD)/painpath
 	$(OPENAPI_ANSWERS) --brief test/data/openapi/answers-good.ndjson
 	$(OPENAPI_ANSWERS) --expect-reject test/data/openapi/answers-wrong.ndjson
+	node test/node/openapi-events.mjs doc/openapi.json \
+	  test/data/events_valid.tsv test/data/events_invalid.tsv
 	rm -f $(ANSWERS)
 	PAINPATH_RECORD_ANSWERS=$(CURDIR)/$(ANSWERS) $(MAKE) e2e
 	$(OPENAPI_ANSWERS) $(ANSWERS)
