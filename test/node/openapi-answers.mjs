@@ -16,7 +16,9 @@
 // its Content-Type one the status documents (none when it documents no
 // content), and its body valid against that schema.  An answer to a path
 // or method the document does not have (the daemon's 404 and 405) must be
-// the documented error envelope.
+// the documented error envelope.  Paths outside the document's scope
+// (neither under /v1/ nor /healthz, /readyz, /metrics: pages, FHIR) are
+// counted, and only their plain-JSON errors checked.
 //
 // Prints the failures, then what was covered: answers, operations and
 // operation/status pairs, and the operations and statuses no answer
@@ -76,6 +78,14 @@ function pathMatches(segs, target) {
 		segs.every((s, i) => /^\{.*\}$/.test(s) || s === target[i]);
 }
 
+// The document's scope, as test/check_openapi.c has it: /v1 and the
+// operators' three; other paths (pages, FHIR) belong to other front-ends.
+const OPERATORS = ['healthz', 'readyz', 'metrics'];
+
+function inScope(segs) {
+	return segs[0] === 'v1' || (segs.length === 1 && OPERATORS.includes(segs[0]));
+}
+
 function mediaType(contentType) {
 	return (contentType ?? '').split(';')[0].trim().toLowerCase();
 }
@@ -92,6 +102,7 @@ class Checker {
 		this.validators = new Map();
 		this.covered = new Map(); // operation key -> Set of statuses
 		this.outside = 0;
+		this.outOfScope = 0;
 		this.otherMethods = 0;
 	}
 
@@ -125,6 +136,15 @@ class Checker {
 				` ${JSON.stringify(e.params)}` : ''));
 	}
 
+	// Another front-end's answer (a page, FHIR): not the document's; an
+	// error in plain JSON is still the /v1 envelope.
+	foreign(rec) {
+		if (rec.status < 400 || mediaType(rec.content_type) !==
+			'application/json')
+			return [];
+		return this.envelope(rec);
+	}
+
 	// An answer outside the documented operations: the error envelope.
 	envelope(rec) {
 		if (rec.status < 400)
@@ -147,6 +167,10 @@ class Checker {
 		const segs = target === null ? null : segments(target);
 		const onPath = segs === null ? [] :
 			this.ops.filter((o) => pathMatches(o.segs, segs));
+		if (onPath.length === 0 && segs !== null && !inScope(segs)) {
+			this.outOfScope++;
+			return { errors: this.foreign(rec), label: 'outside the scope' };
+		}
 		if (onPath.length === 0) {
 			this.outside++;
 			return { errors: this.envelope(rec), label: 'no documented path' };
@@ -252,7 +276,8 @@ function summary(checker, n, failed, brief) {
 		`${checker.covered.size} of ${checker.ops.length} operations and ` +
 		`${pairs} of ${documentedPairs} documented operation/status pairs ` +
 		`answered; ${checker.outside} to undocumented paths and ` +
-		`${checker.otherMethods} to undocumented methods (error envelope)`);
+		`${checker.otherMethods} to undocumented methods (error envelope); ` +
+		`${checker.outOfScope} outside the document's scope`);
 	if (brief)
 		return;
 	console.log(`openapi-answers: operations without an answer: ` +
