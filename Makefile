@@ -111,7 +111,7 @@ check: deps all format-check
 REDOCLY = REDOCLY_TELEMETRY=off test/node/node_modules/.bin/redocly
 openapi-lint:
 	@mkdir -p $(BUILD)
-	@$(REDOCLY) lint --format=summary doc/openapi.json \
+	@$(REDOCLY) lint --format=stylish doc/openapi.json \
 	  2>$(BUILD)/openapi-lint.log; rc=$$?; \
 	  grep -v '[╔║╚]' $(BUILD)/openapi-lint.log | grep -v '^ *$$'; exit $$rc
 
