@@ -227,10 +227,13 @@ static void format_date(long long t, char *out, size_t len)
 static int write_head(char *buf, size_t cap, const char *type, const char *id,
 		      long p, const char *at)
 {
+	/* open: new patients on every run (the tag), so that a warm run
+	 * after a fresh one on the same database opens, not refuses. */
 	return snprintf(buf, cap,
 			"{\"event_id\":\"%s\",\"type\":\"%s\",\"patient_id\":"
-			"\"p%07ld\",\"occurred_at\":\"%s\"",
-			id, type, p, at);
+			"\"%s%sp%07ld\",\"occurred_at\":\"%s\"",
+			id, type, o.mode == MODE_OPEN ? o.run : "",
+			o.mode == MODE_OPEN ? "-" : "", p, at);
 }
 
 /*

@@ -220,6 +220,13 @@ fresh_database() {
 
 # --- helpers ----------------------------------------------------------------
 
+# A measurement where requests were refused measured something else.
+all_2xx() {
+	local n
+	n=$(field non2xx "$1")
+	[[ $n == 0 ]] || die "refused requests in a measurement: $1"
+}
+
 # run_to FILE CMD...: CMD with its stdout in FILE, in the background so that
 # Ctrl-C or SIGTERM reaches the traps at once (and the clean-up stops it).
 run_to() {
@@ -277,6 +284,7 @@ for c in "${CONCURRENCY[@]}"; do
 		--duration "$FRESH"
 	line=$(<"$tmp/line")
 	log "  $line"
+	all_2xx "$line"
 	f_rate[$c]=$(field events_per_s "$line") f_p50[$c]=$(field p50_ms "$line")
 	f_p99[$c]=$(field p99_ms "$line") f_non2xx[$c]=$(field non2xx "$line")
 	checkpoint
@@ -291,6 +299,7 @@ for c in "${CONCURRENCY[@]}"; do
 		--duration "$DURATION"
 	line=$(<"$tmp/line")
 	log "  $line"
+	all_2xx "$line"
 	w_rate[$c]=$(field events_per_s "$line") w_p50[$c]=$(field p50_ms "$line")
 	w_p99[$c]=$(field p99_ms "$line") w_non2xx[$c]=$(field non2xx "$line")
 	if [[ -n ${perf_pid:-} ]]; then
@@ -396,6 +405,7 @@ checkpoint
 log "daemon: mixed events (the pathway cycle), 8 connections, ${DURATION}s"
 run_to "$tmp/line" "$load" post "${common[@]}" --conns 8 --duration "$DURATION"
 half_line=$(<"$tmp/line")
+all_2xx "$half_line"
 log "  $half_line"
 
 psql -c "SELECT pathway_id FROM pathways ORDER BY random() LIMIT 50000" \
@@ -407,6 +417,7 @@ for c in "${GET_CONCURRENCY[@]}"; do
 		--conns "$c" --duration "$DURATION" --token "$READ_TOKEN"
 	line=$(<"$tmp/line")
 	log "  $line"
+	all_2xx "$line"
 	g_rate[$c]=$(field req_per_s "$line")
 	g_p50[$c]=$(field p50_ms "$line")
 	g_p99[$c]=$(field p99_ms "$line")

@@ -7,8 +7,14 @@
  *   painpath hash-token SECRET
  *   painpath report --date YYYY-MM-DD [--region R] [--format json|csv]
  *                   [--db CONNINFO] [--models DIR]
+ *   painpath verify [--db CONNINFO] [--models DIR]
+ *   painpath --version
+ *
+ * A wrong argument is named on stderr ("painpath: report: ...") before the
+ * usage; the exit status is then 2.
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +27,7 @@
 #include "migrate.h"
 #include "model.h"
 #include "report.h"
+#include "version.h"
 
 int cli_usage(void)
 {
@@ -31,8 +38,43 @@ int cli_usage(void)
 		"       painpath report --date YYYY-MM-DD [--region R]\n"
 		"                       [--format json|csv] [--db CONNINFO]\n"
 		"                       [--models DIR]\n"
-		"       painpath verify [--db CONNINFO] [--models DIR]\n");
+		"       painpath verify [--db CONNINFO] [--models DIR]\n"
+		"       painpath --version\n");
 	return 2;
+}
+
+/* What is wrong, then the usage. */
+__attribute__((format(printf, 2, 3))) static int bad_args(const char *cmd,
+							  const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "painpath: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return cli_usage();
+}
+
+/* getopt's complaint, in our words: opterr is off and optstrings start
+ * with ':' so a missing value and an unknown option can be told apart. */
+static int bad_option(const char *cmd, int c, char **argv)
+{
+	const char *opt = argv[optind - 1];
+
+	if (c == ':')
+		return bad_args(cmd, "%s needs a value", opt);
+	return bad_args(cmd, "unknown option \"%s\"", opt);
+}
+
+/* Anything after the options. */
+static int check_no_operands(const char *cmd, int argc, char **argv)
+{
+	if (optind < argc)
+		return bad_args(cmd, "unexpected argument \"%s\"",
+				argv[optind]);
+	return 0;
 }
 
 static int cmd_migrate(int argc, char **argv, const struct config *cfg)
@@ -46,14 +88,17 @@ static int cmd_migrate(int argc, char **argv, const struct config *cfg)
 	int c, applied = 0, status = 1;
 	PGconn *conn;
 
-	while ((c = getopt_long(argc, argv, "d:s:", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:s:", longopts, NULL)) != -1) {
 		if (c == 'd')
 			db = optarg;
 		else if (c == 's')
 			schema = optarg;
 		else
-			return cli_usage();
+			return bad_option("migrate", c, argv);
 	}
+	if (check_no_operands("migrate", argc, argv) != 0)
+		return 2;
 	conn = PQconnectdb(db);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		fprintf(stderr, "painpath: %s", PQerrorMessage(conn));
@@ -73,6 +118,9 @@ static int cmd_check_models(int argc, char **argv, const struct config *cfg)
 	char err[1024];
 	const char *dir = argc > 1 ? argv[1] : cfg->models_dir;
 
+	if (argc > 2)
+		return bad_args("check-models", "unexpected argument \"%s\"",
+				argv[2]);
 	if (!model_set_load_dir(dir, &set, err, sizeof(err))) {
 		fprintf(stderr, "painpath: %s\n", err);
 		return 1;
@@ -129,7 +177,8 @@ static int cmd_report(int argc, char **argv, const struct config *cfg)
 	int c, status = 1;
 	bool ran;
 
-	while ((c = getopt_long(argc, argv, "t:r:f:d:m:", longopts, NULL)) !=
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":t:r:f:d:m:", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 't':
@@ -148,12 +197,23 @@ static int cmd_report(int argc, char **argv, const struct config *cfg)
 			models_dir = optarg;
 			break;
 		default:
-			return cli_usage();
+			return bad_option("report", c, argv);
 		}
 	}
-	if (date == NULL || !calendar_parse_date(date, &night) ||
-	    (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0))
-		return cli_usage();
+	if (check_no_operands("report", argc, argv) != 0)
+		return 2;
+	if (date == NULL)
+		return bad_args("report", "--date is required");
+	if (!calendar_parse_date(date, &night))
+		return bad_args("report",
+				"--date \"%s\" is not a date (YYYY-MM-DD, a "
+				"real day of the calendar)",
+				date);
+	if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
+		return bad_args("report",
+				"--format must be json or csv, not "
+				"\"%s\"",
+				format);
 	if (!model_set_load_dir(models_dir, &models, err, sizeof(err))) {
 		fprintf(stderr, "painpath: %s\n", err);
 		return 1;
@@ -189,19 +249,29 @@ int main(int argc, char **argv)
 
 	if (argc < 2)
 		return cli_usage();
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("painpath %s\n", painpath_version);
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		cli_usage();
+		return 0;
+	}
 	config_defaults(&cfg);
 	if (strcmp(argv[1], "migrate") == 0)
 		status = cmd_migrate(argc - 1, argv + 1, &cfg);
 	else if (strcmp(argv[1], "report") == 0)
 		status = cmd_report(argc - 1, argv + 1, &cfg);
-	else if (strcmp(argv[1], "hash-token") == 0 && argc == 3)
-		status = cmd_hash_token(argv[2]);
+	else if (strcmp(argv[1], "hash-token") == 0)
+		status = argc == 3 ? cmd_hash_token(argv[2])
+				   : bad_args("hash-token",
+					      "takes exactly one SECRET");
 	else if (strcmp(argv[1], "verify") == 0)
 		status = cmd_verify(argc - 1, argv + 1, &cfg);
 	else if (strcmp(argv[1], "check-models") == 0)
 		status = cmd_check_models(argc - 1, argv + 1, &cfg);
 	else
-		status = cli_usage();
+		status = bad_args(argv[1], "unknown command");
 	config_free(&cfg);
 	return status;
 }

@@ -47,9 +47,16 @@ echo "run: painpathd on http://127.0.0.1:$PORT/ (database: $conninfo); Ctrl-C st
 
 # In the background so that the shell stays free to run its traps when a
 # signal arrives; waiting on it keeps it in the foreground for the user.
+# In a process group of its own (job control on for this one command): a
+# signal sent to make's group (Ctrl-C, kill -TERM -PGID, a CI runner's
+# timeout) reaches make and this script, and the daemon hears of it once,
+# from cleanup.  In our group it would get the group's signal and then
+# cleanup's, and a second signal means "exit now, skip the drain".
+set -m
 "$daemon" --listen 127.0.0.1 --port "$PORT" --db "$conninfo" \
 	--config config/painpath.conf &
 daemon_pid=$!
+set +m
 status=0
 wait "$daemon_pid" || status=$?
 daemon_pid=

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "fhir_config.h"
 #include "model.h"
 #include "reply.h"
 
@@ -26,6 +27,7 @@ struct app {
 	struct model_set models;
 	struct token_set tokens;
 	struct config cfg;
+	struct fhir_config fhir; /* where /fhir is served (fhir_base_url) */
 	bool draining;
 };
 

@@ -156,10 +156,13 @@ static int stored_row(const PGresult *res, int k)
 }
 
 /* The texts of a write -- the pathway, the transition, the answer -- and
- * its transition into the group's writes. */
-static bool render_write(struct group *g, int i, struct commit_item *it)
+ * its transition into the group's writes, with what it changed in FHIR's
+ * terms for the Subscriptions' outbox (before: NULL when it opens). */
+static bool render_write(struct group *g, int i, struct commit_item *it,
+			 const struct pathway *before)
 {
 	struct decision *d = &it->decision;
+	struct fhir_change change;
 	json_t *pathway = pathway_to_json(&d->after);
 	json_t *transition =
 		fsm_transition_to_json(&d->tr, it->ev.event_id, it->ev.data);
@@ -170,9 +173,12 @@ static bool render_write(struct group *g, int i, struct commit_item *it)
 				 .ev = &it->ev,
 				 .source = it->token->source,
 				 .event_text = it->canonical,
-				 .corrects = d->corrects_seq};
+				 .corrects = d->corrects_seq,
+				 .change = &change};
 	bool ok;
 
+	fhir_change_describe(before, &d->after, domain_event_name(d->tr.type),
+			     d->fx.notify_decision, &change);
 	g->docs[i][0] = pathway ? json_dumps(pathway, JSON_COMPACT) : NULL;
 	g->docs[i][1] =
 		transition ? json_dumps(transition, JSON_COMPACT) : NULL;
@@ -268,7 +274,7 @@ static void decide_item(struct resolve *rs, int i)
 		it->decision.response = it->response;
 	}
 	if (it->decision.kind == DECIDE_WRITE) {
-		if (!render_write(g, i, it))
+		if (!render_write(g, i, it, target ? &before : NULL))
 			it->decision.kind = DECIDE_REFUSE, rs->ntouched = -1;
 		else if (rs->ntouched >= 0)
 			touch(rs->touched, &rs->ntouched, it,

@@ -26,6 +26,8 @@
 
 #include "app.h"
 #include "auth.h"
+#include "cidr.h"
+#include "fhir_outcome.h"
 #include "http1.h"
 #include "log.h"
 #include "metrics.h"
@@ -72,6 +74,7 @@ struct conn {
 	bool unflushed;	    /* an answer not yet written to the socket */
 	bool close_after;   /* the answer going out is the last */
 	char peer[INET6_ADDRSTRLEN + 8];
+	struct sockaddr_storage peer_addr;
 	LIST_ENTRY(conn) link;
 };
 
@@ -94,7 +97,8 @@ static struct {
 	size_t nroutes;
 	struct evconnlistener *listener;
 	struct event *accept_resume;
-	struct tls *tls; /* NULL: plain HTTP */
+	struct tls *tls;	   /* NULL: plain HTTP */
+	struct cidr_list scrapers; /* metrics_allow */
 	LIST_HEAD(, conn) conns;
 	int open;      /* connections, from accept to close */
 	int in_flight; /* requests parsed and not yet answered */
@@ -335,6 +339,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return; /* a TLS handshake done: the request comes next */
 	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING)) {
 		c->peer_done = true;
 		switch (c->state) {
@@ -448,6 +454,9 @@ static void conn_new(evutil_socket_t fd, const struct sockaddr *sa)
 		return;
 	}
 	peer_text(sa, c->peer, sizeof(c->peer));
+	memcpy(&c->peer_addr, sa,
+	       sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					 : sizeof(struct sockaddr_in));
 	c->over_limit = srv.open >= srv.app->cfg.max_connections;
 	tune_socket(c->bev);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, READ_AHEAD);
@@ -495,21 +504,38 @@ static const char *reason_phrase(int status)
 	return status < 400 ? "OK" : "Error";
 }
 
+/* A path under /fhir that no route matched still answers in FHIR. */
 static enum frontend frontend_of(const struct request *r)
 {
-	return r->route != NULL ? r->route->frontend : FRONTEND_V1;
+	const char *target = full_of(r)->head.target;
+
+	if (r->route != NULL)
+		return r->route->frontend;
+	return target != NULL && strncmp(target, "/fhir", 5) == 0 &&
+			       (target[5] == '\0' || target[5] == '/' ||
+				target[5] == '?')
+		       ? FRONTEND_FHIR
+		       : FRONTEND_V1;
 }
 
-/* The error object of the route's front-end, with the reply's extra
- * members (e.g. depends_on) merged in. */
+/* The error object of the route's front-end: /v1's, with the reply's
+ * extra members (e.g. depends_on) merged in, or FHIR's OperationOutcome
+ * (FHIR handlers that point at an element send their own outcome as the
+ * body; this renders the rest: tokens, limits, routes, the read
+ * machinery's refusals). */
 static json_t *error_body(const struct request *r, const struct reply *rep)
 {
-	json_t *doc = error_to_json(&rep->err);
-	json_t *inner = json_object_get(doc, "error");
+	json_t *doc, *inner;
+	struct fhir_error fe;
 
+	if (frontend_of(r) == FRONTEND_FHIR) {
+		fhir_error_from_pp(&fe, &rep->err, NULL);
+		return fhir_outcome(&r->app->fhir, &fe);
+	}
+	doc = error_to_json(&rep->err);
+	inner = json_object_get(doc, "error");
 	if (inner != NULL && rep->detail != NULL)
 		json_object_update(inner, rep->detail);
-	(void)frontend_of(r);
 	return doc;
 }
 
@@ -666,6 +692,10 @@ static bool authorize(struct request *r, const struct route *rt,
 	const char *header = request_header(r, "Authorization");
 
 	if (rt->roles == 0)
+		return true;
+	if ((rt->roles & ALLOW_SCRAPER) && r->conn != NULL &&
+	    cidr_list_contains(&srv.scrapers,
+			       (const struct sockaddr *)&r->conn->peer_addr))
 		return true;
 	if (header != NULL && strncasecmp(header, "Bearer ", 7) == 0)
 		r->token = auth_find(&r->app->tokens, header + 7);
@@ -1180,9 +1210,18 @@ static struct evconnlistener *listen_on(const struct config *cfg)
 	return l;
 }
 
+/* metrics_allow was checked when the configuration was read. */
 void http_apply_limits(struct app *app)
 {
-	(void)app;
+	struct cidr_list next = {0};
+	char err[128];
+
+	if (!cidr_list_parse(app->cfg.metrics_allow, &next, err, sizeof(err))) {
+		log_error(CTX, "metrics_allow: %s", err);
+		return;
+	}
+	cidr_list_free(&srv.scrapers);
+	srv.scrapers = next;
 }
 
 bool http_start(struct app *app, const struct route *routes, size_t nroutes,
@@ -1199,6 +1238,7 @@ bool http_start(struct app *app, const struct route *routes, size_t nroutes,
 	srv.routes = routes;
 	srv.nroutes = nroutes;
 	srv.tls = app->tls;
+	http_apply_limits(app);
 	LIST_INIT(&srv.conns);
 	srv.accept_resume = evtimer_new(app->base, on_accept_resume, NULL);
 	srv.listener = srv.accept_resume ? listen_on(&app->cfg) : NULL;
@@ -1236,4 +1276,5 @@ void http_free(struct app *app)
 	if (srv.accept_resume != NULL)
 		event_free(srv.accept_resume);
 	srv.accept_resume = NULL;
+	cidr_list_free(&srv.scrapers);
 }

@@ -67,6 +67,8 @@ typedef enum handled (*route_handler)(struct request *r, struct reply *out);
 
 /* Who may call a route: bit per enum role; 0 = public (no token). */
 #define ALLOW(role) (1u << (role))
+/* Also without a token from the networks of metrics_allow (scrapers). */
+#define ALLOW_SCRAPER (1u << 15)
 
 struct route {
 	enum http_method method;

@@ -19,11 +19,15 @@
 #include "app.h"
 #include "clinic.h"
 #include "db.h"
+#include "fhir_serve.h"
 #include "http.h"
 #include "log.h"
+#include "tls.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "outbox.h"
 #include "store.h"
+#include "version.h"
 
 #define CTX "main"
 /* How often /metrics' clinic figures are counted again. */
@@ -32,6 +36,7 @@
 struct options {
 	const char *config_path;
 	int ready_fd;
+	bool print_config;
 	/* key/value overrides from flags, applied after the config file */
 	const char *keys[16];
 	const char *values[16];
@@ -46,7 +51,9 @@ static void usage(FILE *out)
 		"DIR]\n"
 		"                 [--tokens FILE] [--db-read CONNINFO]\n"
 		"                 [--log-level error|warning|info|debug]\n"
-		"                 [--ready-fd FD]\n");
+		"                 [--ready-fd FD]\n"
+		"       painpathd [--config FILE] [flags] --print-config\n"
+		"       painpathd --version\n");
 }
 
 static bool parse_args(int argc, char **argv, struct options *o)
@@ -63,6 +70,8 @@ static bool parse_args(int argc, char **argv, struct options *o)
 		{"tokens", required_argument, NULL, 't'},
 		{"db-read", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{"print-config", no_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0}};
 	static const struct {
 		int opt;
@@ -75,9 +84,14 @@ static bool parse_args(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->ready_fd = -1;
-	while ((c = getopt_long(argc, argv, "c:l:p:d:m:s:v:r:t:R:h", longopts,
+	while ((c = getopt_long(argc, argv, "c:l:p:d:m:s:v:r:t:R:hVP", longopts,
 				NULL)) != -1) {
-		if (c == 'c') {
+		if (c == 'V') {
+			printf("painpathd %s\n", painpath_version);
+			exit(0);
+		} else if (c == 'P') {
+			o->print_config = true;
+		} else if (c == 'c') {
 			o->config_path = optarg;
 		} else if (c == 'r') {
 			o->ready_fd = atoi(optarg);
@@ -110,7 +124,6 @@ static bool parse_args(int argc, char **argv, struct options *o)
 static bool read_config(struct config *cfg, const struct options *o)
 {
 	char err[512];
-	enum log_level level;
 
 	config_defaults(cfg);
 	if (o->config_path != NULL &&
@@ -124,22 +137,30 @@ static bool read_config(struct config *cfg, const struct options *o)
 			log_error(CTX, "--%s: %s", o->keys[i], err);
 			return false;
 		}
-	if (!log_level_parse(cfg->log_level, &level)) {
-		log_error(CTX,
-			  "log_level must be error, warning, info or debug");
+	if (!config_validate(cfg, err, sizeof(err))) {
+		log_error(CTX, "config: %s", err);
 		return false;
 	}
 	return true;
 }
 
-static bool load_config(struct app *app, const struct options *o)
+/* The table only lets through words these parsers know. */
+static void apply_log_settings(const struct config *cfg)
 {
 	enum log_level level;
+	enum log_format format;
 
+	if (log_level_parse(cfg->log_level, &level))
+		log_current_level = level;
+	if (log_format_parse(cfg->log_format, &format))
+		log_current_format = format;
+}
+
+static bool load_config(struct app *app, const struct options *o)
+{
 	if (!read_config(&app->cfg, o))
 		return false;
-	if (log_level_parse(app->cfg.log_level, &level))
-		log_current_level = level;
+	apply_log_settings(&app->cfg);
 	return true;
 }
 
@@ -217,6 +238,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	app->draining = true;
 	http_stop_accepting(app);
 	escalations_schedule_stop();
+	outbox_stop_claiming();
 	/* Deadline for the drain, and a check each tick until it is done. */
 	shutdown_timer = evtimer_new(app->base, exit_at_deadline, app);
 	evtimer_add(shutdown_timer, &grace);
@@ -262,6 +284,67 @@ static bool load_tokens(struct app *app)
 	return true;
 }
 
+/* HTTPS when a certificate is configured.  Anywhere but loopback, plain
+ * HTTP would carry tokens and patient data in clear, so it is refused
+ * unless the operator says a TLS proxy terminates in front. */
+static bool start_tls(struct app *app)
+{
+	const struct config *cfg = &app->cfg;
+	char err[512];
+
+	if ((cfg->tls_cert_file[0] == '\0') != (cfg->tls_key_file[0] == '\0')) {
+		log_error(CTX, "tls_cert_file and tls_key_file go together");
+		return false;
+	}
+	if (cfg->tls_cert_file[0] != '\0') {
+		app->tls = tls_new(cfg->tls_cert_file, cfg->tls_key_file, err,
+				   sizeof(err));
+		if (app->tls == NULL) {
+			log_error(CTX, "tls: %s", err);
+			return false;
+		}
+		log_info(CTX, "HTTPS with %s", cfg->tls_cert_file);
+		return true;
+	}
+	if (is_loopback(cfg->listen) || cfg->behind_tls_proxy)
+		return true;
+	log_error(CTX,
+		  "listening on %s without TLS: set tls_cert_file and "
+		  "tls_key_file, or behind_tls_proxy = 1 if a TLS proxy "
+		  "terminates in front",
+		  cfg->listen);
+	return false;
+}
+
+/* A renewed certificate at the same paths (or new paths) is read again;
+ * if it does not load, the running one stays.  Turning TLS on or off
+ * needs a restart: connections would change protocol under clients. */
+static void reload_tls(struct app *app, const struct config *next)
+{
+	char err[512];
+
+	if (app->tls == NULL) {
+		if (next->tls_cert_file[0] != '\0')
+			log_warning(CTX, "reload: tls_cert_file: HTTPS starts "
+					 "at the next restart");
+		return;
+	}
+	if (next->tls_cert_file[0] == '\0' || next->tls_key_file[0] == '\0') {
+		log_warning(CTX, "reload: no certificate: HTTPS with the "
+				 "running one until restart");
+		return;
+	}
+	if (!tls_reload(app->tls, next->tls_cert_file, next->tls_key_file, err,
+			sizeof(err)))
+		log_error(CTX,
+			  "reload: tls: %s: keeping the running "
+			  "certificate",
+			  err);
+	else
+		log_info(CTX, "reload: certificate read from %s",
+			 next->tls_cert_file);
+}
+
 /* Token sets replaced by a reload: requests in flight may still point
  * into them, so they live until exit. */
 static struct token_set retired[64];
@@ -274,13 +357,6 @@ static void reload_free_retired(void)
 }
 
 static const struct options *startup_options;
-
-#define SWAP_STR(a, b)                                                         \
-	do {                                                                   \
-		char *tmp_ = (a);                                              \
-		(a) = (b);                                                     \
-		(b) = tmp_;                                                    \
-	} while (0)
 
 /* Loads what a reload needs, all or nothing. */
 static bool reload_load(const struct app *app, struct config *next,
@@ -313,6 +389,23 @@ static bool reload_load(const struct app *app, struct config *next,
 	return false;
 }
 
+/* Logs each changed key; those that need a restart keep their running
+ * value (config_keep_restart_keys), so the log says they were ignored. */
+static void reload_log_changes(const struct config *running,
+			       const struct config *next)
+{
+	struct config_change changes[64];
+	size_t n = config_diff(running, next, changes, 64);
+
+	for (size_t i = 0; i < n && i < 64; i++)
+		if (changes[i].restart)
+			log_warning(CTX,
+				    "reload: %s changed: ignored until restart",
+				    changes[i].key);
+		else
+			log_info(CTX, "reload: %s changed", changes[i].key);
+}
+
 /* SIGHUP: new config, models and tokens, or, if any is invalid, the
  * running ones unchanged. */
 static void reload(struct app *app)
@@ -320,10 +413,19 @@ static void reload(struct app *app)
 	struct config next;
 	struct model_set models;
 	struct token_set tokens;
-	enum log_level level;
 
 	if (!reload_load(app, &next, &models, &tokens)) {
 		log_error(CTX, "reload refused: keeping the running config");
+		metrics_reload(false);
+		return;
+	}
+	reload_log_changes(&app->cfg, &next);
+	reload_tls(app, &next);
+	if (!config_keep_restart_keys(&next, &app->cfg)) {
+		log_error(CTX, "reload refused: out of memory");
+		model_set_free(&models);
+		auth_free(&tokens);
+		config_free(&next);
 		metrics_reload(false);
 		return;
 	}
@@ -334,21 +436,9 @@ static void reload(struct app *app)
 	else
 		auth_free(&app->tokens);
 	app->tokens = tokens;
-	if (strcmp(app->cfg.listen, next.listen) != 0 ||
-	    strcmp(app->cfg.db, next.db) != 0 ||
-	    strcmp(app->cfg.db_read, next.db_read) != 0 ||
-	    app->cfg.port != next.port || app->cfg.pool_size != next.pool_size)
-		log_warning(CTX, "reload: listen, port, db, db_read and "
-				 "pool_size change only on restart");
-	SWAP_STR(app->cfg.listen, next.listen);
-	SWAP_STR(app->cfg.db, next.db);
-	SWAP_STR(app->cfg.db_read, next.db_read);
-	next.port = app->cfg.port;
-	next.pool_size = app->cfg.pool_size;
 	config_free(&app->cfg);
 	app->cfg = next;
-	if (log_level_parse(app->cfg.log_level, &level))
-		log_current_level = level;
+	apply_log_settings(&app->cfg);
 	http_apply_limits(app);
 	log_info(CTX, "reloaded: %zu model(s), %zu token(s)", app->models.count,
 		 app->tokens.count);
@@ -448,12 +538,18 @@ static bool start(struct app *app, const struct options *o,
 			return false;
 		log_info(CTX, "coordinators' reads go to the read pool");
 	}
+	if (!start_tls(app))
+		return false;
 	if (!http_start(app, app_routes, app_route_count, &port, err,
 			sizeof(err))) {
 		log_error(CTX, "http: %s", err);
 		return false;
 	}
-	if (!escalations_schedule_start(app))
+	if (!fhir_serve_init(app, port, err, sizeof(err))) {
+		log_error(CTX, "fhir: %s", err);
+		return false;
+	}
+	if (!escalations_schedule_start(app) || !outbox_start(app))
 		return false;
 	if (!clinic_start(app, CLINIC_REFRESH_S))
 		return false;
@@ -489,6 +585,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (!parse_args(argc, argv, &o) || !load_config(&app, &o))
 		goto out;
+	if (o.print_config) {
+		config_print(&app.cfg, stdout);
+		status = 0;
+		goto out;
+	}
 	startup_options = &o;
 	if (!start(&app, &o, signals))
 		goto out;
@@ -510,7 +611,9 @@ out:
 		event_free(drain_tick);
 	escalations_schedule_stop();
 	clinic_stop();
+	outbox_free();
 	http_free(&app);
+	tls_free(app.tls);
 	if (app.read_pool != NULL)
 		db_pool_free(app.read_pool);
 	if (app.pool != NULL)

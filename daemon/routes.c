@@ -1,6 +1,7 @@
 /* The route table: every endpoint the daemon answers, with the query
  * parameters each takes (any other is refused). */
 #include "app.h"
+#include "fhir_serve.h"
 #include "http.h"
 #include "metrics.h"
 
@@ -12,6 +13,19 @@
 #define WORKLIST_QUERY                                                         \
 	"region model level phase unit waiting_unit overdue due_before flag "  \
 	"incomplete limit cursor as_of"
+
+#define FHIR_EPISODE_QUERY                                                     \
+	"_id _lastUpdated identifier patient patient:identifier status "       \
+	"organization organization:identifier _count cursor"
+#define FHIR_REQUEST_QUERY                                                     \
+	"_id _lastUpdated identifier patient patient:identifier status "       \
+	"requester requester:identifier performer performer:identifier "       \
+	"authored _count cursor"
+#define FHIR_TASK_QUERY                                                        \
+	"_id _lastUpdated identifier patient patient:identifier status "       \
+	"business-status owner owner:identifier requester "                    \
+	"requester:identifier focus focus:identifier modified deadline "       \
+	"_include _count cursor"
 
 static const struct route routes[] = {
 	{METHOD_POST, "/v1/events", events_post, EHR | ADMIN, FRONTEND_V1,
@@ -42,7 +56,50 @@ static const struct route routes[] = {
 	 NULL},
 	{METHOD_GET, "/healthz", healthz_get, PUBLIC, FRONTEND_V1, NULL},
 	{METHOD_GET, "/readyz", readyz_get, PUBLIC, FRONTEND_V1, NULL},
-	{METHOD_GET, "/metrics", metrics_get, PUBLIC, FRONTEND_V1, NULL},
+	/* Counts, no patient data, but not for anyone who can connect: a
+	 * token, or a scraper network the operator names (metrics_allow). */
+	{METHOD_GET, "/metrics", metrics_get,
+	 COORDINATOR | ADMIN | ALLOW_SCRAPER, FRONTEND_V1, NULL},
+
+	/* FHIR R4 (issue 13): the rows fhir_capability_resources[] lists,
+	 * checked against it at start (fhir_serve_init), with the same
+	 * roles as /v1: coordinators read, EHRs write. */
+	{METHOD_GET, "/fhir/metadata", fhir_metadata_get, PUBLIC, FRONTEND_FHIR,
+	 NULL},
+	{METHOD_GET, "/fhir/SearchParameter/:id", fhir_search_parameter_get,
+	 PUBLIC, FRONTEND_FHIR, NULL},
+	{METHOD_POST, "/fhir", fhir_bundle_post, EHR | ADMIN, FRONTEND_FHIR,
+	 NULL},
+	{METHOD_GET, "/fhir/EpisodeOfCare/:id", fhir_read_get,
+	 COORDINATOR | ADMIN, FRONTEND_FHIR, NULL},
+	{METHOD_GET, "/fhir/EpisodeOfCare", fhir_search_get,
+	 COORDINATOR | ADMIN, FRONTEND_FHIR, FHIR_EPISODE_QUERY},
+	{METHOD_POST, "/fhir/EpisodeOfCare", fhir_create_post, EHR | ADMIN,
+	 FRONTEND_FHIR, NULL},
+	{METHOD_PUT, "/fhir/EpisodeOfCare/:id", fhir_update_put, EHR | ADMIN,
+	 FRONTEND_FHIR, NULL},
+	{METHOD_GET, "/fhir/ServiceRequest/:id", fhir_read_get,
+	 COORDINATOR | ADMIN, FRONTEND_FHIR, NULL},
+	{METHOD_GET, "/fhir/ServiceRequest", fhir_search_get,
+	 COORDINATOR | ADMIN, FRONTEND_FHIR, FHIR_REQUEST_QUERY},
+	{METHOD_POST, "/fhir/ServiceRequest", fhir_create_post, EHR | ADMIN,
+	 FRONTEND_FHIR, NULL},
+	{METHOD_GET, "/fhir/Task/:id", fhir_read_get, COORDINATOR | ADMIN,
+	 FRONTEND_FHIR, NULL},
+	{METHOD_GET, "/fhir/Task", fhir_search_get, COORDINATOR | ADMIN,
+	 FRONTEND_FHIR, FHIR_TASK_QUERY},
+	{METHOD_PUT, "/fhir/Task/:id", fhir_update_put, EHR | ADMIN,
+	 FRONTEND_FHIR, NULL},
+	/* Subscriptions are their registrant's: any role may register
+	 * one; deliveries show what its token may read. */
+	{METHOD_GET, "/fhir/Subscription/:id", fhir_subscription_get,
+	 EHR | COORDINATOR | ADMIN, FRONTEND_FHIR, NULL},
+	{METHOD_GET, "/fhir/Subscription", fhir_subscription_search,
+	 EHR | COORDINATOR | ADMIN, FRONTEND_FHIR, "_id status _count cursor"},
+	{METHOD_POST, "/fhir/Subscription", fhir_subscription_post,
+	 EHR | COORDINATOR | ADMIN, FRONTEND_FHIR, NULL},
+	{METHOD_DELETE, "/fhir/Subscription/:id", fhir_subscription_delete,
+	 EHR | COORDINATOR | ADMIN, FRONTEND_FHIR, NULL},
 };
 const struct route *const app_routes = routes;
 const unsigned app_route_count = sizeof(routes) / sizeof(routes[0]);

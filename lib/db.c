@@ -18,6 +18,8 @@
 
 #include <event2/event.h>
 
+#include "log.h"
+
 /* A hung TCP connect is bounded by this even when query_timeout_ms is
  * shorter, since connecting legitimately takes several round trips. */
 #define DB_CONNECT_TIMEOUT_MIN_MS 5000
@@ -166,7 +168,7 @@ static void notice_receiver(void *arg, const PGresult *res)
 	    !strcmp(sev, "LOG") || !strncmp(sev, "DEBUG", 5))
 		return;
 	one_line(line, sizeof(line), PQresultErrorMessage(res));
-	fprintf(stderr, "db: server: %s\n", line);
+	log_warning("db", "server: %s", line);
 }
 
 /* ---- leases ---- */
@@ -293,14 +295,14 @@ static void conn_set_state(struct db_conn *conn, enum conn_state state)
 
 	if (pool->connected > 0 && pool->reported_down) {
 		pool->reported_down = false;
-		fprintf(stderr, "db: database available again\n");
+		log_warning("db", "database available again");
 	}
 	/* Nobody can be served until a reconnect succeeds, so answer the
 	 * queue now rather than after acquire_timeout_ms. */
 	if (pool->connected == 0 && pool->starting == 0) {
 		if (!pool->reported_down && !pool->closing)
-			fprintf(stderr, "db: database unavailable: %s\n",
-				pool->last_error);
+			log_warning("db", "database unavailable: %s",
+				    pool->last_error);
 		pool->reported_down = true;
 		pool_fail_waiters(pool);
 	}
@@ -673,7 +675,7 @@ static char *build_options(const char *conninfo, int statement_timeout_ms,
 	if (!opts) {
 		*bad = true;
 		if (errmsg) {
-			fprintf(stderr, "db: bad conninfo: %s", errmsg);
+			log_error("db", "bad conninfo: %s", errmsg);
 			PQfreemem(errmsg);
 		}
 		goto out;

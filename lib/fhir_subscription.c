@@ -494,8 +494,7 @@ bool fhir_subscription_parse(const struct fhir_config *cfg,
 
 /* FHIR token semantics: "system|code", "|code" (no system), "system|"
  * (any code in system), "code" (any system).  "\|" is a literal bar. */
-static bool token_matches(const char *system, const char *code,
-			  const char *value)
+bool fhir_token_matches(const char *system, const char *code, const char *value)
 {
 	const char *bar = NULL;
 	char plain[FHIR_SUB_VALUE_MAX];
@@ -528,7 +527,7 @@ static const char *text(const json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
-static bool reference_matches(const json_t *ref, const char *value)
+bool fhir_reference_matches(const json_t *ref, const char *value)
 {
 	const json_t *ident = json_object_get(ref, "identifier");
 	const char *literal = text(ref, "reference");
@@ -538,8 +537,8 @@ static bool reference_matches(const json_t *ref, const char *value)
 	    (strcmp(literal, value) == 0 ||
 	     (slash != NULL && strcmp(slash + 1, value) == 0)))
 		return true;
-	return ident != NULL && token_matches(text(ident, "system"),
-					      text(ident, "value"), value);
+	return ident != NULL && fhir_token_matches(text(ident, "system"),
+						   text(ident, "value"), value);
 }
 
 static bool value_matches(const json_t *r, const char *element,
@@ -552,21 +551,23 @@ static bool value_matches(const json_t *r, const char *element,
 	switch (kind) {
 	case EL_ID:
 	case EL_CODE:
-		return token_matches(NULL, json_string_value(el), value);
+		return fhir_token_matches(NULL, json_string_value(el), value);
 	case EL_CODING:
-		json_array_foreach(json_object_get(el, "coding"), i,
-				   item) if (token_matches(text(item, "system"),
-							   text(item, "code"),
-							   value)) return true;
+		json_array_foreach(
+			json_object_get(el, "coding"), i,
+			item) if (fhir_token_matches(text(item, "system"),
+						     text(item, "code"),
+						     value)) return true;
 		return false;
 	case EL_IDENTIFIER:
-		json_array_foreach(el, i,
-				   item) if (token_matches(text(item, "system"),
-							   text(item, "value"),
-							   value)) return true;
+		json_array_foreach(
+			el, i,
+			item) if (fhir_token_matches(text(item, "system"),
+						     text(item, "value"),
+						     value)) return true;
 		return false;
 	case EL_REFERENCE:
-		return el != NULL && reference_matches(el, value);
+		return el != NULL && fhir_reference_matches(el, value);
 	}
 	return false;
 }

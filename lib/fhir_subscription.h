@@ -90,6 +90,15 @@ bool fhir_subscription_parse(const struct fhir_config *cfg,
 bool fhir_subscription_matches(const struct fhir_subscription *sub,
 			       const json_t *resource);
 
+/* FHIR token search semantics, shared with searches (fhir_search):
+ * value "system|code", "|code" (no system), "system|" (any code in
+ * system) or "code" (any system); "\|" is a literal bar. */
+bool fhir_token_matches(const char *system, const char *code,
+			const char *value);
+/* A Reference, logical (its identifier as a token) or literal ("Type/id"
+ * or "id"), against a search value. */
+bool fhir_reference_matches(const json_t *ref, const char *value);
+
 /* https://..., or http:// to a loopback host; no user info, no fragment.
  * Also for the regions' report endpoints. */
 bool fhir_subscription_endpoint_ok(const char *url, char *why, size_t why_len)

@@ -75,6 +75,15 @@
 	SEP X(5, payload, text, "::jsonb")
 #define NOTIFICATION_WRITE_COUNT 5
 
+/* A write's FHIR change (fhir_change.h), joined with the live
+ * Subscriptions' criteria columns. */
+#define OUTBOX_WRITE(X, SEP)                                                   \
+	X(1, pathway_id, text, "") SEP X(2, seq, int, "")                      \
+	SEP X(3, patient_id, text, "") SEP X(4, region, text, "")              \
+	SEP X(5, status, text, "") SEP X(6, units, text, "::text[]")           \
+	SEP X(7, any_unit, bool, "") SEP X(8, decision, bool, "")
+#define OUTBOX_WRITE_COUNT 8
+
 #define COL_NAME(n, c, t, cast)   #c
 #define COL_PARAM(n, c, t, cast)  "$" #n "::" #t "[]"
 #define COL_SELECT(n, c, t, cast) "u." #c cast
@@ -114,6 +123,140 @@
 
 #define STMT(id, sql) [id - 1] = {#id, sql}
 
+/* --- FHIR (issue 13) --- */
+
+/* The hash a "pw.h" FHIR id carries (fhir_id_pathway_hash), as the index
+ * pathways_fhir_hash has it. */
+#define FHIR_HASH "left(encode(sha256(p.pathway_id::bytea), 'hex'), 32)"
+
+/* A pathway and its transitions as lib/fhir_resource renders them. */
+#define FHIR_VIEW_COLUMNS                                                      \
+	"p.doc, (SELECT json_agg(coalesce(t.doc, (t.response::json -> "        \
+	"'transition')::text)::json ORDER BY t.seq) FROM transitions t WHERE " \
+	"t.pathway_id = p.pathway_id)::text, p.patient_id, p.region, p.model"
+
+#define FHIR_VIEW_WHERE(cond)                                                  \
+	"SELECT " FHIR_VIEW_COLUMNS ", $3::text FROM pathways p WHERE " cond   \
+	" AND ($2::text[] IS NULL OR p.region = ANY ($2::text[]))"
+
+#define FHIR_FILTERS                                                           \
+	"($1::text[] IS NULL OR p.pathway_id = ANY ($1::text[])) AND "         \
+	"($2::text[] IS NULL OR " FHIR_HASH " = ANY ($2::text[])) AND "        \
+	"($3::text[] IS NULL OR p.patient_id = ANY ($3::text[])) AND "         \
+	"($4::text[] IS NULL OR p.phase = ANY ($4::text[])) AND "              \
+	"($5::text[] IS NULL OR p.unit = ANY ($5::text[])) AND "               \
+	"($6::text[] IS NULL OR (p.ref_unit = ANY ($6::text[]) AND "           \
+	"p.closed_at IS NULL) OR p.unit = ANY ($6::text[])) AND "              \
+	"($7::timestamptz IS NULL OR p.updated_at >= $7::timestamptz) AND "    \
+	"($8::timestamptz IS NULL OR p.updated_at < $8::timestamptz) AND "     \
+	"($9::text[] IS NULL OR p.pathway_id IN (SELECT t.pathway_id FROM "    \
+	"transitions t WHERE t.event_id = ANY ($9::text[]) AND t.type = "      \
+	"$10::text)) AND ($11::date IS NULL OR (p.next_due <= $11::date AND "  \
+	"p.closed_at IS NULL)) AND ($12::text[] IS NULL OR p.region = ANY "    \
+	"($12::text[]))"
+
+const char store_fhir_search_sql[] =
+	"SELECT " FHIR_VIEW_COLUMNS ", NULL::text, (extract(epoch FROM "
+	"p.opened_at) * 1000000)::bigint FROM pathways p WHERE " FHIR_FILTERS
+	" AND ($13::bigint IS NULL OR (p.opened_at, p.pathway_id) >= "
+	"('epoch'::timestamptz + $13::bigint * interval '1 microsecond', "
+	"$14::text)) ORDER BY p.opened_at, p.pathway_id LIMIT $15::int";
+
+const char store_fhir_count_sql[] =
+	"SELECT count(*) FROM pathways p WHERE " FHIR_FILTERS;
+
+/* The heads of the streams that are due: a stream's next row waits for
+ * the one before it (order per resource), a leased row for its lease
+ * (one sender), a subscription turned off for its client. */
+#define OUTBOX_CLAIM_SQL                                                       \
+	"UPDATE outbox o SET claimed_by = $1, claimed_until = now() + "        \
+	"$3::int * interval '1 second' FROM (SELECT h.outbox_id FROM outbox "  \
+	"h "                                                                   \
+	"WHERE h.delivered_at IS NULL AND h.next_attempt_at <= now() AND "     \
+	"(h.claimed_until IS NULL OR h.claimed_until < now()) AND NOT EXISTS " \
+	"(SELECT 1 FROM outbox e WHERE e.stream = h.stream AND "               \
+	"e.delivered_at IS NULL AND e.outbox_id < h.outbox_id) AND "           \
+	"(h.subscription_id IS NULL OR EXISTS (SELECT 1 FROM "                 \
+	"fhir_subscriptions s WHERE s.subscription_id = h.subscription_id "    \
+	"AND s.status <> 'off')) ORDER BY h.next_attempt_at, h.outbox_id "     \
+	"LIMIT $2::int FOR UPDATE SKIP LOCKED) c WHERE o.outbox_id = "         \
+	"c.outbox_id RETURNING o.outbox_id, o.kind, o.subscription_id, "       \
+	"o.pathway_id, o.seq, o.region, o.report_date::text, o.attempts"
+
+/* Every change of the group joined with the live subscriptions whose
+ * criteria columns it may match (a superset: the delivery matches
+ * exactly).  One stream per subscription and pathway. */
+#define OUTBOX_INSERT_SQL                                                      \
+	"INSERT INTO outbox (stream, kind, subscription_id, pathway_id, seq) " \
+	"SELECT 'sub:' || s.subscription_id || ':' || c.pathway_id, CASE "     \
+	"WHEN c.decision THEN 'decision' ELSE 'change' END, "                  \
+	"s.subscription_id, c.pathway_id, c.seq FROM unnest(" OUTBOX_WRITE(    \
+		COL_PARAM,                                                     \
+		", ") ") WITH ORDINALITY AS c(" OUTBOX_WRITE(COL_NAME,         \
+							     ", ") ", i) "     \
+								   "JOIN "     \
+								   "fhir_"     \
+								   "subscript" \
+								   "ions s "   \
+								   "ON "       \
+								   "s.status " \
+								   "<> 'off' " \
+								   "AND "      \
+								   "(s.end_"   \
+								   "at IS "    \
+								   "NULL OR "  \
+								   "s.end_at " \
+								   "> now()) " \
+								   "AND "      \
+								   "(s."       \
+								   "regions "  \
+								   "IS NULL "  \
+								   "OR "       \
+								   "c.region " \
+								   "= ANY "    \
+								   "(s."       \
+								   "regions))" \
+								   " AND "     \
+								   "(s."       \
+								   "patients " \
+								   "IS NULL "  \
+								   "OR "       \
+								   "c."        \
+								   "patient_"  \
+								   "id = ANY " \
+								   "(s."       \
+								   "patients)" \
+								   ") AND "    \
+								   "(s.units " \
+								   "IS NULL "  \
+								   "OR "       \
+								   "c.any_"    \
+								   "unit OR "  \
+								   "c.units::" \
+								   "text[] "   \
+								   "&& "       \
+								   "s.units) " \
+								   "AND "      \
+								   "(s."       \
+								   "statuses " \
+								   "IS NULL "  \
+								   "OR "       \
+								   "s."        \
+								   "resource_" \
+								   "type <> "  \
+								   "'EpisodeO" \
+								   "fCare' "   \
+								   "OR "       \
+								   "c.status " \
+								   "= ANY "    \
+								   "(s."       \
+								   "statuses)" \
+								   ") ORDER "  \
+								   "BY c.i, "  \
+								   "s."        \
+								   "subscript" \
+								   "ion_id"
+
 /* The pathways a group's events address: $1 by id, $2 patients' open
  * ones, $3 patients' latest.  Each part an index scan; a NULL array
  * (nothing of that kind in the group) is planned away, which an empty
@@ -152,6 +295,8 @@ const struct db_statement store_statements[] = {
 	STMT(STMT_PATHWAY_UPDATE, PATHWAY_UPDATE_SQL),
 	STMT(STMT_TRANSITION_INSERT,
 	     INSERT_SQL("transitions", TRANSITION_WRITE)),
+	/* Any constant: the only advisory lock the schema's users take. */
+	STMT(STMT_NOTIFICATION_ORDER, "SELECT pg_advisory_xact_lock(3170003)"),
 	STMT(STMT_NOTIFICATION_INSERT,
 	     INSERT_SQL("notifications", NOTIFICATION_WRITE)),
 	STMT(STMT_PATHWAY_GET,
@@ -215,6 +360,68 @@ const struct db_statement store_statements[] = {
 	     "p.due_level_review), ('paused', CASE WHEN p.ref_paused_on IS "
 	     "NOT NULL THEN m.today END)) AS c(rule, due) WHERE p.closed_at "
 	     "IS NULL AND c.due IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"),
+	STMT(STMT_FHIR_VIEW, FHIR_VIEW_WHERE("p.pathway_id = $1")),
+	STMT(STMT_FHIR_VIEW_HASH, FHIR_VIEW_WHERE(FHIR_HASH " = $1")),
+	STMT(STMT_FHIR_VIEW_OPEN,
+	     FHIR_VIEW_WHERE("p.patient_id = $1 AND p.closed_at IS NULL")),
+	STMT(STMT_FHIR_VIEWS,
+	     "SELECT " FHIR_VIEW_COLUMNS ", NULL::text FROM pathways p WHERE "
+	     "(p.pathway_id = ANY ($1::text[]) OR (p.patient_id = ANY "
+	     "($2::text[]) AND p.closed_at IS NULL) OR " FHIR_HASH " = ANY "
+	     "($4::text[])) AND ($3::text[] IS NULL OR p.region = ANY "
+	     "($3::text[])) ORDER BY p.pathway_id"),
+	STMT(STMT_FHIR_CONTEXT, "SELECT $1::text"),
+	STMT(STMT_SUB_INSERT,
+	     "INSERT INTO fhir_subscriptions (subscription_id, resource_type, "
+	     "criteria, patients, units, statuses, endpoint, full_payload, "
+	     "headers, secret, status, reason, end_at, token_id, source, "
+	     "regions, doc) VALUES ($1, $2, $3, $4::text[], $5::text[], "
+	     "$6::text[], $7, $8::bool, $9::text[], $10, $11, $12, "
+	     "$13::timestamptz, $14, $15, $16::text[], $17)"),
+	STMT(STMT_SUB_LIST,
+	     "SELECT doc, status, error FROM fhir_subscriptions WHERE "
+	     "($1::text IS NULL OR subscription_id = $1) AND ($2::text IS "
+	     "NULL OR status = $2) AND ($3::text IS NULL OR source = $3) "
+	     "ORDER BY created_at, subscription_id LIMIT 1000"),
+	STMT(STMT_SUB_DELETE,
+	     "DELETE FROM fhir_subscriptions WHERE subscription_id = $1 AND "
+	     "($2::text IS NULL OR source = $2) RETURNING subscription_id"),
+	STMT(STMT_OUTBOX_CLAIM, OUTBOX_CLAIM_SQL),
+	STMT(STMT_OUTBOX_SUBSCRIPTION,
+	     "SELECT resource_type, criteria, endpoint, full_payload, "
+	     "to_json(headers)::text, secret, status, token_id, doc, "
+	     "regions::text FROM fhir_subscriptions WHERE subscription_id = "
+	     "$1"),
+	STMT(STMT_OUTBOX_HISTORY,
+	     "SELECT t.seq, coalesce(t.doc, (t.response::json -> "
+	     "'transition')::text), CASE WHEN t.seq >= $2::int - 1 THEN "
+	     "(t.response::json -> 'pathway')::text END, p.model, "
+	     "p.patient_id, p.region FROM transitions t JOIN pathways p USING "
+	     "(pathway_id) WHERE t.pathway_id = $1 AND t.seq <= $2::int ORDER "
+	     "BY t.seq"),
+	STMT(STMT_OUTBOX_DONE,
+	     "UPDATE outbox SET delivered_at = now(), outcome = $3, "
+	     "claimed_by = NULL, claimed_until = NULL WHERE outbox_id = "
+	     "$1::bigint AND claimed_by = $2"),
+	STMT(STMT_OUTBOX_RETRY,
+	     "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = "
+	     "now() + $3::int * interval '1 millisecond', last_error = $4, "
+	     "claimed_by = NULL, claimed_until = NULL WHERE outbox_id = "
+	     "$1::bigint AND claimed_by = $2"),
+	STMT(STMT_SUB_OUTCOME,
+	     "UPDATE fhir_subscriptions SET status = CASE WHEN status = 'off' "
+	     "THEN 'off' ELSE $2 END, error = $3, updated_at = now() WHERE "
+	     "subscription_id = $1"),
+	STMT(STMT_REPORT_ENDPOINTS,
+	     "WITH gone AS (DELETE FROM report_endpoints WHERE region <> ALL "
+	     "($1::text[])) INSERT INTO report_endpoints (region, format) "
+	     "SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT "
+	     "(region) DO UPDATE SET format = EXCLUDED.format"),
+	STMT(STMT_OUTBOX_PRUNE,
+	     "DELETE FROM outbox WHERE outbox_id IN (SELECT outbox_id FROM "
+	     "outbox WHERE delivered_at < now() - interval '1 day' LIMIT "
+	     "1000)"),
+	STMT(STMT_OUTBOX_INSERT, OUTBOX_INSERT_SQL),
 	{NULL, NULL},
 };
 
@@ -457,7 +664,8 @@ struct store_group {
 	struct pgarray pathway_update[PATHWAY_WRITE_COUNT + 1];
 	struct pgarray transition[TRANSITION_WRITE_COUNT];
 	struct pgarray notification[NOTIFICATION_WRITE_COUNT];
-	int inserts, updates, transitions, notifications;
+	struct pgarray outbox[OUTBOX_WRITE_COUNT];
+	int inserts, updates, transitions, notifications, changes;
 	char updates_text[16];
 };
 
@@ -480,6 +688,7 @@ void store_group_reset(struct store_group *g)
 	free_arrays(g->pathway_update, PATHWAY_WRITE_COUNT + 1);
 	free_arrays(g->transition, TRANSITION_WRITE_COUNT);
 	free_arrays(g->notification, NOTIFICATION_WRITE_COUNT);
+	free_arrays(g->outbox, OUTBOX_WRITE_COUNT);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -716,15 +925,27 @@ static void put_transition(struct pgarray *cols, const struct store_event *e)
 	free(data);
 }
 
-static void put_notification(struct pgarray *cols, const struct store_event *e)
+static void put_change(struct pgarray *cols, const struct store_event *e)
 {
+	const struct fhir_change *ch = e->change;
 	struct cursor c = {cols, 0};
+	struct pgarray units;
 
+	/* Quoted element by element: a unit named NULL stays a unit. */
+	pgarray_init(&units);
+	for (int i = 0; i < ch->unit_count; i++)
+		pgarray_add(&units, ch->units[i]);
 	put(&c, e->d->pathway_id);
-	put(&c, e->ev->event_id);
-	put(&c, "referral.decision");
+	put_int(&c, e->d->tr.seq);
+	put(&c, e->d->after.patient_id);
 	put(&c, e->d->after.region);
-	put(&c, e->notification);
+	put(&c, ch->episode_status);
+	put(&c, pgarray_text(&units) ? pgarray_text(&units) : "{}");
+	put(&c, ch->any_unit ? "t" : "f");
+	put(&c, ch->decision ? "t" : "f");
+	if (units.failed)
+		cols[0].failed = true;
+	pgarray_free(&units);
 }
 
 static bool arrays_ok(const struct pgarray *a, int n)
@@ -755,12 +976,31 @@ bool store_group_transition(struct store_group *g, const struct store_event *e)
 {
 	put_transition(g->transition, e);
 	g->transitions++;
-	if (e->notification != NULL) {
-		put_notification(g->notification, e);
-		g->notifications++;
+	if (e->notification != NULL &&
+	    !store_group_notification(g, e->d->pathway_id, e->ev->event_id,
+				      e->d->after.region, e->notification))
+		return false;
+	if (e->change != NULL) {
+		put_change(g->outbox, e);
+		g->changes++;
 	}
 	return arrays_ok(g->transition, TRANSITION_WRITE_COUNT) &&
-	       arrays_ok(g->notification, NOTIFICATION_WRITE_COUNT);
+	       arrays_ok(g->outbox, OUTBOX_WRITE_COUNT);
+}
+
+bool store_group_notification(struct store_group *g, const char *pathway_id,
+			      const char *event_id, const char *region,
+			      const char *payload)
+{
+	struct cursor c = {g->notification, 0};
+
+	put(&c, pathway_id);
+	put(&c, event_id);
+	put(&c, "referral.decision");
+	put(&c, region);
+	put(&c, payload);
+	g->notifications++;
+	return arrays_ok(g->notification, NOTIFICATION_WRITE_COUNT);
 }
 
 static void array_params(struct db_query *q, enum store_stmt id,
@@ -789,9 +1029,16 @@ int store_group_queries(struct store_group *g, struct db_query *q)
 	if (g->transitions > 0)
 		array_params(&q[n++], STMT_TRANSITION_INSERT, g->transition,
 			     TRANSITION_WRITE_COUNT);
-	if (g->notifications > 0)
+	/* After the transitions: in the same transaction as the change. */
+	if (g->changes > 0)
+		array_params(&q[n++], STMT_OUTBOX_INSERT, g->outbox,
+			     OUTBOX_WRITE_COUNT);
+	/* Last: the ordering lock is held from here to the commit. */
+	if (g->notifications > 0) {
+		q[n++] = (struct db_query){.stmt = STMT_NOTIFICATION_ORDER};
 		array_params(&q[n++], STMT_NOTIFICATION_INSERT, g->notification,
 			     NOTIFICATION_WRITE_COUNT);
+	}
 	return n;
 }
 

@@ -24,6 +24,7 @@
 
 #include "db.h"
 #include "decide.h"
+#include "fhir_change.h"
 #include "pgarray.h"
 
 enum store_stmt {
@@ -42,6 +43,12 @@ enum store_stmt {
 	STMT_PATHWAY_INSERT,
 	STMT_PATHWAY_UPDATE,
 	STMT_TRANSITION_INSERT,
+	/* Notifications are read by a cursor on notification_id, so ids
+	 * must become visible in order: a group takes this transaction lock
+	 * before it draws ids and holds it to its commit (otherwise a group
+	 * that drew a lower id and commits later is skipped by every reader
+	 * already past a higher one). */
+	STMT_NOTIFICATION_ORDER,
 	STMT_NOTIFICATION_INSERT,
 	/* Reads: $2 (or the last) the token's regions, NULL for all. */
 	STMT_PATHWAY_GET,	  /* $1 id: doc, patient_id */
@@ -67,6 +74,56 @@ enum store_stmt {
 	/* $1 model keys, $2 each model's today: running (reported) and
 	 * overdue clocks by region and rule, and paused waits by region. */
 	STMT_METRICS_CLOCKS,
+	/* --- FHIR (issue 13) ---------------------------------------------
+	 * A pathway as FHIR renders it: doc, transitions (json array, seq
+	 * order), patient_id, region, model, and $3 echoed back (the render
+	 * function's context).  $2 the token's regions or NULL.  By $1: the
+	 * pathway id; the hash of a "pw.h" id; the patient's open one. */
+	STMT_FHIR_VIEW,
+	STMT_FHIR_VIEW_HASH,
+	STMT_FHIR_VIEW_OPEN,
+	/* $1 pathway ids, $2 patients whose open pathway, $3 regions, $4
+	 * hashes of "pw.h" ids (text[] each, NULL for none): the same
+	 * columns, a row per pathway. */
+	STMT_FHIR_VIEWS,
+	/* $1 echoed back: what a FHIR write's answer is made of, handed to
+	 * its render function beside the pathways it shows. */
+	STMT_FHIR_CONTEXT,
+	/* Subscriptions: $1 id, $2 type, $3 criteria, $4 patients, $5
+	 * units, $6 statuses (text[] or NULL), $7 endpoint, $8 full payload,
+	 * $9 headers, $10 secret, $11 status, $12 reason, $13 end, $14
+	 * token, $15 source, $16 regions, $17 doc. */
+	STMT_SUB_INSERT,
+	/* $1 id or NULL, $2 status or NULL, $3 source or NULL (admin: all):
+	 * doc, status, error. */
+	STMT_SUB_LIST,
+	/* $1 id, $2 source or NULL: the ids deleted. */
+	STMT_SUB_DELETE,
+	/* The outbox (daemon/outbox.c).  $1 the claimer, $2 how many, $3
+	 * the lease in seconds: the heads of due streams, leased:
+	 * outbox_id, kind, subscription_id, pathway_id, seq, region,
+	 * report_date, attempts. */
+	STMT_OUTBOX_CLAIM,
+	/* $1 subscription: type, criteria, endpoint, full_payload, headers,
+	 * secret, status, token_id, doc. */
+	STMT_OUTBOX_SUBSCRIPTION,
+	/* $1 pathway, $2 seq: per seq <= $2: seq, the transition (doc),
+	 * the pathway doc after it; and the model (of the pathway). */
+	STMT_OUTBOX_HISTORY,
+	/* $1 outbox id, $2 claimer, $3 outcome: delivered (or dropped). */
+	STMT_OUTBOX_DONE,
+	/* $1 outbox id, $2 claimer, $3 delay ms, $4 error text. */
+	STMT_OUTBOX_RETRY,
+	/* $1 subscription, $2 its new status (fhir_subscription_next),
+	 * $3 the error text or NULL.  A subscription turned off stays off. */
+	STMT_SUB_OUTCOME,
+	/* $1 regions, $2 formats (text[]): the report endpoints the config
+	 * names, replacing the table's rows. */
+	STMT_REPORT_ENDPOINTS,
+	/* Keeps the outbox small: delivered rows older than a day. */
+	STMT_OUTBOX_PRUNE,
+	/* The subscriptions' outbox rows of a group (store_group_*). */
+	STMT_OUTBOX_INSERT,
 	STMT_COUNT
 };
 
@@ -93,6 +150,9 @@ struct store_event {
 	const char *response;	    /* the answer, replayed later */
 	const char *notification;   /* its payload, or NULL */
 	int corrects;		    /* the corrected event's seq, or 0 */
+	/* What it changed in FHIR's terms, for the Subscriptions' outbox
+	 * (issue 13); NULL: nothing to notify. */
+	const struct fhir_change *change;
 };
 
 /* A group's writes: each column of each table one array parameter. */
@@ -111,10 +171,32 @@ bool store_group_pathway(struct store_group *g, const struct pathway *p,
 /* One recorded event's transition. */
 bool store_group_transition(struct store_group *g, const struct store_event *e)
 	__attribute__((warn_unused_result));
+/* A notification to the referrer (its payload JSON text); added by
+ * store_group_transition for an event that carries one. */
+bool store_group_notification(struct store_group *g, const char *pathway_id,
+			      const char *event_id, const char *region,
+			      const char *payload)
+	__attribute__((warn_unused_result));
 /* The group's write statements into q (at most STORE_GROUP_QUERIES),
  * pointing into g: it must outlive the send.  Returns how many. */
-#define STORE_GROUP_QUERIES 4
+#define STORE_GROUP_QUERIES 6
 int store_group_queries(struct store_group *g, struct db_query *q);
+
+/* FHIR searches (daemon/fhir_search.c), sent unprepared like the
+ * worklist's, so PostgreSQL plans each with its values and folds the
+ * absent filters away.  Columns: those of STMT_FHIR_VIEW ($3 is not
+ * echoed: NULL), then opened_at in microseconds.  Parameters (text[]
+ * unless said, each NULL when absent): $1 pathway ids, $2 id hashes, $3
+ * patients, $4 phases, $5 the pathway's units, $6 units that are the
+ * open referral's receiving unit or the pathway's unit, $7 updated_at >= and $8
+ * updated_at < (timestamptz), $9 business identifiers (event ids) of events of
+ * type $10 (text), $11 next_due <= (date), $12 regions; store_fhir_search_sql
+ * also $13 and $14, the keyset (opened_at micros, pathway id: rows from it on),
+ * and $15 the limit.  store_fhir_count_sql: one row, the count of matches of
+ * $1..$12. */
+#define STORE_FHIR_FILTERS 12
+extern const char store_fhir_search_sql[];
+extern const char store_fhir_count_sql[];
 
 /* The JSON answer to one event: {"pathway": <doc>, "transition": <doc>},
  * composed from the texts (malloc'd). */

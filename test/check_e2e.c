@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -145,6 +146,71 @@ int e2e_count(const char *sql)
 	return n;
 }
 
+/* --- files of a test's own daemon ---------------------------------------- */
+
+void e2e_write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+char *e2e_read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text;
+	long len;
+
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)len + 1);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(fread(text, 1, (size_t)len, f), len);
+	fclose(f);
+	return text;
+}
+
+/* A private directory for one test's config and log. */
+void e2e_temp_dir(char *dir, size_t len)
+{
+	snprintf(dir, len, "/tmp/painpath-e2e-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+void e2e_remove_dir(const char *dir)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+bool e2e_log_has(const char *path, const char *text)
+{
+	char *log = e2e_read_text(path);
+	bool yes = strstr(log, text) != NULL;
+
+	free(log);
+	return yes;
+}
+
+/* Polls the log for text: the daemon writes it from its own loop. */
+void e2e_wait_log(const char *path, const char *text)
+{
+	const struct timespec pause = {0, 20 * 1000 * 1000};
+
+	for (int waited = 0; waited < E2E_POLL_LIMIT_MS; waited += 20) {
+		if (e2e_log_has(path, text))
+			return;
+		nanosleep(&pause, NULL);
+	}
+	ck_abort_msg("no \"%s\" in the daemon's log %s", text, path);
+}
+
 TCase *e2e_tcase(const char *name)
 {
 	TCase *tc = tcase_create(name);
@@ -257,6 +323,9 @@ int main(void)
 	e2e_add_http_tests(s);
 	e2e_add_review_tests(s);
 	e2e_add_correction_tests(s);
+	e2e_add_fhir_tests(s);
+	e2e_add_machine_tests(s);
+	e2e_add_tls_tests(s);
 	e2e_add_openapi_tests(s);
 	sr = srunner_create(s);
 	suite_setup();

@@ -29,7 +29,11 @@ int main(void)
 	srunner_add_suite(sr, fhir_write_suite());
 	srunner_add_suite(sr, fhir_bundle_suite());
 	srunner_add_suite(sr, fhir_subscription_suite());
+	srunner_add_suite(sr, fhir_search_suite());
 	srunner_add_suite(sr, fhir_validate_suite());
+	srunner_add_suite(sr, config_suite());
+	srunner_add_suite(sr, cidr_suite());
+	srunner_add_suite(sr, log_suite());
 	srunner_add_suite(sr, openapi_suite());
 	srunner_add_suite(sr, harness_suite());
 	srunner_add_suite(sr, db_suite());

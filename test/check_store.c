@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -64,6 +65,18 @@ static void cluster_down(void)
 		harness_pg_destroy(&pg);
 }
 
+static void prepare_all(PGconn *c)
+{
+	for (int id = 1; store_statements[id - 1].name != NULL; id++) {
+		PGresult *res =
+			PQprepare(c, store_statements[id - 1].name,
+				  store_statements[id - 1].sql, 0, NULL);
+		ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s",
+			      store_statements[id - 1].name, PQerrorMessage(c));
+		PQclear(res);
+	}
+}
+
 /* In each test's own process: a session as the daemon's. */
 static void setup(void)
 {
@@ -77,15 +90,7 @@ static void setup(void)
 	exec_ok("SET plan_cache_mode = force_custom_plan");
 	/* As the daemon's group transactions (commit_tx.c). */
 	exec_ok("SET enable_seqscan = off");
-	for (int id = 1; store_statements[id - 1].name != NULL; id++) {
-		PGresult *res =
-			PQprepare(conn, store_statements[id - 1].name,
-				  store_statements[id - 1].sql, 0, NULL);
-		ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s",
-			      store_statements[id - 1].name,
-			      PQerrorMessage(conn));
-		PQclear(res);
-	}
+	prepare_all(conn);
 }
 
 static void teardown(void)
@@ -227,6 +232,163 @@ START_TEST(every_statement_prepares)
 }
 END_TEST
 
+/* --- notifications become visible in the order of their ids -------------- */
+
+static PGconn *session(void)
+{
+	PGconn *c = PQconnectdb(pg.conninfo);
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	prepare_all(c);
+	return c;
+}
+
+static bool send_query(PGconn *c, const struct db_query *q)
+{
+	if (q->stmt == 0)
+		return PQsendQuery(c, q->sql);
+	return PQsendQueryPrepared(c, store_statements[q->stmt - 1].name,
+				   q->nparams, q->params, NULL, NULL, 0);
+}
+
+static void finish_query(PGconn *c)
+{
+	PGresult *res;
+
+	while ((res = PQgetResult(c)) != NULL) {
+		ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
+				      PQresultStatus(res) == PGRES_TUPLES_OK,
+			      "%s", PQerrorMessage(c));
+		PQclear(res);
+	}
+}
+
+static void run_query(PGconn *c, const struct db_query *q)
+{
+	ck_assert_msg(send_query(c, q), "%s", PQerrorMessage(c));
+	finish_query(c);
+}
+
+/* Whether c's query finished (true) or waits for a lock (false): polled
+ * from another session until one of the two is observed. */
+static bool finished_or_waiting(PGconn *c, PGconn *watch)
+{
+	char pid[16];
+	const char *params[1] = {pid};
+
+	snprintf(pid, sizeof(pid), "%d", PQbackendPID(c));
+	for (int i = 0; i < 60000; i++) {
+		PGresult *res;
+		bool waiting;
+
+		ck_assert(PQconsumeInput(c));
+		if (!PQisBusy(c))
+			return true;
+		res = PQexecParams(watch,
+				   "SELECT wait_event_type = 'Lock' FROM "
+				   "pg_stat_activity WHERE pid = $1::int",
+				   1, NULL, params, NULL, NULL, 0);
+		waiting = PQntuples(res) == 1 &&
+			  strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+		if (waiting)
+			return false;
+		usleep(1000);
+	}
+	ck_abort_msg("a query neither finished nor waited for a lock");
+	return false;
+}
+
+/* One notification's group writes, as store_group_queries gives them. */
+static int notification_queries(struct store_group *g, const char *event_id,
+				struct db_query *q)
+{
+	ck_assert(store_group_notification(g, "pw-note", event_id, "r1",
+					   "{\"decision\": \"accepted\"}"));
+	return store_group_queries(g, q);
+}
+
+/* The notification ids a reader following next_cursor sees, appended to
+ * seen (a comma-separated list); returns the new cursor. */
+static long read_after(PGconn *reader, long after, char *seen, size_t cap)
+{
+	char after_text[24];
+	const char *params[3] = {after_text, "100", NULL};
+	PGresult *res;
+	json_t *items;
+	size_t i;
+	json_t *it;
+
+	snprintf(after_text, sizeof(after_text), "%ld", after);
+	res = PQexecPrepared(reader, "STMT_NOTIFICATIONS_AFTER", 3, params,
+			     NULL, NULL, 0);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	items = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	json_array_foreach(items, i, it)
+	{
+		const char *event =
+			json_string_value(json_object_get(it, "event_id"));
+		after = atol(json_string_value(
+			json_object_get(it, "notification_id")));
+		strncat(seen, event, cap - strlen(seen) - 2);
+		strncat(seen, ",", cap - strlen(seen) - 1);
+	}
+	json_decref(items);
+	return after;
+}
+
+/* Group A draws the lower notification id and commits after group B: a
+ * reader that read B's and moved its cursor past it never saw A's. */
+START_TEST(regression_notification_cursor_skips_late_commits)
+{
+	PGconn *b = session(), *reader = session(), *watch = session();
+	struct store_group *ga = store_group_new(), *gb = store_group_new();
+	struct db_query qa[STORE_GROUP_QUERIES], qb[STORE_GROUP_QUERIES + 1];
+	const struct db_query begin = {.sql = "BEGIN"},
+			      commit = {.sql = "COMMIT"};
+	int na, nb, sent = 0;
+	bool waiting = false;
+	char seen[256] = "";
+	long cursor;
+
+	exec_ok("INSERT INTO pathways (pathway_id, patient_id, model, region, "
+		"level, unit, phase, version, opened_at, updated_at, "
+		"last_change_at, doc) VALUES ('pw-note', 'p-note', 'no', 'r1', "
+		"'gp', 'gp-1', 'referred', 1, now(), now(), now(), '{}')");
+	na = notification_queries(ga, "e-a", qa);
+	nb = notification_queries(gb, "e-b", qb);
+	qb[nb++] = commit;
+	run_query(conn, &begin);
+	for (int i = 0; i < na; i++)
+		run_query(conn, &qa[i]);
+	run_query(b, &begin);
+	/* B runs as far as it can while A is uncommitted. */
+	while (sent < nb) {
+		ck_assert(send_query(b, &qb[sent]));
+		sent++;
+		waiting = !finished_or_waiting(b, watch);
+		if (waiting)
+			break;
+		finish_query(b);
+	}
+	cursor = read_after(reader, 0, seen, sizeof(seen));
+	run_query(conn, &commit);
+	if (waiting)
+		finish_query(b);
+	for (; sent < nb; sent++)
+		run_query(b, &qb[sent]);
+	read_after(reader, cursor, seen, sizeof(seen));
+	ck_assert_msg(strstr(seen, "e-a,") && strstr(seen, "e-b,"),
+		      "a reader following the cursor saw only: %s", seen);
+	store_group_free(ga);
+	store_group_free(gb);
+	PQfinish(b);
+	PQfinish(reader);
+	PQfinish(watch);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -239,6 +401,7 @@ Suite *store_suite(void)
 	tcase_add_test(
 		tc,
 		hot_statements_plan_by_their_keys_however_stale_the_statistics);
+	tcase_add_test(tc, regression_notification_cursor_skips_late_commits);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,6 +3,7 @@
 #define PAINPATH_TEST_E2E_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -35,6 +36,16 @@ int e2e_event(int port, const char *patient, const char *type,
 int e2e_count(const char *sql);
 TCase *e2e_tcase(const char *name);
 
+/* A test's own daemon: its config, log and files in a private directory. */
+#define E2E_POLL_LIMIT_MS 20000
+void e2e_write_text(const char *path, const char *text);
+char *e2e_read_text(const char *path); /* malloc'd */
+void e2e_temp_dir(char *dir, size_t len);
+void e2e_remove_dir(const char *dir);
+bool e2e_log_has(const char *path, const char *text);
+/* Polls the log for text: the daemon writes it from its own loop. */
+void e2e_wait_log(const char *path, const char *text);
+
 void e2e_add_core_tests(Suite *s);
 void e2e_add_model_tests(Suite *s);
 void e2e_add_hostile_tests(Suite *s);
@@ -45,6 +56,9 @@ void e2e_add_fault_tests(Suite *s);
 void e2e_add_http_tests(Suite *s);
 void e2e_add_review_tests(Suite *s);
 void e2e_add_correction_tests(Suite *s);
+void e2e_add_fhir_tests(Suite *s);
+void e2e_add_machine_tests(Suite *s);
+void e2e_add_tls_tests(Suite *s);
 void e2e_add_openapi_tests(Suite *s);
 
 #endif

@@ -25,6 +25,10 @@ Suite *fhir_write_suite(void);
 Suite *fhir_bundle_suite(void);
 Suite *fhir_subscription_suite(void);
 Suite *fhir_validate_suite(void);
+Suite *fhir_search_suite(void);
+Suite *config_suite(void);
+Suite *cidr_suite(void);
+Suite *log_suite(void);
 Suite *openapi_suite(void);
 
 #endif
