@@ -9,7 +9,7 @@
  * In scope: the /v1 front-end's rows under /v1/, the operators' three
  * (/healthz, /readyz, /metrics), and any other row the document names.
  * Other rows (FHIR, static pages) are described elsewhere; they are
- * listed, not checked.
+ * counted, not checked.
  */
 #include <check.h>
 #include <stdarg.h>

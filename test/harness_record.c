@@ -123,7 +123,7 @@ static void append_line(const char *path, const char *line)
 void harness_record_answer(int fd, const struct http_response *r)
 {
 	struct sent *s = slot(fd);
-	char *type = r != NULL ? http_header(r, "Content-Type") : NULL;
+	char *type = http_header(r, "Content-Type");
 	char line_buf[RECORD_HEAD_MAX];
 	const char *method = NULL, *target = NULL;
 	json_t *rec;
