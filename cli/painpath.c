@@ -132,8 +132,34 @@ static int cmd_check_models(int argc, char **argv, const struct config *cfg)
 	return 0;
 }
 
+/* The night's items are about these patients: the audit row says so
+ * before they are printed. */
+static bool audit_report(PGconn *conn, const PGresult *res, int argc,
+			 char **argv)
+{
+	struct pgarray patients, regions;
+	int patient_col = PQfnumber(res, "patient_id");
+	int region_col = PQfnumber(res, "region");
+	char err[512];
+	bool ok;
+
+	pgarray_init(&patients);
+	pgarray_init(&regions);
+	for (int row = 0; row < PQntuples(res); row++) {
+		pgarray_add(&patients, PQgetvalue(res, row, patient_col));
+		pgarray_add(&regions, PQgetvalue(res, row, region_col));
+	}
+	ok = cli_audit(conn, "report", argc, argv, &patients, &regions, err,
+		       sizeof(err));
+	if (!ok)
+		fprintf(stderr, "painpath: report: %s\n", err);
+	pgarray_free(&patients);
+	pgarray_free(&regions);
+	return ok;
+}
+
 static int print_report(PGconn *conn, cal_date night, const char *date,
-			const char *region, bool csv)
+			const char *region, bool csv, int argc, char **argv)
 {
 	const char *params[7] = {date, region, NULL, "false", NULL, NULL, NULL};
 	PGresult *res = PQexecParams(conn, report_items_sql, 7, NULL, params,
@@ -142,6 +168,8 @@ static int print_report(PGconn *conn, cal_date night, const char *date,
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		fprintf(stderr, "painpath: report: %s", PQerrorMessage(conn));
+	} else if (!audit_report(conn, res, argc, argv)) {
+		status = 1;
 	} else if (csv) {
 		char *text = report_csv(res, night);
 		if (text != NULL) {
@@ -226,7 +254,7 @@ static int cmd_report(int argc, char **argv, const struct config *cfg)
 		fprintf(stderr, "painpath: report: %s", err);
 	else
 		status = print_report(conn, night, date, region,
-				      strcmp(format, "csv") == 0);
+				      strcmp(format, "csv") == 0, argc, argv);
 	PQfinish(conn);
 	model_set_free(&models);
 	return status;

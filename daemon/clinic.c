@@ -54,8 +54,7 @@ static void on_counted(struct db_conn *conn, PGresult **res, int n, void *arg)
 		refreshed_at = time(NULL);
 	} else if (n == 2) {
 		log_warning("clinic", "counting failed: %s",
-			    PQresultErrorMessage(
-				    db_result_ok(res[0]) ? res[1] : res[0]));
+			    DB_WHY(db_result_ok(res[0]) ? res[1] : res[0]));
 	}
 	refresh_end(arg);
 }

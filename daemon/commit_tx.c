@@ -108,7 +108,7 @@ static void alone_write_failed(struct group *g, struct commit_item *it,
 			  it->ev.event_id, db_result_sqlstate(failed),
 			  PQresultErrorField(failed, PG_DIAG_CONSTRAINT_NAME)
 				  ?: "-",
-			  PQresultErrorMessage(failed));
+			  DB_WHY(failed));
 	for (int i = 0; i < g->n; i++)
 		if (g->items[i] && g->items[i]->state == ITEM_RUNNING)
 			commit_item_refuse(g->items[i], &err, NULL);
@@ -202,7 +202,7 @@ static void on_checked(struct db_conn *conn, PGresult **res, int n, void *arg)
 			/* A lock wait past the statement timeout, say: run
 			 * them alone, and give up after a few tries. */
 			log_warning("commit", "group of %d: %s", g->n,
-				    PQresultErrorMessage(res[i]));
+				    DB_WHY(res[i]));
 			for (int k = 0; k < g->n; k++)
 				if (++g->items[k]->attempts >=
 				    COMMIT_MAX_ATTEMPTS)

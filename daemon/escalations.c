@@ -105,7 +105,7 @@ static void on_run_done(struct db_conn *conn, PGresult **res, int n, void *arg)
 	for (int i = 0; i < n; i++)
 		if (!db_result_ok(res[i])) {
 			log_error(CTX, "night %s: %s", job->date,
-				  PQresultErrorMessage(res[i]));
+				  DB_WHY(res[i]));
 			return run_job_end(job, false, -1);
 		}
 	if (n == 0)

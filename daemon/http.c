@@ -87,8 +87,10 @@ struct request_full {
 	size_t headers_len;
 	size_t body_cap;
 	char peer[INET6_ADDRSTRLEN + 8];
-	bool close;	/* the connection ends after the answer */
-	bool head_only; /* HEAD: the answer has no body */
+	bool close;	  /* the connection ends after the answer */
+	bool head_only;	  /* HEAD: the answer has no body */
+	char **event_ids; /* for the request's log line (copies) */
+	size_t nevents, events_cap;
 };
 
 static struct {
@@ -215,6 +217,9 @@ static void request_free(struct request_full *f)
 	}
 	http1_head_free(&f->head);
 	free(f->r.body);
+	for (size_t i = 0; i < f->nevents; i++)
+		free(f->event_ids[i]);
+	free(f->event_ids);
 	free(f);
 	srv.in_flight--;
 }
@@ -636,17 +641,44 @@ static void conn_answer(struct conn *c, struct request_full *f, int status,
 
 /* What an operator needs, and nothing about the patient: the route's
  * pattern rather than the URI (which holds ids and query strings). */
+void request_log_event(struct request *r, const char *event_id)
+{
+	struct request_full *f = full_of(r);
+	char *copy;
+
+	if (f->nevents == f->events_cap) {
+		size_t cap = f->events_cap ? 2 * f->events_cap : 4;
+		char **grown = realloc(f->event_ids, cap * sizeof(*grown));
+		if (grown == NULL)
+			return;
+		f->event_ids = grown;
+		f->events_cap = cap;
+	}
+	copy = strdup(event_id);
+	if (copy != NULL)
+		f->event_ids[f->nevents++] = copy;
+}
+
+/* The request's one log line: what an operator needs, nothing about the
+ * patient (no path or query values: the route's pattern stands for them). */
 static void log_answer(const struct request *r, int status,
 		       const struct reply *rep)
 {
-	bool error = rep->err.code != ERR_NONE;
+	const struct request_full *f = full_of(r);
+	struct log_request_fields line = {
+		.request_id = r->context,
+		.method = request_method_name(r),
+		.route = r->route != NULL ? r->route->pattern : NULL,
+		.status = status,
+		.duration_ms = (double)(now_millis() - r->started_at),
+		.token_id = r->token != NULL ? r->token->id : NULL,
+		.event_ids = (const char *const *)f->event_ids,
+		.event_count = f->nevents,
+		.error_code = rep->err.code != ERR_NONE
+				      ? error_code_name(rep->err.code)
+				      : NULL};
 
-	log_info(r->context, "%s %s -> %d (%lld ms) token=%s%s%s",
-		 request_method_name(r),
-		 r->route != NULL ? r->route->pattern : "-", status,
-		 (long long)(now_millis() - r->started_at),
-		 r->token != NULL ? r->token->id : "-", error ? " error=" : "",
-		 error ? error_code_name(rep->err.code) : "");
+	log_request(&line);
 }
 
 static void send_reply(struct request *r, struct reply *rep)

@@ -103,6 +103,8 @@ int http_open_connections(void);
 
 const char *request_query(const struct request *r, const char *key);
 const char *request_header(const struct request *r, const char *name);
+/* Names an event the request carries in its log line (copied). */
+void request_log_event(struct request *r, const char *event_id);
 /* The request target as sent ("/path?query"): printable ASCII only, the
  * parser refuses anything else. */
 const char *request_uri(const struct request *r);

@@ -162,6 +162,10 @@ enum handled events_post(struct request *r, struct reply *out)
 								      "events"),
 						      i)
 				     : job->doc;
+		const char *id =
+			json_string_value(json_object_get(ev, "event_id"));
+		if (id != NULL)
+			request_log_event(r, id);
 		/* A refused one keeps its answer; commit_submit skips it. */
 		if (!commit_item_prepare(&job->items[i], ev, r->token, now))
 			continue;

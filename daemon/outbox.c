@@ -106,8 +106,7 @@ static void on_recorded(struct db_conn *conn, PGresult **res, int n, void *arg)
 	(void)conn;
 	for (int i = 0; i < n; i++)
 		if (!db_result_ok(res[i]))
-			log_error(CTX, "outcome: %s",
-				  PQresultErrorMessage(res[i]));
+			log_error(CTX, "outcome: %s", DB_WHY(res[i]));
 	job_end(arg);
 }
 
@@ -311,7 +310,7 @@ static void on_claimed(struct db_conn *conn, PGresult **res, int n, void *arg)
 	if (n > 0 && db_result_ok(res[0]))
 		rows = PQntuples(res[0]);
 	else if (n > 0)
-		log_error(CTX, "claim: %s", PQresultErrorMessage(res[0]));
+		log_error(CTX, "claim: %s", DB_WHY(res[0]));
 	for (int i = 0; i < rows; i++) {
 		struct outbox_job *job = job_new(res[0], i);
 		if (job != NULL)
@@ -344,7 +343,7 @@ static void on_chore_done(struct db_conn *conn, PGresult **res, int n,
 {
 	(void)arg;
 	if (n > 0 && !db_result_ok(res[0]))
-		log_error(CTX, "%s", PQresultErrorMessage(res[0]));
+		log_error(CTX, "%s", DB_WHY(res[0]));
 	else if (n > 0)
 		endpoints_synced = true;
 	claiming = false;

@@ -148,7 +148,7 @@ static void on_audit_committed(struct db_conn *conn, PGresult **res, int n,
 	(void)conn;
 	for (int i = 0; i < n; i++)
 		if (!db_result_ok(res[i])) {
-			log_error("audit", "%s", PQresultErrorMessage(res[i]));
+			log_error("audit", "%s", DB_WHY(res[i]));
 			ok = false;
 			break;
 		}
@@ -244,7 +244,7 @@ static void on_read(struct db_conn *conn, PGresult **res, int n, void *arg)
 	for (int i = 0; i < n; i++)
 		if (!db_result_ok(res[i])) {
 			log_error(job->req->context, "query %d: %s", i,
-				  PQresultErrorMessage(res[i]));
+				  DB_WHY(res[i]));
 			return fail(job, ERR_INTERNAL, "the query failed");
 		}
 	job->render(job->req, res, n, &job->a);

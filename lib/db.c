@@ -167,8 +167,8 @@ static void notice_receiver(void *arg, const PGresult *res)
 	if (!sev || !strcmp(sev, "NOTICE") || !strcmp(sev, "INFO") ||
 	    !strcmp(sev, "LOG") || !strncmp(sev, "DEBUG", 5))
 		return;
-	one_line(line, sizeof(line), PQresultErrorMessage(res));
-	log_warning("db", "server: %s", line);
+	log_warning("db", "server: %s",
+		    db_result_summary(res, line, sizeof(line)));
 }
 
 /* ---- leases ---- */
@@ -534,7 +534,7 @@ static void conn_take_result(struct db_conn *conn, PGresult *res)
 	}
 	if (!db_result_ok(res) && !conn->failed) {
 		conn->failed = true;
-		set_error(conn->pool, PQresultErrorMessage(res));
+		set_error(conn->pool, DB_WHY(res));
 	}
 	PQclear(res);
 }
@@ -957,6 +957,19 @@ void db_release(struct db_conn *conn)
 	default:
 		break;
 	}
+}
+
+const char *db_result_summary(const PGresult *res, char *buf, size_t len)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	char line[512];
+
+	one_line(line, sizeof(line), primary ? primary : "no message");
+	snprintf(buf, len, "%s%s%s", state ? "SQLSTATE " : "",
+		 state ? state : "", state ? ": " : "");
+	snprintf(buf + strlen(buf), len - strlen(buf), "%s", line);
+	return buf;
 }
 
 bool db_result_ok(const PGresult *res)

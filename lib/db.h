@@ -104,6 +104,13 @@ void db_release(struct db_conn *conn);
 
 /* Small helpers for callers reading results. */
 bool db_result_ok(const PGresult *res); /* COMMAND_OK or TUPLES_OK */
+/* A failed result for the log: its SQLSTATE and primary message on one
+ * line, never the DETAIL (which quotes the row's values, patient ids
+ * among them).  Returns buf. */
+const char *db_result_summary(const PGresult *res, char *buf, size_t len);
+/* The same in a buffer that lives to the end of the enclosing block:
+ * for one log call. */
+#define DB_WHY(res) db_result_summary((res), (char[512]){0}, 512)
 /* The SQLSTATE of a failed result, or "" */
 const char *db_result_sqlstate(const PGresult *res);
 

@@ -347,6 +347,9 @@ const struct db_statement store_statements[] = {
 	     "FROM transitions t WHERE t.pathway_id = p.pathway_id) FROM "
 	     "pathways p WHERE pathway_id > $1 ORDER BY pathway_id LIMIT "
 	     "$2::int"),
+	STMT(STMT_PATIENTS_OF_PATHWAYS,
+	     "SELECT patient_id, region FROM pathways WHERE pathway_id = ANY "
+	     "($1::text[])"),
 	STMT(STMT_METRICS_PATHWAYS,
 	     "SELECT region, phase, level, count(*) FROM pathways WHERE "
 	     "closed_at IS NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),

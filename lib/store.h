@@ -68,6 +68,9 @@ enum store_stmt {
 	 * due_transit .. due_level_review, next_due, doc, the number of
 	 * transitions. */
 	STMT_VERIFY_PAGE,
+	/* $1 pathway ids: patient_id, region of each (what painpath verify
+	 * audits before it names them). */
+	STMT_PATIENTS_OF_PATHWAYS,
 	/* /metrics, refreshed now and then: open pathways by region, phase
 	 * and level; */
 	STMT_METRICS_PATHWAYS,

@@ -35,8 +35,10 @@ static void report(FILE *out, struct verify_counts *c, bool *counted,
 	fprintf(out, "pathway %s: %s: stored %s, replay %s\n", id, what, stored,
 		replay);
 	c->mismatches++;
-	if (!*counted)
+	if (!*counted) {
 		c->mismatched++;
+		pgarray_add(&c->mismatched_ids, id);
+	}
 	*counted = true;
 }
 

@@ -16,12 +16,15 @@
 #include <libpq-fe.h>
 
 #include "model.h"
+#include "pgarray.h"
 
 struct verify_counts {
 	long pathways;
 	long transitions;
 	long mismatched; /* pathways with at least one mismatch */
 	long mismatches;
+	/* Each mismatched pathway's id, once (the caller pgarray_frees). */
+	struct pgarray mismatched_ids;
 };
 
 /* Walks every pathway (pages of page_size, keyed by pathway_id), writing

@@ -433,6 +433,13 @@ START_TEST(verify_replays_every_pathway_and_names_a_changed_row)
 		 w.pathway);
 	ck_assert_msg(strstr(out, sql) != NULL, "%s", out);
 	ck_assert_ptr_nonnull(strstr(out, " 1 mismatch(es) in 1 pathway"));
+	/* Naming the pathway shows the patient's data: audited first. */
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM audit_log WHERE route = 'painpath "
+		 "verify' AND patient_ids = ARRAY['%s'] AND regions = "
+		 "ARRAY['%s']",
+		 w.patient, w.region);
+	ck_assert_int_eq(e2e_count(sql), 1);
 	snprintf(sql, sizeof(sql),
 		 "UPDATE pathways SET due_assessment = due_assessment - 1 "
 		 "WHERE pathway_id = '%s'",

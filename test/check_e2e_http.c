@@ -49,16 +49,18 @@ static void open_vest(int port, char *patient, size_t plen, char *pw,
 		      size_t pwlen)
 {
 	struct http_response r;
-	char body[512];
+	char body[512], event[64];
 
+	/* Event ids are logged; an EHR's are its own, not the patient's. */
 	e2e_id(patient, plen, "http-vest");
+	e2e_id(event, sizeof(event), "http-open");
 	snprintf(body, sizeof(body),
-		 "{\"event_id\":\"%s-open\",\"type\":\"pathway.opened\","
+		 "{\"event_id\":\"%s\",\"type\":\"pathway.opened\","
 		 "\"patient_id\":\"%s\",\"occurred_at\":"
 		 "\"2025-02-03T09:00:00+01:00\",\"model\":\"no\","
 		 "\"region\":\"helse-vest\",\"unit\":\"gp-1\","
 		 "\"data\":{\"age\":50}}",
-		 patient, patient);
+		 event, patient);
 	ck_assert_int_eq(
 		http_request(port, "POST", "/v1/events", body, EHR_VEST, &r),
 		201);
@@ -663,28 +665,12 @@ END_TEST
 
 /* --- #11: patient data and secrets in the request log ------------------ */
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *text;
-	long len;
-
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	text = calloc(1, (size_t)len + 1);
-	ck_assert_int_eq(fread(text, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	return text;
-}
-
 START_TEST(regression_patient_data_in_request_log)
 {
 	char log[] = "/tmp/painpath-reqlog-XXXXXX";
 	struct daemon_options o = {.log_path = log};
 	struct daemon_instance d;
-	char patient[64], pw[160], path[512], raw[512], *text;
+	char patient[64], pw[160], path[512], raw[512], event[64], *text;
 	struct http_response r;
 
 	close(mkstemp(log));
@@ -711,9 +697,20 @@ START_TEST(regression_patient_data_in_request_log)
 		 patient, COORD_VEST);
 	exchange(d.port, raw, strlen(raw), &r);
 	http_response_free(&r);
+	/* A refused event: its id and the error code are what to log. */
+	e2e_id(event, sizeof(event), "hx-ev");
+	snprintf(raw, sizeof(raw),
+		 "{\"event_id\":\"%s\",\"type\":\"pro.reported\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":"
+		 "\"2020-01-01T00:00:00Z\",\"data\":{\"instrument\":\"x\","
+		 "\"scores\":{}}}",
+		 event, patient);
+	ck_assert_int_eq(
+		http_request(d.port, "POST", "/v1/events", raw, EHR_VEST, NULL),
+		409);
 	ck_assert_int_eq(harness_daemon_stop(&d), 0);
 
-	text = slurp(log);
+	text = e2e_read_text(log);
 	ck_assert_msg(strstr(text, patient) == NULL, "the patient: %s", text);
 	ck_assert_msg(strstr(text, pw) == NULL, "the pathway: %s", text);
 	ck_assert_msg(strstr(text, "hx-secret") == NULL, "the secret: %s",
@@ -722,10 +719,16 @@ START_TEST(regression_patient_data_in_request_log)
 		      text);
 	ck_assert_msg(strstr(text, "region=") == NULL, "a query: %s", text);
 	ck_assert_msg(strchr(text, '\x1b') == NULL, "a raw ESC: %s", text);
-	/* What an operator needs is there: route, status, token. */
-	ck_assert_msg(strstr(text, "/v1/patients/:id/pathways") != NULL &&
-			      strstr(text, "token=coord-vest") != NULL &&
-			      strstr(text, "-> 200") != NULL,
+	/* What an operator needs is there: route, status, token, event ids
+	 * (an EHR's own, not the patient's) and the error code. */
+	ck_assert_msg(strstr(text, "route=/v1/patients/:id/pathways "
+				   "status=200") != NULL &&
+			      strstr(text, "token_id=coord-vest") != NULL &&
+			      strstr(text, "route=/v1/events status=409") !=
+				      NULL &&
+			      strstr(text, "token_id=ehr-vest") != NULL &&
+			      strstr(text, event) != NULL &&
+			      strstr(text, "error_code=out_of_order") != NULL,
 		      "%s", text);
 	free(text);
 	unlink(log);

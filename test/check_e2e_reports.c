@@ -285,6 +285,18 @@ START_TEST(cli_report_matches_the_daemon)
 	ck_assert_ptr_nonnull(cli);
 	ck_assert(json_equal(json_object_get(cli, "items"),
 			     json_object_get(night, "items")));
+	/* What it printed is audited, as the daemon's reads are. */
+	ck_assert_int_gt(json_array_size(json_object_get(cli, "items")), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "SELECT count(*) FROM audit_log WHERE token_id LIKE 'cli:%%' "
+		 "AND route = 'painpath report' AND method = 'CLI' AND uri "
+		 "LIKE '%%--region %s%%' AND patient_ids @> ARRAY['%s'] AND "
+		 "regions <@ ARRAY['%s']",
+		 f.region,
+		 e2e_str(json_array_get(json_object_get(cli, "items"), 0),
+			 "patient_id"),
+		 f.region);
+	ck_assert_int_eq(e2e_count(cmd), 1);
 	json_decref(cli);
 	json_decref(night);
 }

@@ -598,10 +598,10 @@ static void kill_primary(char *old, size_t len)
 	ck_assert_int_eq(kill((pid_t)pid, SIGKILL), 0);
 }
 
-/* The switchover in a child, so the runner keeps reading the clients. */
-static double switchover(struct run *r)
+/* One try of the switchover in a child, so the runner keeps reading the
+ * clients; true when it succeeded. */
+static bool switchover_once(struct run *r, double start)
 {
-	double start = now_s();
 	pid_t pid = spawn_script("switchover", -1);
 	int status;
 
@@ -615,8 +615,24 @@ static double switchover(struct run *r)
 			      "the switchover took over %d s", STATE_WAIT_S);
 		drain(r, 100);
 	}
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "ha-cluster.sh switchover failed (%s/ha/log)", vardir);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* A formation that recovered in place may still be failing over when it
+ * looked stable (the monitor learns of the crash from the keeper a moment
+ * later): a switchover refused then is tried once more, once the
+ * formation is stable again. */
+static double switchover(struct run *r, char *from, size_t len)
+{
+	double start = now_s();
+
+	if (!switchover_once(r, start)) {
+		fprintf(stderr, "ha: switchover refused; again once stable\n");
+		wait_stable(r, NULL, from, len);
+		ck_assert_msg(switchover_once(r, start),
+			      "ha-cluster.sh switchover failed (%s/ha/log)",
+			      vardir);
+	}
 	return now_s() - start;
 }
 
@@ -626,7 +642,7 @@ START_TEST(failover_and_switchover_keep_every_acknowledgement)
 	const char *const quiet[] = {"--log-level", "warning", NULL};
 	int ports[2], acks[2], stop[2], replays = 0;
 	pid_t pids[CLIENTS];
-	char old[16], primary[16], after_switch[16];
+	char old[16], primary[16], after_kill[16], after_switch[16];
 	double t_kill, failover_s, t_switch, switch_s, kill_to_ack,
 		switch_to_ack, t_end;
 	struct verdict v;
@@ -661,13 +677,19 @@ START_TEST(failover_and_switchover_keep_every_acknowledgement)
 	wait_acks_after(&r, 0, WARMUP_ACKS, "warm-up");
 	kill_primary(old, sizeof(old));
 	t_kill = now_s();
-	failover_s = wait_stable(&r, old, primary, sizeof(primary));
+	/* pg_autoctl restarts a killed PostgreSQL at once; when that is
+	 * before the monitor gives up on it, the formation recovers in place
+	 * with the same primary (no failover), which is as legitimate: what
+	 * must hold either way is that nothing acknowledged is lost.  So:
+	 * service back, then a stable formation, whichever its primary. */
 	wait_acks_after(&r, t_kill, RECOVER_ACKS, "after the kill");
+	failover_s = wait_stable(&r, NULL, primary, sizeof(primary));
+	snprintf(after_kill, sizeof(after_kill), "%s", primary);
 	kill_to_ack = first_ack_sent_after(&r, t_kill);
 
 	/* A planned switchover back, under the same load. */
 	t_switch = now_s();
-	switch_s = switchover(&r);
+	switch_s = switchover(&r, primary, sizeof(primary));
 	wait_stable(&r, primary, after_switch, sizeof(after_switch));
 	wait_acks_after(&r, t_switch, RECOVER_ACKS, "after the switchover");
 	switch_to_ack = first_ack_sent_after(&r, t_switch);
@@ -696,7 +718,7 @@ START_TEST(failover_and_switchover_keep_every_acknowledgement)
 		"%.1f s, first acknowledgement %.2f s after it began, longest "
 		"pause %.2f s\n",
 		r.nacks, replays, v.lost, v.lost_replays, v.lost_fresh,
-		v.doubled, r.refused, r.unanswered, old, primary, failover_s,
+		v.doubled, r.refused, r.unanswered, old, after_kill, failover_s,
 		kill_to_ack, longest_pause(&r, t_kill, t_switch), primary,
 		after_switch, switch_s, switch_to_ack,
 		longest_pause(&r, t_switch, t_end));

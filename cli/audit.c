@@ -1,0 +1,77 @@
+/*
+ * The command line's reads of patient data are audited as the daemon's
+ * are (issue 15): one audit_log row, committed before anything is shown,
+ * naming the operating-system user, the command line and every patient
+ * whose data the command is about to print.  The INSERT is the daemon's
+ * own (store.c's STMT_AUDIT_INSERT).
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "store.h"
+
+/* The command line as one text, each argument quoted when it holds a
+ * blank, control bytes escaped (it goes to audit_log.uri). */
+static void command_text(int argc, char **argv, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < argc && used + 8 < len; i++) {
+		bool quote = strpbrk(argv[i], " \t") != NULL;
+		used += (size_t)snprintf(out + used, len - used, "%s%s",
+					 i ? " " : "", quote ? "\"" : "");
+		for (const unsigned char *p = (const unsigned char *)argv[i];
+		     *p && used + 6 < len; p++)
+			used += (size_t)(*p < 0x20 || *p == 0x7f || *p == '"'
+						 ? snprintf(out + used,
+							    len - used,
+							    "%%%02X", *p)
+						 : snprintf(out + used,
+							    len - used, "%c",
+							    *p));
+		if (quote && used + 2 < len)
+			used += (size_t)snprintf(out + used, len - used, "\"");
+	}
+}
+
+bool cli_audit(PGconn *conn, const char *command, int argc, char **argv,
+	       struct pgarray *patients, struct pgarray *regions, char *err,
+	       size_t errlen)
+{
+	const struct passwd *pw = getpwuid(getuid());
+	char who[128], uri[2048], route[64], host[128] = "local";
+	const char *params[8];
+	PGresult *res;
+	bool ok;
+
+	snprintf(who, sizeof(who), "cli:%s", pw ? pw->pw_name : "?");
+	snprintf(route, sizeof(route), "painpath %s", command);
+	command_text(argc, argv, uri, sizeof(uri));
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "local");
+	host[sizeof(host) - 1] = '\0';
+	params[0] = who;
+	params[1] = "CLI";
+	params[2] = route;
+	params[3] = uri;
+	params[4] = pgarray_text(patients);
+	params[5] = host;
+	params[6] = "200";
+	params[7] = regions != NULL ? pgarray_text(regions) : NULL;
+	if (params[4] == NULL || (regions != NULL && params[7] == NULL)) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	res = PQexecParams(conn, store_statements[STMT_AUDIT_INSERT - 1].sql, 8,
+			   NULL, params, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		snprintf(err, errlen, "the read could not be audited: %s",
+			 PQresultErrorMessage(res));
+	PQclear(res);
+	return ok;
+}
