@@ -13,28 +13,27 @@
 #include "cli.h"
 #include "store.h"
 
-/* The command line as one text, each argument quoted when it holds a
- * blank, control bytes escaped (it goes to audit_log.uri). */
+/* The command line as one text, escaped as the daemon escapes a request
+ * target in audit_log.uri: every byte outside printable ASCII (blanks
+ * too) as %XX, the arguments joined by %20. */
 static void command_text(int argc, char **argv, char *out, size_t len)
 {
 	size_t used = 0;
 
 	out[0] = '\0';
-	for (int i = 0; i < argc && used + 8 < len; i++) {
-		bool quote = strpbrk(argv[i], " \t") != NULL;
-		used += (size_t)snprintf(out + used, len - used, "%s%s",
-					 i ? " " : "", quote ? "\"" : "");
-		for (const unsigned char *p = (const unsigned char *)argv[i];
-		     *p && used + 6 < len; p++)
-			used += (size_t)(*p < 0x20 || *p == 0x7f || *p == '"'
+	for (int i = 0; i < argc; i++) {
+		const unsigned char *p = (const unsigned char *)argv[i];
+		if (i > 0 && used + 4 < len)
+			used += (size_t)snprintf(out + used, len - used,
+						 "%%20");
+		for (; *p && used + 4 < len; p++)
+			used += (size_t)(*p > 0x20 && *p < 0x7f && *p != '%'
 						 ? snprintf(out + used,
-							    len - used,
-							    "%%%02X", *p)
-						 : snprintf(out + used,
 							    len - used, "%c",
-							    *p));
-		if (quote && used + 2 < len)
-			used += (size_t)snprintf(out + used, len - used, "\"");
+							    *p)
+						 : snprintf(out + used,
+							    len - used,
+							    "%%%02X", *p));
 	}
 }
 

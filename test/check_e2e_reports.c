@@ -290,7 +290,7 @@ START_TEST(cli_report_matches_the_daemon)
 	snprintf(cmd, sizeof(cmd),
 		 "SELECT count(*) FROM audit_log WHERE token_id LIKE 'cli:%%' "
 		 "AND route = 'painpath report' AND method = 'CLI' AND uri "
-		 "LIKE '%%--region %s%%' AND patient_ids @> ARRAY['%s'] AND "
+		 "LIKE '%%--region%%20%s%%' AND patient_ids @> ARRAY['%s'] AND "
 		 "regions <@ ARRAY['%s']",
 		 f.region,
 		 e2e_str(json_array_get(json_object_get(cli, "items"), 0),
