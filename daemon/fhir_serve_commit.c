@@ -265,6 +265,7 @@ static void answer_job(struct job *job)
 	char regions[REGIONS_LEN], *context;
 	bool any = false;
 	struct db_query q[2];
+	json_t *tree;
 
 	pgarray_init(&ids);
 	for (size_t i = 0; i < job->count; i++)
@@ -273,7 +274,9 @@ static void answer_job(struct job *job)
 			pgarray_add(&ids, job->entries[i].pathway_id);
 			any = true;
 		}
-	context = json_dumps(context_of(job), JSON_COMPACT);
+	tree = context_of(job);
+	context = tree ? json_dumps(tree, JSON_COMPACT) : NULL;
+	json_decref(tree);
 	q[0] = (struct db_query){
 		.stmt = STMT_FHIR_CONTEXT, .nparams = 1, .params = {context}};
 	q[1] = (struct db_query){

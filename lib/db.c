@@ -807,6 +807,11 @@ void db_pool_free(struct db_pool *pool)
 	if (!pool)
 		return;
 	pool->closing = true;
+	/* Every db_send gets exactly one answer too: a batch still in flight
+	 * (a background job's, say) fails, so its owner frees what it holds. */
+	for (int i = 0; pool->conns && i < pool->size; i++)
+		if (pool->conns[i].state == CONN_BUSY)
+			conn_fail(&pool->conns[i]);
 	/* Every db_acquire gets exactly one answer; a callback that acquires
 	 * again lands on the ready list and is drained here too. */
 	for (;;) {

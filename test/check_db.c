@@ -858,6 +858,49 @@ START_TEST(test_free_answers_waiters)
 }
 END_TEST
 
+struct answer_count {
+	int calls, n;
+};
+
+static void count_answer(struct db_conn *conn, PGresult **res, int n, void *arg)
+{
+	struct answer_count *a = arg;
+
+	(void)res;
+	a->calls++;
+	a->n = n;
+	db_release(conn);
+}
+
+/* A batch still in flight when the pool was freed never got its answer,
+ * so its owner never freed what it held (a metrics refresh of a daemon
+ * stopped right after it started). */
+START_TEST(regression_pool_free_forgets_a_batch_in_flight)
+{
+	struct db_pool_config cfg = base_config(1);
+	const struct db_query slow[] = {{.sql = "SELECT pg_sleep(10)"}};
+	struct holder hold = {0};
+	struct answer_count a = {0};
+	struct db_pool *pool;
+	struct loop lp;
+
+	loop_init(&lp);
+	pool = pool_up(&lp, &cfg);
+	hold.lp = &lp;
+	hold.stop_after = 1;
+	db_acquire(pool, holder_on_lease, &hold);
+	ck_assert(loop_run(&lp, GUARD_MS));
+	ck_assert_ptr_nonnull(hold.conn);
+	ck_assert(db_send(hold.conn, slow, 1, count_answer, &a));
+	db_pool_free(pool);
+	ck_assert_int_eq(a.calls, 1);
+	ck_assert_int_eq(a.n, 0);
+	ck_assert_int_eq(event_base_loop(lp.base, EVLOOP_NONBLOCK), 1);
+	ck_assert_int_eq(a.calls, 1);
+	loop_done(&lp);
+}
+END_TEST
+
 START_TEST(test_server_never_up)
 {
 	struct db_pool_config cfg = base_config(2);
@@ -1071,6 +1114,7 @@ Suite *db_suite(void)
 	tcase_add_test(tc, test_acquire_timeout);
 	tcase_add_test(tc, test_query_timeout_breaks_connection);
 	tcase_add_test(tc, test_free_answers_waiters);
+	tcase_add_test(tc, regression_pool_free_forgets_a_batch_in_flight);
 	suite_add_tcase(s, tc);
 
 	/* its own cluster: a test that stops the server must not take the
