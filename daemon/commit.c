@@ -274,10 +274,23 @@ static struct group *take_group(struct app *app)
 	return g;
 }
 
+/* Group commit: an idle path starts a group at once (one client waits for
+ * nobody); a busy one lets events gather until enough wait to share a
+ * transaction, or until a running group ends and takes them all.  Started
+ * as they came, groups were mostly of one event each: a transaction, two
+ * round trips and a WAL flush per event. */
+#define GATHER_WHEN_BUSY 8
+
+static bool may_start_group(const struct app *app)
+{
+	if (groups_running >= app->cfg.ingest_groups)
+		return false;
+	return groups_running == 0 || stats.queued >= GATHER_WHEN_BUSY;
+}
+
 static void kick(struct app *app)
 {
-	while (!TAILQ_EMPTY(&queue) &&
-	       groups_running < app->cfg.ingest_groups) {
+	while (!TAILQ_EMPTY(&queue) && may_start_group(app)) {
 		struct group *g = take_group(app);
 		if (g == NULL)
 			return;
