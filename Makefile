@@ -33,6 +33,7 @@ LIB_SRC    = $(wildcard lib/*.c)
 LIB_OBJ    = $(LIB_SRC:%.c=$(BUILD)/%.o)
 DAEMON_SRC = $(wildcard daemon/*.c)
 DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ += $(BUILD)/gen/openapi_doc.o
 UNIT_SRC   = $(filter-out test/check_e2e%.c test/check_ha.c,$(wildcard test/check_*.c))
 E2E_SRC    = $(wildcard test/check_e2e*.c)
 # What the test programs share: the harness and the TSV table reader.
@@ -41,6 +42,7 @@ TEST_LIB_OBJ = $(TEST_LIB_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps run check unit e2e sanitize valgrind format format-check clean bench bench-coordinators fuzz \
 	install uninstall install-check install-dirs run-stop-check ha-check FORCE
+.PHONY: openapi-lint openapi-answers
 
 all: $(BUILD)/painpathd $(BUILD)/painpath
 
@@ -75,12 +77,24 @@ $(BUILD)/libpainpath.a: $(LIB_OBJ)
 $(BUILD)/painpathd: $(DAEMON_OBJ) $(BUILD)/libpainpath.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The OpenAPI document, embedded for GET /v1/openapi.json (daemon/openapi.c).
+$(BUILD)/gen/openapi_doc.c: doc/openapi.json contrib/embed.sh
+	@mkdir -p $(dir $@)
+	contrib/embed.sh openapi_json $< $@
+
+$(BUILD)/gen/openapi_doc.o: $(BUILD)/gen/openapi_doc.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The daemon's modules without its main: the unit tests hold the route
+# table against the OpenAPI document (test/check_openapi.c).
+DAEMON_MOD_OBJ = $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJ))
+
 CLI_SRC    = $(wildcard cli/*.c)
 
 $(BUILD)/painpath: $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libpainpath.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/check_unit: $(UNIT_SRC:%.c=$(BUILD)/%.o) $(TEST_LIB_OBJ) $(BUILD)/libpainpath.a
+$(BUILD)/check_unit: $(UNIT_SRC:%.c=$(BUILD)/%.o) $(TEST_LIB_OBJ) $(DAEMON_MOD_OBJ) $(BUILD)/libpainpath.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
 $(BUILD)/check_e2e: $(E2E_SRC:%.c=$(BUILD)/%.o) $(TEST_LIB_OBJ) $(BUILD)/libpainpath.a
@@ -113,13 +127,38 @@ valgrind: $(BUILD)/check_e2e $(BUILD)/painpathd $(BUILD)/painpath
 	  $(BUILD)/check_e2e
 
 check: deps all format-check
+	$(MAKE) openapi-lint
 	$(MAKE) unit
-	$(MAKE) e2e
+	$(MAKE) openapi-answers
 	$(MAKE) install-check
 	$(MAKE) run-stop-check
 	$(MAKE) ha-check
 	$(MAKE) sanitize
 	$(MAKE) valgrind
+
+# doc/openapi.json against redocly's recommended rules (redocly.yaml).  The
+# CLI's notice about Node 20 is dropped from what it prints.
+REDOCLY = REDOCLY_TELEMETRY=off test/node/node_modules/.bin/redocly
+openapi-lint:
+	@mkdir -p $(BUILD)
+	@$(REDOCLY) lint --format=stylish doc/openapi.json \
+	  2>$(BUILD)/openapi-lint.log; rc=$$?; \
+	  grep -v '[╔║╚]' $(BUILD)/openapi-lint.log | grep -v '^ *$$'; exit $$rc
+
+# The end-to-end suite with every answer recorded, then each answer held
+# against the document's schema for its operation and status.  First the
+# checker itself, on answers it must accept and answers it must refuse,
+# and the document's event schema against the event parser's tables.
+ANSWERS = $(BUILD)/answers.ndjson
+OPENAPI_ANSWERS = node test/node/openapi-answers.mjs doc/openapi.json
+openapi-answers: $(BUILD)/check_e2e $(BUILD)/painpathd $(BUILD)/painpath
+	$(OPENAPI_ANSWERS) --brief test/data/openapi/answers-good.ndjson
+	$(OPENAPI_ANSWERS) --expect-reject test/data/openapi/answers-wrong.ndjson
+	node test/node/openapi-events.mjs doc/openapi.json \
+	  test/data/events_valid.tsv test/data/events_invalid.tsv
+	rm -f $(ANSWERS)
+	PAINPATH_RECORD_ANSWERS=$(CURDIR)/$(ANSWERS) $(MAKE) e2e
+	$(OPENAPI_ANSWERS) $(ANSWERS)
 
 FORMAT_FILES = $(wildcard lib/*.[ch] daemon/*.[ch] cli/*.[ch] test/*.[ch] bench/*.[ch] fuzz/*.[ch])
 format:

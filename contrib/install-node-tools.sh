@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the test-only Node tools pinned in test/node/package-lock.json
-# (puppeteer-core, fhir, fhir-kit-client, @redocly/cli, uplot) into
-# test/node/node_modules, which git ignores.  The daemon never uses Node:
-# these drive a real browser, a stock FHIR client, an independent FHIR
-# validator and the OpenAPI linter in `make check`.
+# (puppeteer-core, fhir, fhir-kit-client, @redocly/cli, ajv, ajv-formats,
+# uplot) into test/node/node_modules, which git ignores.  The daemon never
+# uses Node: these drive a real browser, a stock FHIR client, an
+# independent FHIR validator, the OpenAPI linter and the check of answers
+# against the OpenAPI document in `make check`.
 #
 # Quick when nothing changed: the lock file's hash is kept beside the
 # installed tree, and npm runs only when it differs.

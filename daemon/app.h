@@ -62,6 +62,7 @@ enum handled escalations_run_post(struct request *r, struct reply *out);
 enum handled escalation_ack_post(struct request *r, struct reply *out);
 enum handled audit_get(struct request *r, struct reply *out);
 enum handled metrics_get(struct request *r, struct reply *out);
+enum handled openapi_get(struct request *r, struct reply *out);
 
 /* The nightly report's timer (escalations.c). */
 bool escalations_schedule_start(struct app *app)

@@ -73,6 +73,8 @@ static const struct route routes[] = {
 	 "patient_id limit"},
 	{METHOD_GET, "/v1/models", models_get, EHR | COORDINATOR | ADMIN,
 	 FRONTEND_V1, NULL},
+	{METHOD_GET, "/v1/openapi.json", openapi_get, PUBLIC, FRONTEND_V1,
+	 NULL},
 	{METHOD_GET, "/healthz", healthz_get, PUBLIC, FRONTEND_V1, NULL},
 	{METHOD_GET, "/readyz", readyz_get, PUBLIC, FRONTEND_V1, NULL},
 	/* Counts, no patient data, but not for anyone who can connect: a

@@ -332,6 +332,7 @@ int main(void)
 	e2e_add_tls_tests(s);
 	e2e_add_stats_tests(s);
 	e2e_add_dashboard_tests(s);
+	e2e_add_openapi_tests(s);
 	sr = srunner_create(s);
 	suite_setup();
 	srunner_run_all(sr, CK_NORMAL);

@@ -34,6 +34,7 @@ int main(void)
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, cidr_suite());
 	srunner_add_suite(sr, log_suite());
+	srunner_add_suite(sr, openapi_suite());
 	srunner_add_suite(sr, harness_suite());
 	srunner_add_suite(sr, db_suite());
 	srunner_add_suite(sr, store_suite());

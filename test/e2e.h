@@ -61,5 +61,6 @@ void e2e_add_machine_tests(Suite *s);
 void e2e_add_tls_tests(Suite *s);
 void e2e_add_stats_tests(Suite *s);
 void e2e_add_dashboard_tests(Suite *s);
+void e2e_add_openapi_tests(Suite *s);
 
 #endif

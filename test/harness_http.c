@@ -37,6 +37,7 @@ int http_connect(int port)
 		close(fd);
 		return -1;
 	}
+	harness_record_forget(fd);
 	return fd;
 }
 
@@ -46,6 +47,7 @@ static bool send_all(int fd, const void *data, size_t len, int64_t deadline)
 {
 	const char *p = data;
 
+	harness_record_request(fd, data, len);
 	while (len > 0) {
 		struct pollfd pf = {.fd = fd, .events = POLLOUT};
 		int n = poll(&pf, 1, harness_remaining_ms(deadline));
@@ -323,6 +325,32 @@ out:
 	return fd;
 }
 
+/* Records the answer; after an interim 1xx (100 Continue), the final one
+ * that followed it on the connection. */
+static void record(int fd, const struct http_response *r)
+{
+	const char *rest = r->raw ? strstr(r->raw, "\r\n\r\n") : NULL;
+	struct http_response final;
+	size_t len;
+	char *copy;
+
+	if (r->status < 100 || r->status > 199 || rest == NULL)
+		return harness_record_answer(fd, r);
+	rest += 4;
+	len = r->raw_len - (size_t)(rest - r->raw);
+	copy = malloc(len + 1);
+	if (copy == NULL)
+		return;
+	memcpy(copy, rest, len);
+	copy[len] = '\0';
+	response_init(&final);
+	parse_response(copy, len, &final);
+	response_empty(&final);
+	if (final.status != 0)
+		record(fd, &final);
+	http_response_free(&final);
+}
+
 static int finish(int fd, int64_t deadline, bool timeout_ok,
 		  struct http_response *out)
 {
@@ -345,6 +373,7 @@ static int finish(int fd, int64_t deadline, bool timeout_ok,
 		parse_response(raw, len, r);
 	}
 	response_empty(r);
+	record(fd, r);
 	status = r->status;
 
 	if (!out)

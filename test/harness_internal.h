@@ -34,4 +34,12 @@ void harness_untrack_pg(const char *dir);
 /* Stops and removes a cluster by its directory, whatever state it is in. */
 void harness_pg_wipe(const char *dir, int log_fd);
 
+/* Recording answers for the OpenAPI check (harness_record.c): the first
+ * bytes sent on a connection name the request, its answer is appended
+ * with it; a new connection on a reused descriptor starts afresh.  All
+ * do nothing unless PAINPATH_RECORD_ANSWERS names a file. */
+void harness_record_forget(int fd);
+void harness_record_request(int fd, const void *bytes, size_t len);
+void harness_record_answer(int fd, const struct http_response *r);
+
 #endif

@@ -30,5 +30,6 @@ Suite *fhir_search_suite(void);
 Suite *config_suite(void);
 Suite *cidr_suite(void);
 Suite *log_suite(void);
+Suite *openapi_suite(void);
 
 #endif
