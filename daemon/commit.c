@@ -14,6 +14,7 @@
 static TAILQ_HEAD(item_queue,
 		  commit_item) queue = TAILQ_HEAD_INITIALIZER(queue);
 static int groups_running;
+static int items_running; /* in the running groups */
 /* Patients with an item in a running group: their next items wait, so
  * that each patient's events apply one after the other, in order. */
 static json_t *patients_running;
@@ -184,6 +185,7 @@ void commit_group_end(struct group *g)
 	if (g->conn != NULL)
 		db_release(g->conn);
 	groups_running--;
+	items_running -= g->n;
 	group_free(g);
 	flush_finished();
 	kick(app);
@@ -274,18 +276,20 @@ static struct group *take_group(struct app *app)
 	return g;
 }
 
-/* Group commit: an idle path starts a group at once (one client waits for
- * nobody); a busy one lets events gather until enough wait to share a
- * transaction, or until a running group ends and takes them all.  Started
- * as they came, groups were mostly of one event each: a transaction, two
- * round trips and a WAL flush per event. */
-#define GATHER_WHEN_BUSY 8
-
+/* Group commit, adaptive: the events in flight (queued, or in running
+ * groups) are shared out among ingest_groups groups, and a group starts
+ * once its share has gathered -- at once when the path is idle (one
+ * client waits for nobody), about 4 events at 16 clients, 16 at 64 -- or
+ * when a running group ends and takes what waits.  Started as they came,
+ * groups were mostly of one event each: a transaction, two round trips
+ * and a WAL flush per event. */
 static bool may_start_group(const struct app *app)
 {
+	int share = (stats.queued + items_running) / app->cfg.ingest_groups;
+
 	if (groups_running >= app->cfg.ingest_groups)
 		return false;
-	return groups_running == 0 || stats.queued >= GATHER_WHEN_BUSY;
+	return groups_running == 0 || stats.queued >= (share > 1 ? share : 1);
 }
 
 static void kick(struct app *app)
@@ -299,6 +303,7 @@ static void kick(struct app *app)
 			return;
 		}
 		groups_running++;
+		items_running += g->n;
 		count_group(g->n);
 		stats.solo += g->n == 1 && g->items[0]->solo;
 		db_acquire(app->pool, commit_tx_start, g);

@@ -521,18 +521,16 @@ static const char *reason_phrase(int status)
 	return status < 400 ? "OK" : "Error";
 }
 
-/* A path under /fhir that no route matched still answers in FHIR. */
+/* A path under /fhir answers in FHIR whatever matched it: no route, or
+ * the pages' catch-all. */
 static enum frontend frontend_of(const struct request *r)
 {
 	const char *target = full_of(r)->head.target;
 
-	if (r->route != NULL)
-		return r->route->frontend;
-	return target != NULL && strncmp(target, "/fhir", 5) == 0 &&
-			       (target[5] == '\0' || target[5] == '/' ||
-				target[5] == '?')
-		       ? FRONTEND_FHIR
-		       : FRONTEND_V1;
+	if (target != NULL && strncmp(target, "/fhir", 5) == 0 &&
+	    (target[5] == '\0' || target[5] == '/' || target[5] == '?'))
+		return FRONTEND_FHIR;
+	return r->route != NULL ? r->route->frontend : FRONTEND_V1;
 }
 
 /* The error object of the route's front-end: /v1's, with the reply's
@@ -1278,6 +1276,10 @@ bool http_start(struct app *app, const struct route *routes, size_t nroutes,
 	 * freed; glibc's moving one would put them on the heap after the
 	 * first, where they stay. */
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	/* A fixed mmap threshold also fixes the trim threshold at 128 KiB:
+	 * every group's freed arrays then gave the heap back and took it
+	 * again (brk and malloc_consolidate in every profile). */
+	mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
 #endif
 	srv.app = app;
 	srv.routes = routes;

@@ -93,7 +93,7 @@ static const struct config_key table[] = {
 	MS(statement_timeout_ms, 1, 3600000, 10000, RESTART),
 	MS(query_timeout_ms, 1, 3600000, 15000, RESTART),
 	SECS(db_wait_s, 0, 3600, 30, RESTART),
-	INT(ingest_groups, 1, 256, 4, 0),
+	INT(ingest_groups, 1, 256, 2, 0),
 	BOOL(audit_durable, 1, 0),
 	PATH(models_dir, PAINPATH_MODELS_DIR, 0),
 	PATH(schema_dir, PAINPATH_SCHEMA_DIR, RESTART),

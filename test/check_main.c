@@ -13,6 +13,7 @@ int main(void)
 	SRunner *sr = srunner_create(calendar_suite());
 	int failed;
 
+	srunner_add_suite(sr, pgarray_suite());
 	srunner_add_suite(sr, model_suite());
 	srunner_add_suite(sr, event_suite());
 	srunner_add_suite(sr, fsm_suite());

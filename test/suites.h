@@ -5,6 +5,7 @@
 #include <check.h>
 
 Suite *calendar_suite(void);
+Suite *pgarray_suite(void);
 Suite *model_suite(void);
 Suite *event_suite(void);
 Suite *fsm_suite(void);
