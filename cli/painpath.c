@@ -32,6 +32,7 @@
 #include "migrate.h"
 #include "model.h"
 #include "report.h"
+#include "store_report.h"
 #include "version.h"
 
 int cli_usage(void)

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "reads.h"
 #include "report.h"
+#include "store_report.h"
 
 #define CTX		      "report"
 #define SCHEDULE_TICK_SECONDS 30

@@ -16,6 +16,7 @@
 #include "export_stream.h"
 #include "http.h"
 #include "report.h"
+#include "store_report.h"
 #include "stats_params.h"
 #include "store_export.h"
 #include "store_stats.h"

@@ -16,6 +16,7 @@
 #include "outbox_int.h"
 #include "pgarray.h"
 #include "report.h"
+#include "store_report.h"
 #include "store.h"
 
 #define CTX	      "outbox"

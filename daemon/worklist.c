@@ -19,29 +19,10 @@
 #include "export_stream.h"
 #include "http.h"
 #include "reads.h"
+#include "store.h"
 #include "textbuf.h"
 
 #define WORKLIST_MAX_LIMIT 1000
-#define CONTENT_ITEMS_TEXT "13"
-
-static const char worklist_sql[] =
-	"SELECT doc, (extract(epoch FROM opened_at) * 1000000)::bigint,"
-	" pathway_id, patient_id, region FROM pathways WHERE closed_at IS NULL "
-	"AND ($1::text IS NULL OR region = $1) "
-	"AND ($2::text IS NULL OR model = $2) "
-	"AND ($3::text IS NULL OR level = $3) "
-	"AND ($4::text IS NULL OR phase = $4) "
-	"AND ($5::text IS NULL OR unit = $5) "
-	"AND ($6::text IS NULL OR ref_unit = $6) "
-	"AND ($7::date IS NULL OR next_due < $7) "
-	"AND ($8::date IS NULL OR next_due < $8) "
-	"AND ($9::text IS NULL OR $9 = ANY (flags)) "
-	"AND (NOT $10::bool OR content_covered < " CONTENT_ITEMS_TEXT ") "
-	"AND ($11::bigint IS NULL OR (opened_at, pathway_id) > "
-	"('epoch'::timestamptz + $11::bigint * interval '1 microsecond', "
-	"$12::text)) "
-	"AND ($14::text[] IS NULL OR region = ANY ($14::text[])) "
-	"ORDER BY opened_at, pathway_id LIMIT $13::int";
 
 /* Today in Central European time, or the as_of parameter. */
 static bool as_of_date(struct request *r, char out[CAL_DATE_LEN])
@@ -266,7 +247,7 @@ enum handled worklist_get(struct request *r, struct reply *out)
 	if (export_wants_csv(r))
 		return worklist_csv_of(r, out, today, regions);
 	struct db_query q = {
-		.sql = worklist_sql,
+		.sql = store_worklist_sql,
 		.nparams = 14,
 		.params = {request_query(r, "region"),
 			   request_query(r, "model"), request_query(r, "level"),

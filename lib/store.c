@@ -1054,3 +1054,32 @@ char *store_response(const char *pathway_doc, const char *transition_doc)
 		return NULL;
 	return out;
 }
+
+/* clang-format off */
+/* A referral has 13 content items (domain.md). */
+#define CONTENT_ITEMS_TEXT "13"
+
+const char store_worklist_sql[] =
+	"SELECT doc, (extract(epoch FROM opened_at) * 1000000)::bigint,"
+	" pathway_id, patient_id, region FROM pathways WHERE closed_at IS NULL "
+	"AND ($1::text IS NULL OR region = $1) "
+	"AND ($2::text IS NULL OR model = $2) "
+	"AND ($3::text IS NULL OR level = $3) "
+	"AND ($4::text IS NULL OR phase = $4) "
+	"AND ($5::text IS NULL OR unit = $5) "
+	"AND ($6::text IS NULL OR ref_unit = $6) "
+	"AND ($7::date IS NULL OR next_due < $7) "
+	"AND ($8::date IS NULL OR next_due < $8) "
+	"AND ($9::text IS NULL OR $9 = ANY (flags)) "
+	"AND (NOT $10::bool OR content_covered < " CONTENT_ITEMS_TEXT ") "
+	"AND ($11::bigint IS NULL OR (opened_at, pathway_id) > "
+	"('epoch'::timestamptz + $11::bigint * interval '1 microsecond', "
+	"$12::text)) "
+	"AND ($14::text[] IS NULL OR region = ANY ($14::text[])) "
+	"ORDER BY opened_at, pathway_id LIMIT $13::int";
+/* clang-format on */
+
+const char store_verify_history_sql[] =
+	"SELECT pathway_id, seq, source, event_id, event, "
+	"(extract(epoch FROM recorded_at) * 1000)::bigint FROM transitions "
+	"WHERE pathway_id = ANY ($1::text[]) ORDER BY pathway_id, seq";

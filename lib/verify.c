@@ -17,11 +17,6 @@ enum {
 	VC_TRANSITIONS,
 };
 
-static const char history_sql[] =
-	"SELECT pathway_id, seq, source, event_id, event, "
-	"(extract(epoch FROM recorded_at) * 1000)::bigint FROM transitions "
-	"WHERE pathway_id = ANY ($1::text[]) ORDER BY pathway_id, seq";
-
 struct page {
 	PGresult *rows;
 	PGresult *events;
@@ -184,8 +179,8 @@ static bool fetch_page(PGconn *conn, const char *after, int size,
 	for (int r = 0; r < PQntuples(pg->rows); r++)
 		pgarray_add(&ids, PQgetvalue(pg->rows, r, 0));
 	ids_text = pgarray_text(&ids);
-	pg->events = PQexecParams(conn, history_sql, 1, NULL, &ids_text, NULL,
-				  NULL, 0);
+	pg->events = PQexecParams(conn, store_verify_history_sql, 1, NULL,
+				  &ids_text, NULL, NULL, 0);
 	pgarray_free(&ids);
 	if (PQresultStatus(pg->events) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "%s", PQerrorMessage(conn));
