@@ -1,5 +1,7 @@
 #include "clinic.h"
 
+#include "outbox.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "app.h"
 #include "db.h"
 #include "log.h"
+#include "outbox.h"
 #include "pgarray.h"
 #include "store.h"
 #include "textbuf.h"
@@ -17,6 +20,7 @@
 /* The last answers, owned; NULL until the first refresh. */
 static PGresult *pathways;
 static PGresult *clocks;
+static PGresult *outbox;
 static time_t refreshed_at;
 static struct event *timer;
 static bool refreshing;
@@ -45,16 +49,23 @@ static void refresh_end(struct refresh *r)
 static void on_counted(struct db_conn *conn, PGresult **res, int n, void *arg)
 {
 	(void)conn;
-	if (n == 2 && db_result_ok(res[0]) && db_result_ok(res[1])) {
+	if (n == 3 && db_result_ok(res[0]) && db_result_ok(res[1]) &&
+	    db_result_ok(res[2])) {
 		PQclear(pathways);
 		PQclear(clocks);
+		PQclear(outbox);
 		pathways = res[0];
 		clocks = res[1];
-		res[0] = res[1] = NULL; /* ours now */
+		outbox = res[2];
+		res[0] = res[1] = res[2] = NULL; /* ours now */
 		refreshed_at = time(NULL);
-	} else if (n == 2) {
-		log_warning("clinic", "counting failed: %s",
-			    DB_WHY(db_result_ok(res[0]) ? res[1] : res[0]));
+	} else {
+		for (int i = 0; i < n; i++)
+			if (!db_result_ok(res[i])) {
+				log_warning("clinic", "counting failed: %s",
+					    DB_WHY(res[i]));
+				break;
+			}
 	}
 	refresh_end(arg);
 }
@@ -62,17 +73,18 @@ static void on_counted(struct db_conn *conn, PGresult **res, int n, void *arg)
 static void on_lease(struct db_conn *conn, void *arg)
 {
 	struct refresh *r = arg;
-	struct db_query q[2] = {
+	struct db_query q[3] = {
 		{.stmt = STMT_METRICS_PATHWAYS},
 		{.stmt = STMT_METRICS_CLOCKS,
 		 .nparams = 2,
 		 .params = {pgarray_text(&r->models),
 			    pgarray_text(&r->todays)}},
+		{.stmt = STMT_METRICS_OUTBOX},
 	};
 
 	r->conn = conn;
 	if (conn == NULL || q[1].params[0] == NULL || q[1].params[1] == NULL ||
-	    !db_send(conn, q, 2, on_counted, r))
+	    !db_send(conn, q, 3, on_counted, r))
 		refresh_end(r);
 }
 
@@ -129,7 +141,8 @@ void clinic_stop(void)
 	clinic_app = NULL;
 	PQclear(pathways);
 	PQclear(clocks);
-	pathways = clocks = NULL;
+	PQclear(outbox);
+	pathways = clocks = outbox = NULL;
 }
 
 static void render_pathways(struct textbuf *t)
@@ -173,12 +186,40 @@ static void render_clocks(struct textbuf *t)
 	}
 }
 
+static void render_outbox(struct textbuf *t)
+{
+	struct outbox_stats st;
+
+	outbox_stats(&st);
+	textbuf_printf(
+		t,
+		"# HELP painpath_outbox_backlog Notifications and "
+		"reports not yet delivered.\n"
+		"# TYPE painpath_outbox_backlog gauge\n"
+		"painpath_outbox_backlog %s\n"
+		"# HELP painpath_outbox_oldest_seconds Age of the oldest "
+		"undelivered one.\n"
+		"# TYPE painpath_outbox_oldest_seconds gauge\n"
+		"painpath_outbox_oldest_seconds %s\n"
+		"# HELP painpath_outbox_deliveries_total Deliveries by "
+		"this process, by outcome.\n"
+		"# TYPE painpath_outbox_deliveries_total counter\n"
+		"painpath_outbox_deliveries_total{outcome=\"delivered\"} "
+		"%llu\n"
+		"painpath_outbox_deliveries_total{outcome=\"failed\"} "
+		"%llu\n",
+		outbox ? PQgetvalue(outbox, 0, 0) : "0",
+		outbox ? PQgetvalue(outbox, 0, 1) : "0", st.delivered,
+		st.failed);
+}
+
 void clinic_render(struct textbuf *t)
 {
 	if (clinic_app != NULL && time(NULL) - refreshed_at > STALE_AFTER_S)
 		on_tick(-1, 0, clinic_app);
 	render_pathways(t);
 	render_clocks(t);
+	render_outbox(t);
 	textbuf_printf(t,
 		       "# HELP painpath_clinic_counted_seconds When the "
 		       "clinic figures were counted (0: not yet).\n"

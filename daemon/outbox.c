@@ -193,11 +193,22 @@ static void record(struct outbox_job *job, bool delivered, const char *done,
  * ------------------------------------------------------------------
  */
 
+static struct outbox_stats counters;
+
+void outbox_stats(struct outbox_stats *out)
+{
+	*out = counters;
+}
+
 static void on_sent(void *arg, int status, const char *error)
 {
 	struct outbox_job *job = arg;
 	bool ok = status >= 200 && status < 300;
 
+	if (ok)
+		counters.delivered++;
+	else
+		counters.failed++;
 	if (!ok)
 		log_info(CTX, "delivery %s to %s: %s (try %d)", job->id,
 			 job->endpoint, error ? error : "failed",

@@ -34,4 +34,11 @@ void outbox_stop_claiming(void);
 /* At exit, after the loop: frees what is still in flight. */
 void outbox_free(void);
 
+/* Deliveries this process made since it started, and tries that failed
+ * (for /metrics; the backlog is counted with the clinic figures). */
+struct outbox_stats {
+	unsigned long long delivered, failed;
+};
+void outbox_stats(struct outbox_stats *out);
+
 #endif

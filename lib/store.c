@@ -350,6 +350,10 @@ const struct db_statement store_statements[] = {
 	STMT(STMT_PATIENTS_OF_PATHWAYS,
 	     "SELECT patient_id, region FROM pathways WHERE pathway_id = ANY "
 	     "($1::text[])"),
+	STMT(STMT_METRICS_OUTBOX,
+	     "SELECT count(*), coalesce(extract(epoch FROM now() - "
+	     "min(created_at))::bigint, 0) FROM outbox WHERE delivered_at IS "
+	     "NULL"),
 	STMT(STMT_METRICS_PATHWAYS,
 	     "SELECT region, phase, level, count(*) FROM pathways WHERE "
 	     "closed_at IS NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),

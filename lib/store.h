@@ -77,6 +77,9 @@ enum store_stmt {
 	/* $1 model keys, $2 each model's today: running (reported) and
 	 * overdue clocks by region and rule, and paused waits by region. */
 	STMT_METRICS_CLOCKS,
+	/* The outbox: rows not yet delivered, and the age in seconds of the
+	 * oldest of them (0 when none). */
+	STMT_METRICS_OUTBOX,
 	/* --- FHIR (issue 13) ---------------------------------------------
 	 * A pathway as FHIR renders it: doc, transitions (json array, seq
 	 * order), patient_id, region, model, and $3 echoed back (the render

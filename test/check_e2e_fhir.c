@@ -485,6 +485,17 @@ static int post_event_to(int port, const char *patient, const char *type,
 	return status;
 }
 
+/* The value on the metrics line that starts with prefix, or -1. */
+static double metric_value(const char *body, const char *prefix)
+{
+	char line[256];
+	const char *at;
+
+	snprintf(line, sizeof(line), "\n%s", prefix);
+	at = body ? strstr(body, line) : NULL;
+	return at ? atof(at + strlen(line)) : -1;
+}
+
 START_TEST(test_fhir_subscription_delivery)
 {
 	struct receiver rc = {.pid = 0};
@@ -548,6 +559,19 @@ START_TEST(test_fhir_subscription_delivery)
 	receiver_start(&rc);
 	wait_delivered(&rc, "received", 1);
 	wait_sub_status(sub, "active");
+	/* An operator sees both in /metrics. */
+	ck_assert_int_eq(http_request(PORT, "GET", "/metrics", NULL, NULL, &r),
+			 200);
+	ck_assert_double_ge(metric_value(r.body, "painpath_outbox_deliveries_"
+						 "total{outcome=\"failed\"} "),
+			    3);
+	ck_assert_double_ge(
+		metric_value(r.body, "painpath_outbox_deliveries_total{outcome="
+				     "\"delivered\"} "),
+		2);
+	ck_assert_double_ge(metric_value(r.body, "painpath_outbox_backlog "),
+			    0);
+	http_response_free(&r);
 
 	/* 4. Committed by a daemon killed before it could deliver: another
 	 * daemon (or its restart) delivers it. */
