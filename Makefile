@@ -42,7 +42,7 @@ TEST_LIB_OBJ = $(TEST_LIB_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps run check unit e2e sanitize valgrind format format-check clean bench bench-coordinators fuzz \
 	install uninstall install-check install-dirs run-stop-check ha-check FORCE
-.PHONY: openapi-lint openapi-answers
+.PHONY: openapi-lint openapi-answers clang-check
 
 all: $(BUILD)/painpathd $(BUILD)/painpath
 
@@ -135,6 +135,13 @@ check: deps all format-check
 	$(MAKE) ha-check
 	$(MAKE) sanitize
 	$(MAKE) valgrind
+	$(MAKE) clang-check
+
+# The project builds with clang too, warnings as errors (compiled, not run:
+# the suites already ran under gcc and its sanitizers).
+clang-check:
+	$(MAKE) BUILD=build-clang CC=clang all build-clang/check_unit \
+	  build-clang/check_e2e build-clang/check_ha
 
 # doc/openapi.json against redocly's recommended rules (redocly.yaml).  The
 # CLI's notice about Node 20 is dropped from what it prints.

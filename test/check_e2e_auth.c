@@ -105,9 +105,9 @@ START_TEST(tokens_are_required)
 	struct http_response r;
 
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		static const char *const bad[] = {NO_TOKEN, BAD_TOKEN,
-						  "Authorization: Basic "
-						  "ZGV2LWFkbWluOg==\r\n"};
+		static const char *const bad[] = {
+			NO_TOKEN, BAD_TOKEN,
+			("Authorization: Basic ZGV2LWFkbWluOg==\r\n")};
 		for (size_t b = 0; b < 3; b++) {
 			as(bad[b], routes[i].method, routes[i].path, "{}", &r);
 			ck_assert_msg(r.status == 401, "%s %s: %d",

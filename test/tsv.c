@@ -62,6 +62,9 @@ bool tsv_next(struct tsv *t, int min_cols, int max_cols)
 }
 
 static void vfail(struct tsv *t, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void vfail(struct tsv *t, const char *fmt, va_list ap)
 {
 	char msg[500];
 
