@@ -170,34 +170,6 @@ static bool date_matches(const struct fhir_search_term *t, const char *text)
 /* --- parsing ----------------------------------------------------------------
  */
 
-/* Splits at unescaped commas; "\," is a comma, "\|" stays escaped (the
- * token matcher reads it as a literal bar). */
-static bool split_values(const char *value, struct fhir_search_term *t)
-{
-	size_t n = 0;
-
-	t->value_count = 0;
-	for (const char *p = value;; p++) {
-		if (*p == '\\' && (p[1] == ',' || p[1] == '\\' || p[1] == '|' ||
-				   p[1] == '$')) {
-			if (p[1] == '|' && n + 1 < FHIR_SEARCH_VALUE_MAX)
-				t->values[t->value_count][n++] = '\\';
-			p++;
-		} else if (*p == ',' || *p == '\0') {
-			if (n == 0 || t->value_count >= FHIR_SEARCH_MAX_VALUES)
-				return false;
-			t->values[t->value_count++][n] = '\0';
-			n = 0;
-			if (*p == '\0')
-				return true;
-			continue;
-		}
-		if (n + 1 >= FHIR_SEARCH_VALUE_MAX)
-			return false;
-		t->values[t->value_count][n++] = *p;
-	}
-}
-
 static bool parse_count(const char *value, struct fhir_search *out,
 			struct fhir_error *err)
 {
@@ -263,7 +235,8 @@ static bool parse_term(const char *name_in, const char *value,
 	t->kind = params[row].kind;
 	if (t->kind == FHIR_SK_DATE)
 		return date_term(value, t, err);
-	if (!split_values(value, t))
+	if (!fhir_split_values(value, &t->values[0][0], FHIR_SEARCH_VALUE_MAX,
+			       FHIR_SEARCH_MAX_VALUES, &t->value_count))
 		return fhir_error_set(err, ERR_INVALID_REQUEST, NULL,
 				      "%s has an empty or too long value",
 				      name);

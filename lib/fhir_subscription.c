@@ -194,31 +194,33 @@ static bool decode(const char *s, size_t len, char *out, size_t out_len)
 	return true;
 }
 
-/* Splits a decoded value at unescaped commas (FHIR's "\," is a comma). */
-static bool split_values(const char *value, struct fhir_criterion *c)
+bool fhir_split_values(const char *value, char *values, size_t value_max,
+		       size_t max_values, size_t *count)
 {
 	size_t n = 0;
 
-	c->value_count = 0;
+	*count = 0;
 	for (const char *p = value;; p++) {
+		char *out = values + *count * value_max;
 		if (*p == '\\' && (p[1] == ',' || p[1] == '\\' || p[1] == '|' ||
 				   p[1] == '$')) {
 			/* keep "\|" escaped: it is not a system separator */
-			if (p[1] == '|' && n + 1 < FHIR_SUB_VALUE_MAX)
-				c->values[c->value_count][n++] = '\\';
+			if (p[1] == '|' && n + 1 < value_max)
+				out[n++] = '\\';
 			p++;
 		} else if (*p == ',' || *p == '\0') {
-			if (n == 0 || c->value_count >= FHIR_SUB_MAX_VALUES)
+			if (n == 0 || *count >= max_values)
 				return false;
-			c->values[c->value_count++][n] = '\0';
+			out[n] = '\0';
+			++*count;
 			n = 0;
 			if (*p == '\0')
 				return true;
 			continue;
 		}
-		if (n + 1 >= FHIR_SUB_VALUE_MAX)
+		if (n + 1 >= value_max)
 			return false;
-		c->values[c->value_count][n++] = *p;
+		out[n++] = *p;
 	}
 }
 
@@ -267,7 +269,8 @@ static bool parse_term(const char *type, const char *term, size_t len,
 			err, ":identifier is for references, not %s", name);
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->type = p->type;
-	if (!split_values(value, c))
+	if (!fhir_split_values(value, &c->values[0][0], FHIR_SUB_VALUE_MAX,
+			       FHIR_SUB_MAX_VALUES, &c->value_count))
 		return BAD_CRITERIA(err, "%s has an empty or too long value",
 				    name);
 	return true;

@@ -98,6 +98,11 @@ bool fhir_token_matches(const char *system, const char *code,
 /* A Reference, logical (its identifier as a token) or literal ("Type/id"
  * or "id"), against a search value. */
 bool fhir_reference_matches(const json_t *ref, const char *value);
+/* Splits a search or criteria value at unescaped commas ("\," is a comma,
+ * "\|" stays escaped: it is not a system separator) into count rows of
+ * values, each value_max bytes; false when empty, too many or too long. */
+bool fhir_split_values(const char *value, char *values, size_t value_max,
+		       size_t max_values, size_t *count);
 
 /* https://..., or http:// to a loopback host; no user info, no fragment.
  * Also for the regions' report endpoints. */
