@@ -794,9 +794,17 @@ static bool match_route(const struct route *rt, char **segs, int nsegs,
 	return true;
 }
 
+/* A path under /v1 or /fhir belongs to an API: never a page. */
+static bool api_path(char **segs, int nsegs)
+{
+	return nsegs > 0 &&
+	       (strcmp(segs[0], "v1") == 0 || strcmp(segs[0], "fhir") == 0);
+}
+
 /* Finds the handler.  When the path matches only with other methods,
  * allow receives them ("GET, POST") for the 405's Allow header.  Captured
- * params point into segbuf. */
+ * params point into segbuf.  The pages' catch-all rows take no API path
+ * and add nothing to allow (enum frontend). */
 static const struct route *find_route(struct request_full *f, size_t pathlen,
 				      char *allow, size_t allowlen)
 {
@@ -804,17 +812,21 @@ static const struct route *find_route(struct request_full *f, size_t pathlen,
 	int n = split_path(f->head.target, pathlen, f->segbuf,
 			   sizeof(f->segbuf), segs);
 	size_t used = 0;
+	bool api = api_path(segs, n);
 
 	allow[0] = '\0';
 	if (n < 0)
 		return NULL;
 	for (size_t i = 0; i < srv.nroutes; i++) {
 		const struct route *rt = &srv.routes[i];
+		bool page = rt->frontend == FRONTEND_PAGES;
 
-		if (!match_route(rt, segs, n, &f->r))
+		if ((page && api) || !match_route(rt, segs, n, &f->r))
 			continue;
 		if (rt->method == f->r.method)
 			return rt;
+		if (page)
+			continue;
 		if (strstr(allow, method_names[rt->method]) == NULL)
 			used += (size_t)snprintf(
 				allow + used,

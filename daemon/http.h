@@ -42,8 +42,12 @@ enum http_method {
 #define ROUTE_MAX_PARAMS 2
 
 /* How a route's errors and JSON answers are written: the /v1 contract's
- * {"error": {...}}, or FHIR's OperationOutcome (application/fhir+json). */
-enum frontend { FRONTEND_V1, FRONTEND_FHIR };
+ * {"error": {...}}, or FHIR's OperationOutcome (application/fhir+json).
+ * FRONTEND_PAGES marks the pages' catch-all rows (daemon/static.c): their
+ * errors are /v1's, they never take a path under /v1 or /fhir (the APIs'
+ * own, an unknown one is the API's 404), and they name no method in a
+ * 405's Allow (an unknown path is 404 whatever the method). */
+enum frontend { FRONTEND_V1, FRONTEND_FHIR, FRONTEND_PAGES };
 
 struct token;
 

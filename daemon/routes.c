@@ -123,12 +123,14 @@ static const struct route routes[] = {
 	 EHR | COORDINATOR | ADMIN, FRONTEND_FHIR, NULL},
 	{METHOD_GET, "/public/waiting-times", public_waiting_get, PUBLIC,
 	 FRONTEND_V1, NULL},
-	/* The pages last: any other path of up to three segments is looked
-	 * up among the loaded files. */
-	{METHOD_GET, "/", static_get, PUBLIC, FRONTEND_V1, NULL},
-	{METHOD_GET, "/:file", static_get, PUBLIC, FRONTEND_V1, NULL},
-	{METHOD_GET, "/:dir/:file", static_get, PUBLIC, FRONTEND_V1, NULL},
-	{METHOD_GET, "/:dir/:sub/:file", static_get, PUBLIC, FRONTEND_V1, NULL},
+	/* The pages last: any other path of up to three segments, but none
+	 * under /v1 or /fhir, is looked up among the loaded files
+	 * (FRONTEND_PAGES: an unknown path stays the APIs' 404). */
+	{METHOD_GET, "/", static_get, PUBLIC, FRONTEND_PAGES, NULL},
+	{METHOD_GET, "/:file", static_get, PUBLIC, FRONTEND_PAGES, NULL},
+	{METHOD_GET, "/:dir/:file", static_get, PUBLIC, FRONTEND_PAGES, NULL},
+	{METHOD_GET, "/:dir/:sub/:file", static_get, PUBLIC, FRONTEND_PAGES,
+	 NULL},
 };
 const struct route *const app_routes = routes;
 const unsigned app_route_count = sizeof(routes) / sizeof(routes[0]);

@@ -220,14 +220,18 @@ TCase *e2e_tcase(const char *name)
 }
 
 /* The regions the suites use: fixed ones, and pools from which e2e_region
- * hands one to each test that wants a region of its own. */
-#define REGION_POOL 12
+ * hands one to each test that wants a region of its own.  A token holds
+ * at most AUTH_MAX_REGIONS (64): the fixed ones and the pools together
+ * stay within it. */
 static const char *const fixed_regions[] = {
 	"r",	     "r0",    "r1",	      "r2",	    "r3",
 	"r4",	     "r5",    "r6",	      "r7",	    "r8",
 	"r9",	     "drain", "hostile-deep", "helse-vest", "helse-nord",
 	"helse-midt"};
-static const char *const pooled_regions[] = {"esc", "wl", "wait", "t"};
+static const struct {
+	const char *prefix;
+	int size;
+} pooled_regions[] = {{"esc", 10}, {"wl", 6}, {"wait", 8}, {"t", 20}};
 
 /* Counts shared by every forked test (Check runs each in a child), so
  * no two tests get the same region. */
@@ -240,8 +244,8 @@ void e2e_region(char *out, size_t len, const char *prefix)
 	ck_assert_ptr_nonnull(next);
 	for (size_t i = 0; i < sizeof(pooled_regions) / sizeof(*pooled_regions);
 	     i++)
-		if (strcmp(prefix, pooled_regions[i]) == 0) {
-			ck_assert_msg(next[i] < REGION_POOL,
+		if (strcmp(prefix, pooled_regions[i].prefix) == 0) {
+			ck_assert_msg(next[i] < pooled_regions[i].size,
 				      "region pool %s is used up", prefix);
 			snprintf(out, len, "%s-%d", prefix, ++next[i]);
 			return;
@@ -287,10 +291,10 @@ static void write_scoped_tokens(void)
 					 fixed_regions[i]);
 	for (size_t i = 0; i < sizeof(pooled_regions) / sizeof(*pooled_regions);
 	     i++)
-		for (int k = 1; k <= REGION_POOL; k++)
+		for (int k = 1; k <= pooled_regions[i].size; k++)
 			used += (size_t)snprintf(
 				regions + used, sizeof(regions) - used,
-				",%s-%d", pooled_regions[i], k);
+				",%s-%d", pooled_regions[i].prefix, k);
 	for (size_t i = 0; i < 3; i++)
 		fprintf(out, "%s %s %s plain:%s\n", roles[i][0], roles[i][1],
 			regions, roles[i][0]);

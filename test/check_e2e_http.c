@@ -552,6 +552,17 @@ START_TEST(regression_libevent_html_errors)
 		 "method_not_allowed"},
 		{"an unknown method on no route",
 		 "BREW /nowhere HTTP/1.1\r\nHost: x\r\n\r\n", 404, "not_found"},
+		/* The pages' catch-all rows never take a path under /v1. */
+		{"an unknown path under /v1",
+		 "GET /v1/nowhere?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", 404,
+		 "not_found"},
+		{"an unknown path under /v1 of a page's depth",
+		 "GET /v1/no/where HTTP/1.1\r\nHost: x\r\n\r\n", 404,
+		 "not_found"},
+		{"a POST to an unknown path under /v1",
+		 "POST /v1/nowhere HTTP/1.1\r\nHost: x\r\n"
+		 "Content-Length: 0\r\n\r\n",
+		 404, "not_found"},
 		{"an unknown expectation",
 		 "POST /v1/events HTTP/1.1\r\nHost: x\r\nExpect: 999-evil\r\n"
 		 "Content-Length: 2\r\n\r\n{}",

@@ -17,13 +17,17 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <libpq-fe.h>
 
 #include "e2e.h"
 
 #define COORD	  "Authorization: Bearer e2e-coord\r\n"
 #define EHR_ALL	  "Authorization: Bearer dev-ehr\r\n"
 #define COORD_ALL "Authorization: Bearer dev-coordinator\r\n"
+#define EHR	  "Authorization: Bearer e2e-ehr\r\n"
 
 /* --- seeding ---------------------------------------------------------------
  */
@@ -265,6 +269,16 @@ START_TEST(figures_of_a_region)
 	ck_assert(num(m, "median_days") == 31);
 	ck_assert_int_eq(num(m, "waiting_at_end"), 3);
 	http_response_free(&r);
+	/* Who waited at the end of a month after the summary's and before
+	 * as_of's is not known; as_of's month ends on as_of. */
+	ck_assert_int_eq(get_as(COORD, &r,
+				"/v1/stats/trend?region=%s&as_of=2099-12-31"
+				"&months=2",
+				region),
+			 200);
+	ck_assert(json_is_null(e2e_at(r.json, "months.0.waiting_at_end")));
+	ck_assert_int_eq(num(e2e_at(r.json, "months.1"), "waiting_at_end"), 3);
+	http_response_free(&r);
 
 	ck_assert_int_eq(get_as(COORD, &r,
 				"/v1/stats/flow?region=%s&as_of=2025-05-21"
@@ -388,10 +402,12 @@ END_TEST
 START_TEST(bad_parameters_are_refused)
 {
 	static const char *const paths[] = {
-		"/v1/deadlines?within_days=9", "/v1/stats/trend?months=0",
-		"/v1/stats/flow?weeks=53",     "/v1/stats/histogram?rule=soon",
-		"/v1/stats/clocks?level=top",  "/v1/stats/clocks?as_of=today",
-		"/v1/stats/clocks?colour=red", "/v1/export?from=2025-02-01",
+		"/v1/deadlines?within_days=9",	"/v1/stats/trend?months=0",
+		"/v1/stats/flow?weeks=53",	"/v1/stats/histogram?rule=soon",
+		"/v1/stats/clocks?level=top",	"/v1/stats/clocks?as_of=today",
+		"/v1/stats/clocks?colour=red",	"/v1/export?from=2025-02-01",
+		"/v1/deadlines?limit=0",	"/v1/whoami?as_of=2025-05-21",
+		"/public/waiting-times?unit=x",
 	};
 	struct http_response r;
 
@@ -399,6 +415,49 @@ START_TEST(bad_parameters_are_refused)
 		ck_assert_int_eq(e2e_get(PORT, &r, "%s", paths[i]), 400);
 		ck_assert_str_eq(e2e_str(r.json, "error.code"),
 				 "invalid_request");
+		http_response_free(&r);
+	}
+	/* Checked before a build is started. */
+	ck_assert_int_eq(http_request(PORT, "POST",
+				      "/v1/stats/build?cutoff=2999-01-01", NULL,
+				      NULL, &r),
+			 400);
+	ck_assert_str_eq(e2e_str(r.json, "error.field"), "cutoff");
+	http_response_free(&r);
+}
+END_TEST
+
+/* Without a token 401; a role the route does not take 403. */
+START_TEST(routes_refuse_by_token_and_role)
+{
+	static const struct {
+		const char *method, *path, *role_refused;
+	} routes[] = {
+		{"GET", "/v1/stats/clocks", EHR},
+		{"GET", "/v1/stats/histogram", EHR},
+		{"GET", "/v1/stats/trend", EHR},
+		{"GET", "/v1/stats/flow", EHR},
+		{"GET", "/v1/deadlines", EHR},
+		{"GET", "/v1/export?from=2025-03-01&to=2025-03-31", COORD},
+		{"POST", "/v1/stats/build", COORD},
+		{"GET", "/v1/whoami", NULL},
+	};
+	struct http_response r;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		ck_assert_int_eq(http_request(PORT, routes[i].method,
+					      routes[i].path, NULL,
+					      "Authorization:\r\n", &r),
+				 401);
+		ck_assert_str_eq(e2e_str(r.json, "error.code"), "unauthorized");
+		http_response_free(&r);
+		if (routes[i].role_refused == NULL)
+			continue;
+		ck_assert_int_eq(http_request(PORT, routes[i].method,
+					      routes[i].path, NULL,
+					      routes[i].role_refused, &r),
+				 403);
+		ck_assert_str_eq(e2e_str(r.json, "error.code"), "forbidden");
 		http_response_free(&r);
 	}
 }
@@ -551,8 +610,10 @@ END_TEST
  * quote quoted as RFC 4180 says. */
 START_TEST(escalations_csv_quotes_and_audits)
 {
-	char region[64], unit[96], sql[512], path[256], *cur, *f[32];
+	char region[64], unit[96], sql[512], path[256], *cur, *f[32], due[16];
 	struct http_response r;
+	json_t *item, *v;
+	size_t i;
 	long id = -1;
 	int n, before;
 
@@ -569,12 +630,33 @@ START_TEST(escalations_csv_quotes_and_audits)
 				 region),
 			 200);
 	id = (long)json_integer_value(e2e_at(r.json, "items.0.id"));
+	snprintf(due, sizeof(due), "%s", e2e_str(r.json, "items.0.due"));
 	http_response_free(&r);
 	snprintf(path, sizeof(path), "/v1/escalations/%ld/ack", id);
 	ck_assert_int_eq(http_request(PORT, "POST", path,
 				      "{\"note\":\"called, \\\"twice\\\"\"}",
 				      COORD, &r),
 			 200);
+	http_response_free(&r);
+	/* The deadlines name the night's escalation of a clock, and who
+	 * acknowledged it. */
+	ck_assert_int_eq(get_as(COORD, &r,
+				"/v1/deadlines?region=%s&as_of=%s"
+				"&within_days=7",
+				region, due),
+			 200);
+	item = NULL;
+	json_array_foreach(json_object_get(r.json, "items"), i, v)
+	{
+		if (json_integer_value(json_object_get(v, "escalation_id")) ==
+		    id)
+			item = v;
+	}
+	ck_assert_ptr_nonnull(item);
+	ck_assert_int_eq(num(item, "days_left"), 0);
+	ck_assert_str_eq(e2e_str(item, "acknowledged.by"), "e2e-coord");
+	ck_assert_str_eq(e2e_str(item, "acknowledged.note"),
+			 "called, \"twice\"");
 	http_response_free(&r);
 	snprintf(sql, sizeof(sql),
 		 "SELECT count(*) FROM audit_log WHERE route = "
@@ -776,6 +858,64 @@ START_TEST(export_client_leaving_frees_its_slot)
 }
 END_TEST
 
+/* Polls until the SELECT counts want (the daemon's statements show in
+ * pg_stat_activity as it runs them). */
+static void wait_count(const char *sql, int want)
+{
+	const struct timespec pause = {0, 20 * 1000 * 1000};
+	int n = -1;
+
+	for (int waited = 0; waited < E2E_POLL_LIMIT_MS; waited += 20) {
+		if ((n = e2e_count(sql)) == want)
+			return;
+		nanosleep(&pause, NULL);
+	}
+	ck_abort_msg("%s: %d, not %d", sql, n, want);
+}
+
+/* At most two exports run at once: a third is 503 with Retry-After.  The
+ * two are held where they read the pathways (the test locks the table),
+ * so both run when the third comes; released, both end (two audited
+ * exports need four connections of the long-work pool at once). */
+START_TEST(a_third_export_is_refused)
+{
+	static const char path[] = "/v1/export?from=2025-03-01&to=2025-03-31";
+	PGconn *lock = PQconnectdb(e2e_pg.conninfo);
+	struct http_response r;
+	PGresult *res;
+	char *retry;
+	int fd[2];
+
+	ck_assert_int_eq(PQstatus(lock), CONNECTION_OK);
+	res = PQexec(lock, "BEGIN; LOCK TABLE pathways IN ACCESS EXCLUSIVE "
+			   "MODE");
+	ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	for (int i = 0; i < 2; i++) {
+		fd[i] = http_begin(PORT, "GET", path, NULL, NULL);
+		ck_assert_int_ge(fd[i], 0);
+	}
+	wait_count("SELECT count(*) FROM pg_stat_activity WHERE "
+		   "wait_event_type = 'Lock' AND query LIKE "
+		   "'DECLARE painpath_export%'",
+		   2);
+	ck_assert_int_eq(e2e_get(PORT, &r, "%s", path), 503);
+	ck_assert_str_eq(e2e_str(r.json, "error.code"), "unavailable");
+	retry = http_header(&r, "Retry-After");
+	ck_assert_ptr_nonnull(retry);
+	free(retry);
+	http_response_free(&r);
+	res = PQexec(lock, "COMMIT");
+	ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	PQfinish(lock);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(http_end(fd[i], &r), 200);
+		http_response_free(&r);
+	}
+}
+END_TEST
+
 /* --- the pages -------------------------------------------------------------
  */
 
@@ -947,6 +1087,7 @@ void e2e_add_stats_tests(Suite *s)
 	tcase_add_test(stats, figures_stay_in_the_token_regions);
 	tcase_add_test(stats, deadlines_are_audited_figures_are_not);
 	tcase_add_test(stats, bad_parameters_are_refused);
+	tcase_add_test(stats, routes_refuse_by_token_and_role);
 	suite_add_tcase(s, stats);
 	tcase_add_test(exports, worklist_csv_equals_the_json);
 	tcase_add_test(exports, waiting_csv_is_a_table_of_units);
@@ -954,6 +1095,7 @@ void e2e_add_stats_tests(Suite *s)
 	tcase_add_test(exports, registry_export_ndjson);
 	tcase_add_test(exports, cli_export_matches_the_daemon);
 	tcase_add_test(exports, export_client_leaving_frees_its_slot);
+	tcase_add_test(exports, a_third_export_is_refused);
 	suite_add_tcase(s, exports);
 	tcase_add_test(pages, pages_are_served_with_their_headers);
 	tcase_add_test(pages, public_waiting_times);

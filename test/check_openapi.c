@@ -6,10 +6,14 @@
  * documented operation is a row.  The error codes the document lists are
  * lib/error.c's.  A mismatch fails naming the route.
  *
- * In scope: the /v1 front-end's rows under /v1/, the operators' three
- * (/healthz, /readyz, /metrics), and any other row the document names.
- * Other rows (FHIR, static pages) are described elsewhere; they are
- * counted, not checked.
+ * In scope: every row of the /v1 front-end -- the /v1 API, the
+ * operators' three (/healthz, /readyz, /metrics) and the public waiting
+ * times (/public/waiting-times, an API others call).  Out of scope,
+ * counted but not checked: the FHIR rows (described by FHIR's own
+ * CapabilityStatement at /fhir/metadata) and the pages' catch-all rows
+ * (FRONTEND_PAGES), which are not an API but whatever files the web root
+ * holds for browsers, behind patterns that fit any path of up to three
+ * segments; only those four patterns may be pages rows.
  */
 #include <check.h>
 #include <stdarg.h>
@@ -28,8 +32,10 @@
 #define DOC_PATH   "doc/openapi.json"
 #define ROLE_COUNT 3 /* enum role */
 
-static const char *const operators_routes[] = {"/healthz", "/readyz",
-					       "/metrics"};
+/* The pages' catch-all rows, the only rows outside the document but
+ * FHIR's. */
+static const char *const page_patterns[] = {"/", "/:file", "/:dir/:file",
+					    "/:dir/:sub/:file"};
 /* By enum http_method. */
 static const char *const method_keys[] = {"get", "post", "put", "delete"};
 static const char *const method_names[] = {"GET", "POST", "PUT", "DELETE"};
@@ -125,18 +131,16 @@ static json_t *documented(const char *path, const char *method)
 
 static bool in_scope(const struct route *rt)
 {
-	char path[256];
+	return rt->frontend == FRONTEND_V1;
+}
 
-	if (rt->frontend != FRONTEND_V1)
-		return false;
-	if (strncmp(rt->pattern, "/v1/", 4) == 0)
-		return true;
-	for (size_t i = 0;
-	     i < sizeof(operators_routes) / sizeof(operators_routes[0]); i++)
-		if (strcmp(rt->pattern, operators_routes[i]) == 0)
+static bool is_page_pattern(const char *pattern)
+{
+	for (size_t i = 0; i < sizeof(page_patterns) / sizeof(page_patterns[0]);
+	     i++)
+		if (strcmp(pattern, page_patterns[i]) == 0)
 			return true;
-	doc_path_of(rt->pattern, path, sizeof(path));
-	return json_object_get(json_object_get(doc, "paths"), path) != NULL;
+	return false;
 }
 
 /* A parameter, its local $ref followed. */
@@ -330,6 +334,12 @@ START_TEST(every_route_is_documented)
 	for (unsigned i = 0; i < app_route_count; i++) {
 		const struct route *rt = &app_routes[i];
 
+		if (rt->frontend == FRONTEND_PAGES &&
+		    (!is_page_pattern(rt->pattern) || rt->method != METHOD_GET))
+			problem(&p,
+				"route %s %s is marked a page but is none of "
+				"the pages' catch-all patterns",
+				method_name(rt), rt->pattern);
 		if (!in_scope(rt)) {
 			outside++;
 			continue;
@@ -338,7 +348,7 @@ START_TEST(every_route_is_documented)
 		checked++;
 	}
 	printf("openapi: %d routes checked against %s, %d outside its "
-	       "scope (other front-ends)\n",
+	       "scope (FHIR, pages)\n",
 	       checked, DOC_PATH, outside);
 	ck_assert_msg(p.count == 0,
 		      "%d difference(s) between "

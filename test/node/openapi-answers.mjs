@@ -16,9 +16,18 @@
 // its Content-Type one the status documents (none when it documents no
 // content), and its body valid against that schema.  An answer to a path
 // or method the document does not have (the daemon's 404 and 405) must be
-// the documented error envelope.  Paths outside the document's scope
-// (neither under /v1/ nor /healthz, /readyz, /metrics: pages, FHIR) are
-// counted, and only their plain-JSON errors checked.
+// the documented error envelope.  Paths the document does not have and
+// that are not under /v1/ (pages, FHIR) are outside its scope: counted,
+// and only their plain-JSON errors checked.
+//
+// Streamed answers are held to their media type (the recorder has them
+// de-chunked).  NDJSON (application/x-ndjson): every line ends with a
+// newline and is JSON; the lines, read as an array, are valid against
+// the schema (an array, whose items are the lines, as OpenAPI 3.2 reads a
+// sequential media type).  CSV (text/csv): RFC 4180 records, each ended
+// by CRLF; the first is the header row, exactly the media type's
+// x-csv-columns (which a CSV media type must list), and every other
+// record has as many fields.
 //
 // Prints the failures, then what was covered: answers, operations and
 // operation/status pairs, and the operations and statuses no answer
@@ -90,6 +99,58 @@ function mediaType(contentType) {
 	return (contentType ?? '').split(';')[0].trim().toLowerCase();
 }
 
+// JSON texts one a line (a JSON text holds no raw newline).
+const SEQUENCES = ['application/x-ndjson', 'application/jsonl',
+	'application/jsonlines'];
+
+// The records of an RFC 4180 text: quoted fields (doubled quotes, commas
+// and line breaks inside), every record ended by CRLF.  Returns
+// { records } or { error }.
+function csvRecords(text) {
+	const records = [];
+	let fields = [];
+	let i = 0;
+	const at = () => `record ${records.length + 1}, field ${fields.length + 1}`;
+	while (i < text.length) {
+		let field = '';
+		if (text[i] === '"') {
+			for (i++; ; i++) {
+				if (i >= text.length)
+					return { error: `${at()}: a quoted field never closes` };
+				if (text[i] === '"' && text[i + 1] === '"') {
+					field += '"';
+					i++;
+				} else if (text[i] === '"') {
+					i++;
+					break;
+				} else {
+					field += text[i];
+				}
+			}
+		} else {
+			while (i < text.length && !',\r\n"'.includes(text[i]))
+				field += text[i++];
+			if (text[i] === '"')
+				return { error: `${at()}: a quote inside an unquoted field` };
+		}
+		fields.push(field);
+		if (text[i] === ',') {
+			i++;
+			continue;
+		}
+		if (text.startsWith('\r\n', i)) {
+			i += 2;
+			records.push(fields);
+			fields = [];
+			continue;
+		}
+		return { error: i >= text.length ?
+			`${at()}: the last record does not end with CRLF` :
+			`${at()}: ${JSON.stringify(text[i])} after a field` };
+	}
+	return { records };
+}
+
 class Checker {
 	constructor(doc) {
 		this.doc = doc;
@@ -113,9 +174,26 @@ class Checker {
 		return this.validators.get(ptr);
 	}
 
+	// Errors of value against the schema at ptr; where names an error's
+	// place from its instance path.
+	schemaErrors(ptr, value, where = (path) => `body${path}`) {
+		const validate = this.validator(ptr);
+		if (validate(value))
+			return [];
+		// The deepest first: under oneOf, the branch that nearly fitted.
+		const depth = (e) => e.instancePath.split('/').length;
+		return [...validate.errors].sort((a, b) => depth(b) - depth(a))
+			.slice(0, 8).map((e) =>
+			`${where(e.instancePath)} ${e.message}` +
+			(e.params && Object.keys(e.params).length ?
+				` ${JSON.stringify(e.params)}` : ''));
+	}
+
 	// Errors of body (text) against the schema at ptr, as JSON when the
-	// media type is JSON.
+	// media type is JSON, as the array of its lines when it is NDJSON.
 	bodyErrors(ptr, media, body) {
+		if (SEQUENCES.includes(media))
+			return this.sequenceErrors(ptr, body);
 		let value = body;
 		if (media === 'application/json' || media.endsWith('+json')) {
 			try {
@@ -124,16 +202,49 @@ class Checker {
 				return [`body is not JSON: ${e.message}`];
 			}
 		}
-		const validate = this.validator(ptr);
-		if (validate(value))
-			return [];
-		// The deepest first: under oneOf, the branch that nearly fitted.
-		const depth = (e) => e.instancePath.split('/').length;
-		return [...validate.errors].sort((a, b) => depth(b) - depth(a))
-			.slice(0, 8).map((e) =>
-			`body${e.instancePath} ${e.message}` +
-			(e.params && Object.keys(e.params).length ?
-				` ${JSON.stringify(e.params)}` : ''));
+		return this.schemaErrors(ptr, value);
+	}
+
+	sequenceErrors(ptr, body) {
+		if (body !== '' && !body.endsWith('\n'))
+			return ['the last line does not end with a newline (cut short?)'];
+		const lines = body === '' ? [] : body.slice(0, -1).split('\n');
+		const values = [];
+		for (const [i, line] of lines.entries()) {
+			if (line.trim() === '')
+				return [`line ${i + 1} is empty`];
+			try {
+				values.push(JSON.parse(line));
+			} catch (e) {
+				return [`line ${i + 1} is not JSON: ${e.message}`];
+			}
+		}
+		return this.schemaErrors(ptr, values, (path) => {
+			const [, index, ...rest] = path.split('/');
+			return index === undefined ? 'body' :
+				`line ${Number(index) + 1}: ${rest.length ? '/' : ''}` +
+				rest.join('/');
+		});
+	}
+
+	// A CSV answer: its header row is the documented columns, and every
+	// record has as many fields.
+	csvErrors(media, body) {
+		const columns = media['x-csv-columns'];
+		if (!Array.isArray(columns) || columns.length === 0)
+			return ['the document lists no x-csv-columns for this CSV'];
+		const { records, error } = csvRecords(body);
+		if (error !== undefined)
+			return [`CSV: ${error}`];
+		if (records.length === 0)
+			return ['CSV: no header row'];
+		const header = records[0].join(',');
+		if (header !== columns.join(','))
+			return [`CSV header row is ${header}, documented ` +
+				columns.join(',')];
+		const bad = records.findIndex((r) => r.length !== columns.length);
+		return bad < 0 ? [] : [`CSV record ${bad + 1} has ` +
+			`${records[bad].length} fields, the header ${columns.length}`];
 	}
 
 	// Another front-end's answer (a page, FHIR): not the document's; an
@@ -204,8 +315,10 @@ class Checker {
 		if (content[media] === undefined)
 			return [`Content-Type ${rec.content_type} is not documented for ` +
 				`${o.key} ${status} (${Object.keys(content).join(', ')})`];
-		if (content[media].schema === undefined)
-			return [];
+		const csv = media === 'text/csv' ?
+			this.csvErrors(content[media], rec.body) : [];
+		if (csv.length > 0 || content[media].schema === undefined)
+			return csv;
 		return this.bodyErrors(pointer([...base, 'content', media, 'schema']),
 			media, rec.body);
 	}
