@@ -54,13 +54,16 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-# Only version.o sees the version, and only config.o the installed paths;
+# Only version.o sees the version, and only config.o and static.o the
+# installed paths;
 # each is rebuilt when its stamp's text changes (a new commit, another
 # PREFIX), and nothing else is.
 $(BUILD)/lib/version.o: CPPFLAGS += -DPAINPATH_VERSION='"$(VERSION)"'
 $(BUILD)/lib/version.o: $(BUILD)/version.stamp
 $(BUILD)/lib/config.o: CPPFLAGS += $(PATH_DEFS)
 $(BUILD)/lib/config.o: $(BUILD)/paths.stamp
+$(BUILD)/daemon/static.o: CPPFLAGS += $(PATH_DEFS)
+$(BUILD)/daemon/static.o: $(BUILD)/paths.stamp
 
 FORCE:
 $(BUILD)/version.stamp: FORCE
@@ -222,7 +225,8 @@ INSTALL_BUILD ?= build-install
 
 ifdef INSTALLED
 PATH_DEFS = -DPAINPATH_MODELS_DIR='"$(DATADIR)/models"' \
-            -DPAINPATH_SCHEMA_DIR='"$(DATADIR)/schema"'
+            -DPAINPATH_SCHEMA_DIR='"$(DATADIR)/schema"' \
+            -DPAINPATH_WEB_DIR='"$(DATADIR)/web"'
 endif
 
 # contrib/painpathd.service names the default PREFIX's paths, so it works
@@ -248,6 +252,8 @@ install:
 	install -m 0755 $(INSTALL_BUILD)/painpath $(DESTDIR)$(BINDIR)/painpath
 	install -m 0644 schema/*.sql $(DESTDIR)$(DATADIR)/schema/
 	install -m 0644 config/models/*.json $(DESTDIR)$(DATADIR)/models/
+	cd web && find . -type d -exec install -d $(DESTDIR)$(DATADIR)/web/{} \; \
+	  && find . -type f -exec install -m 0644 {} $(DESTDIR)$(DATADIR)/web/{} \;
 	install -m 0644 man/painpath.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/painpath.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/painpathd.8 $(DESTDIR)$(MANDIR)/man8/

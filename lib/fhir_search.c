@@ -1,5 +1,7 @@
 #include "fhir_search.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,6 +370,10 @@ const struct fhir_search_term *fhir_search_term(const struct fhir_search *s,
 /* --- the cursor -------------------------------------------------------------
  */
 
+/* Microseconds since 1970 of 0001-01-01 and of 9999-12-31T23:59:59.999999. */
+#define CURSOR_MICROS_MIN (-62135596800000000LL)
+#define CURSOR_MICROS_MAX 253402300799999999LL
+
 void fhir_search_cursor(long long micros, const char *pathway_id, int seq,
 			char *out, size_t len)
 {
@@ -386,6 +392,7 @@ bool fhir_search_cursor_parse(const char *text_in, long long *micros,
 	char plain[ID_MAX + 48], *end;
 	size_t len = strlen(text_in), i;
 	const char *id;
+	long seq_long;
 
 	if (len == 0 || len % 2 != 0 || len / 2 >= sizeof(plain))
 		return false;
@@ -396,12 +403,17 @@ bool fhir_search_cursor_parse(const char *text_in, long long *micros,
 		plain[i] = (char)v;
 	}
 	plain[i] = '\0';
+	errno = 0;
 	*micros = strtoll(plain, &end, 10);
-	if (end == plain || *end != '.')
+	/* A forged value outside PostgreSQL's timestamps would fail the
+	 * search's statement (a 500) rather than the request (a 400). */
+	if (end == plain || *end != '.' || errno != 0 ||
+	    *micros < CURSOR_MICROS_MIN || *micros > CURSOR_MICROS_MAX)
 		return false;
-	*seq = (int)strtol(end + 1, &end, 10);
-	if (*end != '.' || *seq < 0)
+	seq_long = strtol(end + 1, &end, 10);
+	if (*end != '.' || errno != 0 || seq_long < 0 || seq_long > INT_MAX)
 		return false;
+	*seq = (int)seq_long;
 	id = end + 1;
 	if (!domain_valid_id(id))
 		return false;

@@ -27,7 +27,13 @@
 #ifndef PAINPATH_SOURCE_DIR
 #define PAINPATH_SOURCE_DIR "."
 #endif
+/* An installed daemon's pages are under DATADIR (make install), a built
+ * one's in the source tree. */
+#ifdef PAINPATH_WEB_DIR
+#define WEBFILES_DEFAULT_ROOT PAINPATH_WEB_DIR
+#else
 #define WEBFILES_DEFAULT_ROOT PAINPATH_SOURCE_DIR "/web"
+#endif
 
 /* Longest URL path a file may have, e.g. "/vendor/uplot/uPlot.min.css". */
 #define WEBFILES_PATH_MAX 255

@@ -61,16 +61,17 @@ START_TEST(tokens_file_loads_and_finds)
 	char err[256], regions[256];
 	const char *path = write_temp(
 		"# comment\n"
+		/* The right hash in its first 16 bytes only, listed first so
+		 * that a comparison of a prefix finds it before ehr-vest
+		 * (issue 10: such a comparison let it pass). */
+		"half ehr * sha256:1c47060e8cf9e7946ee29a7ddb6980a2"
+		"00000000000000000000000000000000\n"
 		"ehr-vest ehr helse-vest sha256:1c47060e8cf9e7946ee29a7ddb6980"
 		"a22a6fa0a3c974442710a9830b17ae441c\n"
 		"\n"
 		"nord coordinator helse-nord,helse-midt plain:nord-secret "
 		"ehr-system-a\n"
-		"root admin * plain:root-secret\n"
-		/* The right hash in its first 16 bytes only (issue 10: a
-		 * comparison of a prefix let it pass). */
-		"half ehr * sha256:1c47060e8cf9e7946ee29a7ddb6980a2"
-		"00000000000000000000000000000000\n");
+		"root admin * plain:root-secret\n");
 	const struct token *t;
 
 	ck_assert_msg(auth_load_file(path, &set, err, sizeof(err)), "%s", err);

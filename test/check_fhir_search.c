@@ -148,6 +148,40 @@ START_TEST(test_cursor_round_trip)
 }
 END_TEST
 
+static void hex_of(const char *plain, char *out)
+{
+	for (; *plain != '\0'; plain++, out += 2)
+		sprintf(out, "%02x", (unsigned char)*plain);
+	*out = '\0';
+}
+
+/* A forged cursor with a time PostgreSQL cannot hold reached the search's
+ * statement, which failed: a 500 where the request was at fault. */
+START_TEST(regression_forged_fhir_cursor_out_of_range_is_refused)
+{
+	static const char *const forged[] = {
+		"99999999999999999999.1.pw1",	   /* past strtoll */
+		"253402300800000000.1.pw1",	   /* year 10000 */
+		"-62135596800000001.1.pw1",	   /* before year 1 */
+		"1741000000123456.9999999999.pw1", /* seq past int */
+		"1741000000123456.-1.pw1",
+	};
+	char text[256], id[ID_MAX + 1];
+	long long micros;
+	int seq;
+
+	for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+		hex_of(forged[i], text);
+		ck_assert_msg(
+			!fhir_search_cursor_parse(text, &micros, id, &seq),
+			"%s accepted", forged[i]);
+	}
+	hex_of("253402300799999999.0.pw1", text);
+	ck_assert(fhir_search_cursor_parse(text, &micros, id, &seq));
+	ck_assert_int_eq(micros, 253402300799999999LL);
+}
+END_TEST
+
 /* The outbox's description names every unit a changed resource can be
  * found by, and the decision feedback's GP. */
 START_TEST(test_change_units)
@@ -224,6 +258,8 @@ Suite *fhir_search_suite(void)
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_table_covered);
 	tcase_add_test(tc, test_cursor_round_trip);
+	tcase_add_test(tc,
+		       regression_forged_fhir_cursor_out_of_range_is_refused);
 	tcase_add_test(tc, test_change_units);
 	tcase_add_test(tc, test_notify_changed);
 	suite_add_tcase(s, tc);

@@ -71,7 +71,9 @@ for f in usr/sbin/painpathd usr/bin/painpath usr/share/painpath/schema/001_core.
 	usr/share/painpath/models/no.json usr/share/man/man8/painpathd.8 \
 	usr/share/man/man1/painpath.1 usr/share/man/man5/painpath.conf.5 \
 	etc/painpath/painpath.conf etc/painpath/models/dk.json \
-	lib/systemd/system/painpathd.service usr/share/doc/painpath/README; do
+	lib/systemd/system/painpathd.service usr/share/doc/painpath/README \
+	usr/share/painpath/web/index.html usr/share/painpath/web/js/dashboard.js \
+	usr/share/painpath/web/vendor/uplot/uPlot.iife.min.js; do
 	expect_file "$stage/$f"
 done
 unexpected=$(cd "$stage" && find . -type f | { grep -Ev '^\./(usr/(s?bin|share)|etc/painpath|lib/systemd/system)/' || true; })
@@ -170,8 +172,13 @@ event='{"event_id":"install-1","type":"pathway.opened","patient_id":"p-install-1
 expect_eq "an event recorded" "$(http POST /v1/events "$event")" 201
 stop_daemon
 
-# With no configuration at all: the compiled-in share directory.
+# With no configuration at all: the compiled-in share directory.  The
+# installed page is marked, so that the source tree's copy cannot pass.
+echo "<!-- installed copy -->" >>"$prefix/share/painpath/web/index.html"
 start_daemon "$prefix/sbin/painpathd"
+expect_eq "GET / (from $prefix/share/painpath/web)" "$(http GET /)" 200
+expect_eq "the installed page served" \
+	"$(grep -c "installed copy" "$tmp/body")" 1
 expect_eq "/healthz (no configuration)" "$(http GET /healthz)" 200
 expect_eq "/v1/models (from $prefix/share/painpath/models)" "$(http GET /v1/models)" 200
 expect_eq "models loaded" "$(models_in)" 4
