@@ -24,24 +24,33 @@
 
 #define WORKLIST_MAX_LIMIT 1000
 
-/* Today in Central European time, or the as_of parameter. */
-static bool as_of_date(struct request *r, char out[CAL_DATE_LEN])
+/* The day before which a due date is overdue, per model as a JSON object
+ * {"<model>": "<date>"}: the as_of parameter, or today in each model's own
+ * zone (overdue is a local-date matter). */
+static bool overdue_dates(struct request *r, char *out, size_t len)
 {
+	const struct model_set *models = &r->app->models;
 	const char *as_of = request_query(r, "as_of");
-	struct cal_zone cet;
-	struct timespec ts;
+	cal_millis now = (cal_millis)time(NULL) * 1000;
+	size_t used = 0;
 	cal_date d;
 
-	if (as_of != NULL) {
-		if (!calendar_parse_date(as_of, &d))
-			return false;
-	} else {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		if (!calendar_zone_parse("Europe/Stockholm", &cet))
-			return false;
-		d = calendar_local_date(&cet, (cal_millis)ts.tv_sec * 1000);
+	if (as_of != NULL && !calendar_parse_date(as_of, &d))
+		return false;
+	used += (size_t)snprintf(out, len, "{");
+	for (size_t i = 0; i < models->count && used < len; i++) {
+		const struct model *m = &models->models[i];
+		char day[CAL_DATE_LEN];
+		calendar_format_date(
+			as_of != NULL ? d : calendar_local_date(&m->zone, now),
+			day);
+		used += (size_t)snprintf(out + used, len - used,
+					 "%s\"%s\":\"%s\"", i > 0 ? "," : "",
+					 m->key, day);
 	}
-	calendar_format_date(d, out);
+	if (used + 2 > len)
+		return false;
+	snprintf(out + used, len - used, "}");
 	return true;
 }
 
@@ -206,7 +215,7 @@ static bool worklist_filters_valid(struct request *r, struct reply *out)
 
 /* The CSV form: every pathway the filters select, streamed (issue 14). */
 static enum handled worklist_csv_of(struct request *r, struct reply *out,
-				    const char *today, char *regions)
+				    const char *overdue_before, char *regions)
 {
 	const char *filters[10] = {request_query(r, "region"),
 				   request_query(r, "model"),
@@ -214,7 +223,8 @@ static enum handled worklist_csv_of(struct request *r, struct reply *out,
 				   request_query(r, "phase"),
 				   request_query(r, "unit"),
 				   request_query(r, "waiting_unit"),
-				   is_true(r, "overdue") ? today : NULL,
+				   is_true(r, "overdue") ? overdue_before
+							 : NULL,
 				   request_query(r, "due_before"),
 				   request_query(r, "flag"),
 				   is_true(r, "incomplete") ? "true" : "false"};
@@ -226,8 +236,8 @@ enum handled worklist_get(struct request *r, struct reply *out)
 {
 	const char *limit_text = request_query(r, "limit");
 	const char *cursor = request_query(r, "cursor");
-	char today[CAL_DATE_LEN], micros[32] = "", after_id[ID_MAX + 1] = "",
-				  fetch[24], regions[4096];
+	char overdue_before[4096], micros[32] = "", after_id[ID_MAX + 1] = "",
+				   fetch[24], regions[4096];
 	long limit = 100;
 
 	if (!worklist_filters_valid(r, out))
@@ -239,13 +249,13 @@ enum handled worklist_get(struct request *r, struct reply *out)
 	if (cursor != NULL && !cursor_decode(cursor, micros, after_id))
 		return reply_error(out, ERR_INVALID_REQUEST, "cursor",
 				   "cursor must be a next_cursor value");
-	if (!as_of_date(r, today))
-		return reply_error(out, ERR_INTERNAL, NULL, "no clock");
+	if (!overdue_dates(r, overdue_before, sizeof(overdue_before)))
+		return reply_error(out, ERR_INTERNAL, NULL, "too many models");
 	if (!region_allowed(r, out))
 		return HANDLED_NOW;
 	snprintf(fetch, sizeof(fetch), "%ld", limit + 1);
 	if (export_wants_csv(r))
-		return worklist_csv_of(r, out, today, regions);
+		return worklist_csv_of(r, out, overdue_before, regions);
 	struct db_query q = {
 		.sql = store_worklist_sql,
 		.nparams = 14,
@@ -253,7 +263,7 @@ enum handled worklist_get(struct request *r, struct reply *out)
 			   request_query(r, "model"), request_query(r, "level"),
 			   request_query(r, "phase"), request_query(r, "unit"),
 			   request_query(r, "waiting_unit"),
-			   is_true(r, "overdue") ? today : NULL,
+			   is_true(r, "overdue") ? overdue_before : NULL,
 			   request_query(r, "due_before"),
 			   request_query(r, "flag"),
 			   is_true(r, "incomplete") ? "true" : "false",

@@ -1072,7 +1072,7 @@ const char store_worklist_sql[] =
 	"AND ($4::text IS NULL OR phase = $4) "
 	"AND ($5::text IS NULL OR unit = $5) "
 	"AND ($6::text IS NULL OR ref_unit = $6) "
-	"AND ($7::date IS NULL OR next_due < $7) "
+	"AND ($7::jsonb IS NULL OR next_due < ($7::jsonb ->> model)::date) "
 	"AND ($8::date IS NULL OR next_due < $8) "
 	"AND ($9::text IS NULL OR $9 = ANY (flags)) "
 	"AND (NOT $10::bool OR content_covered < " CONTENT_ITEMS_TEXT ") "

@@ -140,10 +140,11 @@ extern const struct db_statement store_statements[];
 /* Sent unprepared on purpose: planned with the actual values, a NULL
  * filter ("$1::text IS NULL OR region = $1") folds away and the worklist
  * indexes match.  GET /v1/pathways: $1 region, $2 model, $3 level, $4
- * phase, $5 unit, $6 waiting unit, $7 overdue (today), $8 due before, $9
- * flag, $10 incomplete only, $11/$12 the cursor (opened_at in
- * microseconds, pathway_id), $13 rows, $14 the token's regions: doc,
- * opened_at (microseconds), pathway_id, patient_id, region. */
+ * phase, $5 unit, $6 waiting unit, $7 overdue: {"<model>": "<date>"} (jsonb),
+ * due before each model's date, $8 due before, $9 flag, $10 incomplete only,
+ * $11/$12 the cursor (opened_at in microseconds, pathway_id), $13 rows, $14 the
+ * token's regions: doc, opened_at (microseconds), pathway_id, patient_id,
+ * region. */
 extern const char store_worklist_sql[];
 /* painpath verify: $1 pathway ids: their recorded events in order
  * (pathway_id, seq, source, event_id, event, recorded_at ms). */

@@ -70,7 +70,7 @@ static const char worklist_sql[] =
 	"AND ($4::text IS NULL OR p.phase = $4) "
 	"AND ($5::text IS NULL OR p.unit = $5) "
 	"AND ($6::text IS NULL OR p.ref_unit = $6) "
-	"AND ($7::date IS NULL OR p.next_due < $7) "
+	"AND ($7::jsonb IS NULL OR p.next_due < ($7::jsonb ->> p.model)::date) "
 	"AND ($8::date IS NULL OR p.next_due < $8) "
 	"AND ($9::text IS NULL OR $9 = ANY (p.flags)) "
 	"AND (NOT $10::bool OR p.content_covered < 13) "

@@ -449,6 +449,14 @@ START_TEST(worklist_filters)
 	ck_assert_int_eq(
 		worklist_count(f.region, "&overdue=true&as_of=2025-06-02"), 2);
 	ck_assert_int_eq(worklist_count(f.region, "&due_before=2025-06-05"), 3);
+	/* Without as_of, today in each model's own zone: every clock here
+	 * fell due in 2025, so all of them are overdue now. */
+	ck_assert_int_gt(worklist_count(f.region, "&overdue=true"), 0);
+	ck_assert_int_eq(worklist_count(f.region, "&overdue=true"),
+			 worklist_count(f.region, "&due_before=2099-12-31"));
+	ck_assert_int_eq(
+		worklist_count(f.region, "&overdue=true&model=no"),
+		worklist_count(f.region, "&due_before=2099-12-31&model=no"));
 	e2e_get(PORT, &r, "/v1/pathways?phase=closed");
 	ck_assert_int_eq(r.status, 400);
 	http_response_free(&r);
