@@ -201,6 +201,11 @@ enum decide_kind decide(const struct decide_in *in, struct decision *out)
 	if (in->ev->type == EV_PATHWAY_REOPENED && in->open != NULL &&
 	    strcmp(in->open->id, t->id) != 0)
 		return open_elsewhere(in, in->open, out);
+	/* Without a pathway_id the target is the patient's latest pathway:
+	 * open, it is one opened since the closing (or never closed). */
+	if (in->ev->type == EV_PATHWAY_REOPENED &&
+	    in->ev->pathway_id[0] == '\0' && t->closed_at == 0)
+		return open_elsewhere(in, t, out);
 	if (decide_needs_history(in->ev))
 		return decide_correction(in, out);
 	if (!fsm_apply(t, in->ev, in->models, NULL, in->now, &out->after,

@@ -41,8 +41,9 @@ bool report_windows(const struct model_set *models, cal_date night,
 		char date[CAL_DATE_LEN];
 		calendar_format_date(model_add_duration(m, night, m->warning),
 				     date);
-		/* Model keys are identifiers: no quoting is ever needed. */
-		k += (size_t)snprintf(keys + k, REPORT_LIST_LEN - k, "%s%s",
+		/* Quoted: a model keyed "null" would be an SQL NULL bare
+		 * (issue 10, the unquoted text[] literal). */
+		k += (size_t)snprintf(keys + k, REPORT_LIST_LEN - k, "%s\"%s\"",
 				      i ? "," : "", m->key);
 		e += (size_t)snprintf(ends + e, REPORT_LIST_LEN - e, "%s%s",
 				      i ? "," : "", date);

@@ -265,6 +265,50 @@ START_TEST(danish_pathway_reopened)
 }
 END_TEST
 
+/* A reopen without a pathway_id addressed the patient's newest pathway,
+ * the one opened meanwhile, and was refused as an illegal transition
+ * instead of pathway_exists. */
+START_TEST(regression_reopen_after_another_opened_is_illegal_transition)
+{
+	struct walk w;
+	struct http_response r;
+	char second[96];
+
+	walk_start(&w, "dk", "{}", "2025-03-03T09:00:00+01:00");
+	ok(&w, "pathway.closed", "2025-03-10T09:00:00+01:00", NULL,
+	   "{\"reason\":\"completed\"}");
+	ck_assert_int_eq(
+		e2e_post(PORT, &r,
+			 "{\"event_id\":\"%s-o2\",\"type\":\"pathway.opened\","
+			 "\"patient_id\":\"%s\",\"occurred_at\":\"2025-03-20T"
+			 "09:00:00+01:00\",\"model\":\"dk\",\"region\":\"%s\","
+			 "\"unit\":\"gp-2\",\"data\":{}}",
+			 w.region, w.patient, w.region),
+		201);
+	snprintf(second, sizeof(second), "%s",
+		 e2e_str(r.json, "pathway.pathway_id"));
+	http_response_free(&r);
+	ck_assert_int_eq(step(&w, &r, "pathway.reopened",
+			      "2025-04-01T09:00:00+02:00", NULL,
+			      "{\"reason\":\"pain came back\"}"),
+			 409);
+	ck_assert_str_eq(e2e_str(r.json, "error.code"), "pathway_exists");
+	ck_assert_str_eq(e2e_str(r.json, "error.pathway_id"), second);
+	http_response_free(&r);
+	ck_assert_int_eq(
+		e2e_post(
+			PORT, &r,
+			"{\"event_id\":\"%s-r2\",\"type\":\"pathway.reopened\","
+			"\"patient_id\":\"%s\",\"pathway_id\":\"%s\","
+			"\"occurred_at\":\"2025-04-01T09:00:00+02:00\","
+			"\"data\":{\"reason\":\"pain came back\"}}",
+			w.region, w.patient, w.pathway),
+		409);
+	ck_assert_str_eq(e2e_str(r.json, "error.code"), "pathway_exists");
+	http_response_free(&r);
+}
+END_TEST
+
 /* A flag that shortens a running deadline shortens it now. */
 START_TEST(norwegian_flag_shortens_the_assessment)
 {
@@ -458,6 +502,9 @@ void e2e_add_correction_tests(Suite *s)
 	tcase_add_test(tc, swedish_mistaken_close_retracted);
 	tcase_add_test(tc, retraction_refused_names_what_depends_on_it);
 	tcase_add_test(tc, danish_pathway_reopened);
+	tcase_add_test(
+		tc,
+		regression_reopen_after_another_opened_is_illegal_transition);
 	tcase_add_test(tc, norwegian_flag_shortens_the_assessment);
 	tcase_add_test(tc, swedish_child_becomes_adult_at_18);
 	tcase_add_test(tc, swedish_treatment_clock_paused_by_the_patient);

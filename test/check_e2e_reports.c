@@ -174,8 +174,8 @@ START_TEST(acknowledging_keeps_who_and_when)
 		json_object_get(item_of(night, f.a, "transit"), "id"));
 	snprintf(path, sizeof(path), "/v1/escalations/%lld/ack", id);
 	/* The acknowledgement is the token's: the name and note the body
-	 * gives are kept beside it (issue 10,
-	 * regression_ack_names_whoever_the_client_says). */
+	 * gives are kept beside it (issue 10: acknowledgements named
+	 * whoever the client said). */
 	ck_assert_int_eq(http_request(PORT, "POST", path,
 				      "{\"by\":\"anna.k@vgregion\",\"note\":"
 				      "\"called the clinic\"}",

@@ -5,6 +5,7 @@
  * HTTP-framing defects are check_e2e_http.c's.
  */
 #include <check.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,6 +390,94 @@ START_TEST(regression_errors_name_what_is_wrong)
 }
 END_TEST
 
+/* 15: a misspelt parameter was ignored, so ?regoin= listed (and audited)
+ * every pathway the token covers. */
+START_TEST(regression_unknown_query_parameters_are_ignored)
+{
+	static const struct {
+		const char *token, *path, *field;
+	} cases[] = {
+		{COORD_VEST, "/v1/pathways?regoin=helse-vest", "regoin"},
+		{COORD_VEST, "/v1/pathways?region=helse-vest&overdeu=true",
+		 "overdeu"},
+		{ADMIN_VEST, "/v1/audit?patient=p-1", "patient"},
+		{COORD_VEST, "/v1/escalations?colour=red", "colour"},
+		{COORD_VEST, "/v1/stats/waiting?regoin=helse-vest", "regoin"},
+		{EHR_VEST, "/v1/notifications?after=0&limt=5", "limt"},
+	};
+	struct http_response r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(
+			get_as(cases[i].token, &r, "%s", cases[i].path), 400);
+		ck_assert_str_eq(e2e_str(r.json, "error.code"),
+				 "invalid_request");
+		ck_assert_msg(strcmp(e2e_str(r.json, "error.field"),
+				     cases[i].field) == 0,
+			      "%s: field %s", cases[i].path,
+			      e2e_str(r.json, "error.field"));
+		http_response_free(&r);
+	}
+}
+END_TEST
+
+static void assert_rfc3339_millis_z(const char *what, const char *text)
+{
+	regex_t re;
+
+	ck_assert_int_eq(
+		regcomp(&re,
+			"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
+			"[0-9]{2}\\.[0-9]{3}Z$",
+			REG_EXTENDED | REG_NOSUB),
+		0);
+	ck_assert_msg(text != NULL && regexec(&re, text, 0, NULL, 0) == 0,
+		      "%s: %s", what, text ? text : "(null)");
+	regfree(&re);
+}
+
+/* 17: a 405 named no Allow, and the audit's and notifications' times came
+ * as "+00:00" with microseconds beside the pathways' ".000Z". */
+START_TEST(regression_405_without_allow_and_two_timestamp_forms)
+{
+	struct http_response r;
+	char patient[64], pathway[96], *allow;
+
+	ck_assert_int_eq(
+		http_request(PORT, "DELETE", "/v1/events", NULL, EHR_VEST, &r),
+		405);
+	allow = http_header(&r, "Allow");
+	ck_assert_ptr_nonnull(allow);
+	ck_assert_ptr_nonnull(strstr(allow, "POST"));
+	free(allow);
+	http_response_free(&r);
+	ck_assert_int_eq(
+		http_request(PORT, "PUT", "/v1/pathways", NULL, COORD_VEST, &r),
+		405);
+	allow = http_header(&r, "Allow");
+	ck_assert_ptr_nonnull(allow);
+	ck_assert_ptr_nonnull(strstr(allow, "GET"));
+	free(allow);
+	http_response_free(&r);
+
+	e2e_id(patient, sizeof(patient), "times");
+	open_in(EHR_VEST, patient, "helse-vest", pathway, sizeof(pathway));
+	ck_assert_int_eq(get_as(COORD_VEST, &r, "/v1/pathways/%s", pathway),
+			 200);
+	assert_rfc3339_millis_z("opened_at", e2e_str(r.json, "opened_at"));
+	http_response_free(&r);
+	ck_assert_int_eq(
+		get_as(ADMIN_VEST, &r, "/v1/audit?patient_id=%s", patient),
+		200);
+	ck_assert_uint_gt(json_array_size(e2e_at(r.json, "items")), 0);
+	assert_rfc3339_millis_z(
+		"audit at",
+		json_string_value(json_object_get(
+			json_array_get(e2e_at(r.json, "items"), 0), "at")));
+	http_response_free(&r);
+}
+END_TEST
+
 /* 18: data nested 33 levels was accepted once the cap was removed. */
 START_TEST(regression_data_nests_at_most_32_levels)
 {
@@ -531,6 +620,9 @@ void e2e_add_review_tests(Suite *s)
 	tcase_add_test(tc, regression_forged_cursor);
 	tcase_add_test(tc, regression_open_leaks_another_region);
 	tcase_add_test(tc, regression_errors_name_what_is_wrong);
+	tcase_add_test(tc, regression_unknown_query_parameters_are_ignored);
+	tcase_add_test(tc,
+		       regression_405_without_allow_and_two_timestamp_forms);
 	tcase_add_test(tc, regression_data_nests_at_most_32_levels);
 	tcase_add_test(tc, regression_completed_waits_stay_in_their_region);
 	tcase_add_test(tc, regression_report_keeps_the_window_end);

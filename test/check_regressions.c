@@ -2,12 +2,14 @@
  * One test per bug fixed, named after it (found by fuzz/ or by review).
  */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "calendar.h"
 #include "event.h"
 #include "fsm.h"
 #include "model.h"
+#include "report.h"
 #include "suites.h"
 
 /* 2030-01-01T00:00:00Z */
@@ -88,6 +90,24 @@ START_TEST(regression_epoch_occurred_at_is_refused)
 }
 END_TEST
 
+/* Review: the night's model keys went into a text[] literal unquoted, so
+ * a model keyed "null" was an SQL NULL and its items were never found. */
+START_TEST(regression_report_model_keys_unquoted)
+{
+	struct model_set models;
+	char keys[REPORT_LIST_LEN], ends[REPORT_LIST_LEN], why[512];
+
+	ck_assert(
+		model_set_load_dir("config/models", &models, why, sizeof(why)));
+	ck_assert_uint_gt(models.count, 1);
+	snprintf(models.models[0].key, sizeof(models.models[0].key), "null");
+	ck_assert(
+		report_windows(&models, calendar_date(2025, 6, 2), keys, ends));
+	ck_assert_msg(strncmp(keys, "{\"null\",\"", 9) == 0, "%s", keys);
+	model_set_free(&models);
+}
+END_TEST
+
 Suite *regressions_suite(void)
 {
 	Suite *s = suite_create("regressions");
@@ -96,6 +116,7 @@ Suite *regressions_suite(void)
 	tcase_add_test(tc, regression_timestamp_range_is_utc);
 	tcase_add_test(tc, regression_future_pain_onset_is_refused);
 	tcase_add_test(tc, regression_epoch_occurred_at_is_refused);
+	tcase_add_test(tc, regression_report_model_keys_unquoted);
 	suite_add_tcase(s, tc);
 	return s;
 }
