@@ -302,15 +302,19 @@ const struct db_statement store_statements[] = {
 	STMT(STMT_PATHWAY_GET,
 	     "SELECT doc, patient_id, region FROM pathways WHERE pathway_id = "
 	     "$1 AND " REGIONS(2)),
+	/* The corrections are gathered once, not looked up per row: a long
+	 * history is a thousand rows. */
 	STMT(STMT_PATHWAY_TRANSITIONS,
+	     "WITH c AS (SELECT corrects, json_agg(event_id ORDER BY seq) "
+	     "FILTER (WHERE type = 'event.corrected') AS corrected_by, "
+	     "min(event_id) FILTER (WHERE type = 'event.retracted') AS "
+	     "retracted_by FROM transitions WHERE pathway_id = $1 AND "
+	     "corrects IS NOT NULL GROUP BY corrects) "
 	     "SELECT t.seq, coalesce(t.doc, (t.response::json -> "
-	     "'transition')::text), (SELECT json_agg(c.event_id ORDER BY "
-	     "c.seq) FROM transitions c WHERE c.pathway_id = t.pathway_id AND "
-	     "c.corrects = t.seq AND c.type = 'event.corrected')::text, "
-	     "(SELECT min(c.event_id) FROM transitions c WHERE c.pathway_id = "
-	     "t.pathway_id AND c.corrects = t.seq AND c.type = "
-	     "'event.retracted'), p.patient_id, p.region FROM transitions t "
-	     "JOIN pathways p USING (pathway_id) WHERE t.pathway_id = $1 AND "
+	     "'transition')::text), c.corrected_by::text, c.retracted_by, "
+	     "p.patient_id, p.region FROM transitions t "
+	     "JOIN pathways p USING (pathway_id) LEFT JOIN c ON c.corrects = "
+	     "t.seq WHERE t.pathway_id = $1 AND "
 	     "($2::text[] IS NULL OR p.region = ANY ($2::text[])) ORDER BY "
 	     "t.seq"),
 	STMT(STMT_PATIENT_PATHWAYS,
