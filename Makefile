@@ -41,7 +41,7 @@ TEST_LIB_SRC = $(wildcard test/harness_*.c) test/tsv.c
 TEST_LIB_OBJ = $(TEST_LIB_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps run check unit e2e sanitize valgrind format format-check clean bench bench-coordinators fuzz \
-	install uninstall install-check install-dirs run-stop-check ha-check FORCE
+	install uninstall install-check install-dirs run-stop-check ha-check fuzz-smoke FORCE
 .PHONY: openapi-lint openapi-answers clang-check
 
 all: $(BUILD)/painpathd $(BUILD)/painpath
@@ -138,6 +138,7 @@ check: deps all format-check
 	$(MAKE) ha-check
 	$(MAKE) sanitize
 	$(MAKE) valgrind
+	$(MAKE) fuzz-smoke
 	$(MAKE) clang-check
 
 # The project builds with clang too, warnings as errors (compiled, not run:
@@ -183,9 +184,13 @@ bench: deps all
 bench-coordinators: deps all
 	@BUILD=$(BUILD) bench/coordinators.sh
 
-# libFuzzer targets (clang); FUZZ_SECONDS per target.  Not part of check.
+# libFuzzer targets (clang); FUZZ_SECONDS per target.  make check runs
+# fuzz-smoke: each target built, its reproducers replayed and 5 s of
+# fuzzing, so that a target that no longer builds is noticed.
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
+fuzz-smoke:
+	@BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=5 fuzz/run.sh
 fuzz: deps
 	@BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
 

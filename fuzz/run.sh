@@ -31,18 +31,18 @@ else
 fi
 
 # The library sources each target needs (none needs libpq or libevent).
+# The rules: events, their table, the state machine, clocks and models.
+RULES_SOURCES="lib/calendar.c lib/clock.c lib/domain.c lib/error.c \
+lib/event.c lib/evtype.c lib/fsm.c lib/model.c lib/pathway.c lib/dirlist.c"
 lib_sources() {
 	case "$1" in
 	fuzz_timestamp) echo "lib/calendar.c" ;;
 	fuzz_http1) echo "lib/http1.c" ;;
 	fuzz_event | fuzz_model)
-		echo "lib/calendar.c lib/domain.c lib/error.c lib/event.c" \
-			"lib/fsm.c lib/model.c lib/pathway.c lib/dirlist.c"
+		echo "$RULES_SOURCES"
 		;;
 	fuzz_fhir)
-		echo "lib/calendar.c lib/domain.c lib/error.c lib/event.c" \
-			"lib/fsm.c lib/model.c lib/pathway.c lib/dirlist.c" \
-			"lib/sha256.c lib/hmac.c" lib/fhir_*.c
+		echo "$RULES_SOURCES lib/sha256.c lib/hmac.c" lib/fhir_*.c
 		;;
 	*)
 		echo "fuzz/run.sh: unknown target $1" >&2
