@@ -155,6 +155,20 @@ static void on_audit_committed(struct db_conn *conn, PGresult **res, int n,
 	audit_batch_end(b, ok);
 }
 
+/* A write's answer read back (FHIR PUT or POST, a change or none) must not
+ * be sent before a commit as durable as the write's own: with a synchronous
+ * standby, a state seen before it reached the standby could be lost in a
+ * failover, and a retried write answered "nothing to change" with it. */
+static bool batch_answers_a_write(const struct audit_batch *b)
+{
+	for (int i = 0; i < b->n; i++) {
+		const char *m = request_method_name(b->jobs[i]->req);
+		if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0)
+			return true;
+	}
+	return false;
+}
+
 static void on_audit_lease(struct db_conn *conn, void *arg)
 {
 	struct audit_batch *b = arg;
@@ -165,7 +179,7 @@ static void on_audit_lease(struct db_conn *conn, void *arg)
 	if (conn == NULL)
 		return audit_batch_end(b, false);
 	q[nq++] = (struct db_query){.sql = "BEGIN"};
-	if (!b->app->cfg.audit_durable)
+	if (!b->app->cfg.audit_durable && !batch_answers_a_write(b))
 		q[nq++] = (struct db_query){
 			.sql = "SET LOCAL synchronous_commit TO off"};
 	for (int i = 0; i < b->n; i++) {
