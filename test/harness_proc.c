@@ -353,6 +353,22 @@ long harness_daemon_kib(const struct daemon_instance *d, const char *field)
 	return kib;
 }
 
+bool harness_daemon_has_asan(const struct daemon_instance *d)
+{
+	char path[64], line[512];
+	bool found = false;
+	FILE *f;
+
+	harness_xsnprintf(path, sizeof(path), "/proc/%d/maps", (int)d->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "libasan") != NULL;
+	fclose(f);
+	return found;
+}
+
 int harness_daemon_stop(struct daemon_instance *d)
 {
 	int st;

@@ -32,6 +32,9 @@ bool harness_daemon_start_with(struct daemon_instance *d, const char *conninfo,
 /* A "Vm..." field of the running daemon's /proc/PID/status in KiB (VmRSS,
  * VmHWM: the peak), or -1. */
 long harness_daemon_kib(const struct daemon_instance *d, const char *field);
+/* True when the daemon runs under AddressSanitizer, whose allocator keeps
+ * freed memory in quarantine: RSS then never goes down. */
+bool harness_daemon_has_asan(const struct daemon_instance *d);
 /* SIGTERM and wait; returns the exit status (as from waitpid's WEXITSTATUS),
  * or -1 if it died by a signal. */
 int harness_daemon_stop(struct daemon_instance *d);
