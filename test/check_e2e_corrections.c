@@ -643,6 +643,140 @@ START_TEST(retried_correction_and_retraction_are_replayed)
 }
 END_TEST
 
+/*
+ * Eight clients at once, through two daemons on the one database (within
+ * one daemon a patient's events queue one after the other; across two
+ * only the pathway's row lock orders them), each correcting or retracting
+ * an event of one Norwegian pathway.  Two of them race for the acceptance
+ * (its deadline corrected, or it retracted: the correction of a retracted
+ * event is a conflict); the retraction of the referral is always refused,
+ * the receipt and the acceptance depend on it.  Every answer is 201 or a
+ * clean 409 correction_conflict; what was acknowledged is all there, once;
+ * the version is the transition count and `painpath verify` replays every
+ * pathway to its stored row.
+ */
+#define RACE_FIXES 8
+
+/* corrected_by (a list) or retracted_by (one id) names want alone. */
+static bool names_only(json_t *by, const char *want)
+{
+	if (json_is_array(by))
+		return json_array_size(by) == 1 &&
+		       strcmp(json_string_value(json_array_get(by, 0)), want) ==
+			       0;
+	return json_is_string(by) && strcmp(json_string_value(by), want) == 0;
+}
+
+START_TEST(concurrent_corrections_of_one_pathway)
+{
+	static const char *const quiet[] = {"--log-level", "warning", NULL};
+	static const struct {
+		const char *type;
+		int target;
+		const char *fields;
+	} fixes[RACE_FIXES] = {
+		{"event.retracted", 4, NULL},
+		{"event.corrected", 5,
+		 "\"occurred_at\":\"2025-03-12T10:00:00+01:00\""},
+		{"event.corrected", 6,
+		 "\"data\":{\"instrument\":\"bpi\",\"scores\":{\"pain\":7}}"},
+		{"event.retracted", 7, NULL},
+		{"event.corrected", 2,
+		 "\"occurred_at\":\"2025-03-05T08:00:00+01:00\""},
+		{"event.corrected", 3,
+		 "\"data\":{\"deadline\":\"2025-05-15\"}"},
+		{"event.retracted", 3, NULL},
+		{"event.retracted", 1, NULL},
+	};
+	struct daemon_instance second;
+	struct walk w;
+	struct http_response r[RACE_FIXES], t;
+	int fds[RACE_FIXES], created = 0;
+	char body[1024], id[16], out[8192], want[96];
+	json_t *p;
+
+	walk_start_as(&w, E2E_EHR, "no", "{\"age\":40}",
+		      "2025-03-03T09:00:00+01:00");
+	refer_to_clinic(&w, "2025-03-06T08:00:00+01:00");
+	ok(&w, "referral.accepted", "2025-03-10T09:00:00+01:00", "clinic-1",
+	   "{\"deadline\":\"2025-05-01\"}");
+	for (int i = 0; i < 4; i++) {
+		char at[32];
+		snprintf(at, sizeof(at), "2025-03-%02dT09:00:00+01:00", 11 + i);
+		ok(&w, "pro.reported", at, NULL, PRO);
+	}
+	ck_assert_int_eq(transitions_of(&w), 8);
+	ck_assert(harness_daemon_start(&second, e2e_pg.conninfo, quiet));
+	for (int i = 0; i < RACE_FIXES; i++) {
+		snprintf(id, sizeof(id), "x%d", i);
+		fix_body(body, sizeof(body), &w, id, fixes[i].type,
+			 fixes[i].target, "2025-03-15T09:00:00+01:00",
+			 "entered wrong", fixes[i].fields);
+		fds[i] = http_begin(i % 2 ? second.port : PORT, "POST",
+				    "/v1/events", body, E2E_EHR);
+		ck_assert_int_ge(fds[i], 0);
+	}
+	for (int i = 0; i < RACE_FIXES; i++) {
+		http_end(fds[i], &r[i]);
+		ck_assert_msg(r[i].status == 201 || r[i].status == 409,
+			      "x%d: %d %s", i, r[i].status, r[i].body);
+		if (r[i].status == 201)
+			created++;
+		else
+			ck_assert_msg(strcmp(e2e_str(r[i].json, "error.code"),
+					     "correction_conflict") == 0,
+				      "x%d: %s", i, r[i].body);
+	}
+	ck_assert_int_eq(harness_daemon_stop(&second), 0);
+	fprintf(stderr,
+		"corrections race: %d of %d acknowledged; the deadline's "
+		"correction %d, the acceptance's retraction %d\n",
+		created, RACE_FIXES, r[5].status, r[6].status);
+	/* Only the deadline's correction may lose its race; the referral's
+	 * retraction always does, naming the receipt. */
+	for (int i = 0; i < RACE_FIXES; i++)
+		if (i != 5 && i != 7)
+			ck_assert_msg(r[i].status == 201, "x%d: %d %s", i,
+				      r[i].status, r[i].body);
+	ck_assert_int_eq(r[7].status, 409);
+	snprintf(want, sizeof(want), "%s-e2", w.region);
+	ck_assert_ptr_nonnull(strstr(r[7].body, want));
+	/* Each acknowledged once, nothing else recorded. */
+	ck_assert_int_eq(transitions_of(&w), 8 + created);
+	ck_assert_int_eq(version_of(&w), 8 + created);
+	ck_assert_int_eq(
+		e2e_get(PORT, &t, "/v1/pathways/%s/transitions", w.pathway),
+		200);
+	ck_assert_int_eq(json_array_size(e2e_at(t.json, "transitions")),
+			 (size_t)(8 + created));
+	for (int i = 0; i < RACE_FIXES; i++) {
+		const char *key = strcmp(fixes[i].type, "event.retracted") == 0
+					  ? "retracted_by"
+					  : "corrected_by";
+		char path[64];
+		json_t *by;
+		if (r[i].status != 201)
+			continue;
+		snprintf(path, sizeof(path), "transitions.%d.%s",
+			 fixes[i].target, key);
+		by = e2e_at(t.json, path);
+		snprintf(want, sizeof(want), "%s-x%d", w.region, i);
+		ck_assert_msg(names_only(by, want), "%s: %s", path, t.body);
+	}
+	http_response_free(&t);
+	/* Every acknowledged change applied: the acceptance retracted, the
+	 * receipt a day earlier (10 working days from 5 March). */
+	p = pathway_now(&w);
+	ck_assert_str_eq(e2e_str(p, "phase"), "assessing");
+	ck_assert_str_eq(due_of(p, "assessment"), "2025-03-19");
+	json_decref(p);
+	ck_assert_msg(verify(out, sizeof(out)) == 0, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, " 0 mismatch"));
+	for (int i = 0; i < RACE_FIXES; i++)
+		http_response_free(&r[i]);
+}
+END_TEST
+
 void e2e_add_correction_tests(Suite *s)
 {
 	TCase *tc = e2e_tcase("corrections");
@@ -664,5 +798,6 @@ void e2e_add_correction_tests(Suite *s)
 	suite_add_tcase(s, tc);
 	tc = e2e_tcase("correction_retries");
 	tcase_add_test(tc, retried_correction_and_retraction_are_replayed);
+	tcase_add_test(tc, concurrent_corrections_of_one_pathway);
 	suite_add_tcase(s, tc);
 }
