@@ -267,6 +267,19 @@ static bool check_depends(const struct decision *d, const char *want, char *why)
 	return true;
 }
 
+static bool check_onset(const struct pathway *p, const char *want, char *why)
+{
+	char onset[CAL_DATE_LEN] = "none";
+
+	if (p->has_pain_onset)
+		calendar_format_date(p->pain_onset, onset);
+	if (strcmp(onset, want) != 0)
+		return snprintf(why, WHY_LEN, "pain_onset %s, want %s", onset,
+				want),
+		       false;
+	return true;
+}
+
 /* key=value: a property of the outcome. */
 static bool check_property(const struct life *l, const char *kv, char *why)
 {
@@ -297,6 +310,12 @@ static bool check_property(const struct life *l, const char *kv, char *why)
 		return snprintf(why, WHY_LEN, "referral to %s, want %s",
 				p->referral.to_unit, value),
 		       false;
+	if (strcmp(key, "gp_unit") == 0 && strcmp(p->gp_unit, value) != 0)
+		return snprintf(why, WHY_LEN, "gp_unit %s, want %s", p->gp_unit,
+				value),
+		       false;
+	if (strcmp(key, "pain_onset") == 0)
+		return check_onset(p, value, why);
 	if (strcmp(key, "model") == 0 && strcmp(p->model, value) != 0)
 		return snprintf(why, WHY_LEN, "model %s, want %s", p->model,
 				value),

@@ -13,32 +13,50 @@
 #include "e2e.h"
 #include "harness.h"
 
+/* The suite's EHR token: an ehr role scoped to the suite's regions. */
+#define E2E_EHR "Authorization: Bearer e2e-ehr\r\n"
+
 struct walk {
 	char region[64];
 	char patient[96];
 	char pathway[96];
 	int n;
+	const char *token; /* the Authorization header line, or NULL */
 };
 
-static void walk_start(struct walk *w, const char *model, const char *data,
-		       const char *at)
+static int post_as(const char *token, const char *body, struct http_response *r)
+{
+	return http_request(PORT, "POST", "/v1/events", body, token, r);
+}
+
+/* Opens the walk's pathway in a region of its own, posting as token (NULL:
+ * the suite's scoped admin). */
+static void walk_start_as(struct walk *w, const char *token, const char *model,
+			  const char *data, const char *at)
 {
 	struct http_response r;
+	char body[1024];
 
 	e2e_region(w->region, sizeof(w->region), "t");
 	snprintf(w->patient, sizeof(w->patient), "%s-p", w->region);
 	w->n = 0;
-	ck_assert_int_eq(
-		e2e_post(PORT, &r,
-			 "{\"event_id\":\"%s-e0\",\"type\":\"pathway.opened\","
-			 "\"patient_id\":\"%s\",\"occurred_at\":\"%s\","
-			 "\"model\":\"%s\",\"region\":\"%s\",\"unit\":\"gp-1\","
-			 "\"data\":%s}",
-			 w->region, w->patient, at, model, w->region, data),
-		201);
+	w->token = token;
+	snprintf(body, sizeof(body),
+		 "{\"event_id\":\"%s-e0\",\"type\":\"pathway.opened\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":\"%s\","
+		 "\"model\":\"%s\",\"region\":\"%s\",\"unit\":\"gp-1\","
+		 "\"data\":%s}",
+		 w->region, w->patient, at, model, w->region, data);
+	ck_assert_int_eq(post_as(token, body, &r), 201);
 	snprintf(w->pathway, sizeof(w->pathway), "%s",
 		 e2e_str(r.json, "pathway.pathway_id"));
 	http_response_free(&r);
+}
+
+static void walk_start(struct walk *w, const char *model, const char *data,
+		       const char *at)
+{
+	walk_start_as(w, NULL, model, data, at);
 }
 
 /* Posts the walk's next event (event id <region>-e<n>); returns the
@@ -46,17 +64,18 @@ static void walk_start(struct walk *w, const char *model, const char *data,
 static int step(struct walk *w, struct http_response *r, const char *type,
 		const char *at, const char *unit, const char *data)
 {
-	char unit_member[128] = "";
+	char unit_member[128] = "", body[4096];
 
 	if (unit != NULL)
 		snprintf(unit_member, sizeof(unit_member), "\"unit\":\"%s\",",
 			 unit);
-	return e2e_post(PORT, r,
-			"{\"event_id\":\"%s-e%d\",\"type\":\"%s\","
-			"\"patient_id\":\"%s\",\"occurred_at\":\"%s\",%s"
-			"\"data\":%s}",
-			w->region, ++w->n, type, w->patient, at, unit_member,
-			data ? data : "{}");
+	snprintf(body, sizeof(body),
+		 "{\"event_id\":\"%s-e%d\",\"type\":\"%s\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":\"%s\",%s"
+		 "\"data\":%s}",
+		 w->region, ++w->n, type, w->patient, at, unit_member,
+		 data ? data : "{}");
+	return post_as(w->token, body, r);
 }
 
 static void ok(struct walk *w, const char *type, const char *at,
@@ -493,6 +512,271 @@ START_TEST(verify_replays_every_pathway_and_names_a_changed_row)
 }
 END_TEST
 
+/* --- retries and races of corrections ------------------------------------ */
+
+#define PRO "{\"instrument\":\"bpi\",\"scores\":{\"pain\":5}}"
+
+/* The whole body of a correction or retraction <region>-<id> of the
+ * walk's event number target; fields holds the rest of data. */
+static void fix_body(char *out, size_t len, const struct walk *w,
+		     const char *id, const char *type, int target,
+		     const char *at, const char *reason, const char *fields)
+{
+	snprintf(out, len,
+		 "{\"event_id\":\"%s-%s\",\"type\":\"%s\",\"patient_id\":"
+		 "\"%s\",\"occurred_at\":\"%s\",\"data\":{\"event_id\":"
+		 "\"%s-e%d\",\"reason\":\"%s\"%s%s}}",
+		 w->region, id, type, w->patient, at, w->region, target, reason,
+		 fields ? "," : "", fields ? fields : "");
+}
+
+static int transitions_of(const struct walk *w)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM transitions WHERE pathway_id = '%s'",
+		 w->pathway);
+	return e2e_count(sql);
+}
+
+static json_int_t version_of(const struct walk *w)
+{
+	json_t *p = pathway_now(w);
+	json_int_t v = json_integer_value(json_object_get(p, "version"));
+
+	json_decref(p);
+	return v;
+}
+
+/* The body posted again answers 200, Idempotent-Replay: true, and the
+ * first answer byte for byte. */
+static void assert_replayed(const char *token, const char *body,
+			    const struct http_response *first)
+{
+	struct http_response again;
+	char *replay;
+
+	ck_assert_int_eq(post_as(token, body, &again), 200);
+	replay = http_header(&again, "Idempotent-Replay");
+	ck_assert_ptr_nonnull(replay);
+	ck_assert_str_eq(replay, "true");
+	free(replay);
+	ck_assert_str_eq(again.body, first->body);
+	http_response_free(&again);
+}
+
+/* A retried correction and a retried retraction (same event_id, same
+ * body) get the first answer again -- also after the pathway moved on,
+ * when deciding them anew would answer otherwise (the retraction's target
+ * is retracted by then: correction_conflict) -- and the same id with
+ * another body is event_id_conflict.  Nothing is recorded twice. */
+START_TEST(retried_correction_and_retraction_are_replayed)
+{
+	struct walk w;
+	struct http_response corr, retr, r;
+	char corr_body[1024], retr_body[1024], other[2048], sql[512];
+
+	walk_start_as(&w, E2E_EHR, "no", "{\"age\":40}",
+		      "2025-03-03T09:00:00+01:00");
+	refer_to_clinic(&w, "2025-03-06T08:00:00+01:00");
+	ok(&w, "pro.reported", "2025-03-07T09:00:00+01:00", NULL, PRO);
+	fix_body(corr_body, sizeof(corr_body), &w, "c", "event.corrected", 2,
+		 "2025-03-07T10:00:00+01:00", "registered a day late",
+		 "\"occurred_at\":\"2025-03-05T08:00:00+01:00\"");
+	ck_assert_int_eq(post_as(E2E_EHR, corr_body, &corr), 201);
+	ck_assert_str_eq(due_of(e2e_at(corr.json, "pathway"), "assessment"),
+			 "2025-03-19");
+	assert_replayed(E2E_EHR, corr_body, &corr);
+	fix_body(retr_body, sizeof(retr_body), &w, "r", "event.retracted", 3,
+		 "2025-03-08T09:00:00+01:00", "another patient's scores", NULL);
+	ck_assert_int_eq(post_as(E2E_EHR, retr_body, &retr), 201);
+	ck_assert_int_eq(
+		json_integer_value(e2e_at(retr.json, "pathway.version")), 6);
+	assert_replayed(E2E_EHR, retr_body, &retr);
+	/* The pathway has moved on since the correction: still its answer
+	 * (version 5), not the pathway as it stands. */
+	assert_replayed(E2E_EHR, corr_body, &corr);
+	ck_assert_int_eq(
+		json_integer_value(e2e_at(corr.json, "pathway.version")), 5);
+	/* In a batch: the event's own status, 200, replayed. */
+	snprintf(other, sizeof(other), "{\"events\":[%s]}", retr_body);
+	ck_assert_int_eq(post_as(E2E_EHR, other, &r), 200);
+	ck_assert_int_eq(json_integer_value(e2e_at(r.json, "results.0.status")),
+			 200);
+	ck_assert(json_is_true(e2e_at(r.json, "results.0.replayed")));
+	http_response_free(&r);
+	/* The same ids for other corrections. */
+	fix_body(other, sizeof(other), &w, "c", "event.corrected", 2,
+		 "2025-03-07T10:00:00+01:00", "registered two days late",
+		 "\"occurred_at\":\"2025-03-04T08:00:00+01:00\"");
+	ck_assert_int_eq(post_as(E2E_EHR, other, &r), 409);
+	ck_assert_str_eq(e2e_str(r.json, "error.code"), "event_id_conflict");
+	ck_assert_str_eq(e2e_str(r.json, "error.field"), "event_id");
+	http_response_free(&r);
+	fix_body(other, sizeof(other), &w, "r", "event.retracted", 2,
+		 "2025-03-08T09:00:00+01:00", "another patient's scores", NULL);
+	ck_assert_int_eq(post_as(E2E_EHR, other, &r), 409);
+	ck_assert_str_eq(e2e_str(r.json, "error.code"), "event_id_conflict");
+	http_response_free(&r);
+	/* Each once: six transitions, the version with them. */
+	ck_assert_int_eq(transitions_of(&w), 6);
+	ck_assert_int_eq(version_of(&w), 6);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM transitions WHERE event_id IN "
+		 "('%s-c', '%s-r')",
+		 w.region, w.region);
+	ck_assert_int_eq(e2e_count(sql), 2);
+	ck_assert_int_eq(
+		e2e_get(PORT, &r, "/v1/pathways/%s/transitions", w.pathway),
+		200);
+	ck_assert_int_eq(
+		json_array_size(e2e_at(r.json, "transitions.2.corrected_by")),
+		1);
+	snprintf(sql, sizeof(sql), "%s-c", w.region);
+	ck_assert_str_eq(e2e_str(r.json, "transitions.2.corrected_by.0"), sql);
+	snprintf(sql, sizeof(sql), "%s-r", w.region);
+	ck_assert_str_eq(e2e_str(r.json, "transitions.3.retracted_by"), sql);
+	http_response_free(&r);
+	http_response_free(&corr);
+	http_response_free(&retr);
+}
+END_TEST
+
+/*
+ * Eight clients at once, through two daemons on the one database (within
+ * one daemon a patient's events queue one after the other; across two
+ * only the pathway's row lock orders them), each correcting or retracting
+ * an event of one Norwegian pathway.  Two of them race for the acceptance
+ * (its deadline corrected, or it retracted: the correction of a retracted
+ * event is a conflict); the retraction of the referral is always refused,
+ * the receipt and the acceptance depend on it.  Every answer is 201 or a
+ * clean 409 correction_conflict; what was acknowledged is all there, once;
+ * the version is the transition count and `painpath verify` replays every
+ * pathway to its stored row.
+ */
+#define RACE_FIXES 8
+
+/* corrected_by (a list) or retracted_by (one id) names want alone. */
+static bool names_only(json_t *by, const char *want)
+{
+	if (json_is_array(by))
+		return json_array_size(by) == 1 &&
+		       strcmp(json_string_value(json_array_get(by, 0)), want) ==
+			       0;
+	return json_is_string(by) && strcmp(json_string_value(by), want) == 0;
+}
+
+START_TEST(concurrent_corrections_of_one_pathway)
+{
+	static const char *const quiet[] = {"--log-level", "warning", NULL};
+	static const struct {
+		const char *type;
+		int target;
+		const char *fields;
+	} fixes[RACE_FIXES] = {
+		{"event.retracted", 4, NULL},
+		{"event.corrected", 5,
+		 "\"occurred_at\":\"2025-03-12T10:00:00+01:00\""},
+		{"event.corrected", 6,
+		 "\"data\":{\"instrument\":\"bpi\",\"scores\":{\"pain\":7}}"},
+		{"event.retracted", 7, NULL},
+		{"event.corrected", 2,
+		 "\"occurred_at\":\"2025-03-05T08:00:00+01:00\""},
+		{"event.corrected", 3,
+		 "\"data\":{\"deadline\":\"2025-05-15\"}"},
+		{"event.retracted", 3, NULL},
+		{"event.retracted", 1, NULL},
+	};
+	struct daemon_instance second;
+	struct walk w;
+	struct http_response r[RACE_FIXES], t;
+	int fds[RACE_FIXES], created = 0;
+	char body[1024], id[16], out[8192], want[96];
+	json_t *p;
+
+	walk_start_as(&w, E2E_EHR, "no", "{\"age\":40}",
+		      "2025-03-03T09:00:00+01:00");
+	refer_to_clinic(&w, "2025-03-06T08:00:00+01:00");
+	ok(&w, "referral.accepted", "2025-03-10T09:00:00+01:00", "clinic-1",
+	   "{\"deadline\":\"2025-05-01\"}");
+	for (int i = 0; i < 4; i++) {
+		char at[32];
+		snprintf(at, sizeof(at), "2025-03-%02dT09:00:00+01:00", 11 + i);
+		ok(&w, "pro.reported", at, NULL, PRO);
+	}
+	ck_assert_int_eq(transitions_of(&w), 8);
+	ck_assert(harness_daemon_start(&second, e2e_pg.conninfo, quiet));
+	for (int i = 0; i < RACE_FIXES; i++) {
+		snprintf(id, sizeof(id), "x%d", i);
+		fix_body(body, sizeof(body), &w, id, fixes[i].type,
+			 fixes[i].target, "2025-03-15T09:00:00+01:00",
+			 "entered wrong", fixes[i].fields);
+		fds[i] = http_begin(i % 2 ? second.port : PORT, "POST",
+				    "/v1/events", body, E2E_EHR);
+		ck_assert_int_ge(fds[i], 0);
+	}
+	for (int i = 0; i < RACE_FIXES; i++) {
+		http_end(fds[i], &r[i]);
+		ck_assert_msg(r[i].status == 201 || r[i].status == 409,
+			      "x%d: %d %s", i, r[i].status, r[i].body);
+		if (r[i].status == 201)
+			created++;
+		else
+			ck_assert_msg(strcmp(e2e_str(r[i].json, "error.code"),
+					     "correction_conflict") == 0,
+				      "x%d: %s", i, r[i].body);
+	}
+	ck_assert_int_eq(harness_daemon_stop(&second), 0);
+	fprintf(stderr,
+		"corrections race: %d of %d acknowledged; the deadline's "
+		"correction %d, the acceptance's retraction %d\n",
+		created, RACE_FIXES, r[5].status, r[6].status);
+	/* Only the deadline's correction may lose its race; the referral's
+	 * retraction always does, naming the receipt. */
+	for (int i = 0; i < RACE_FIXES; i++)
+		if (i != 5 && i != 7)
+			ck_assert_msg(r[i].status == 201, "x%d: %d %s", i,
+				      r[i].status, r[i].body);
+	ck_assert_int_eq(r[7].status, 409);
+	snprintf(want, sizeof(want), "%s-e2", w.region);
+	ck_assert_ptr_nonnull(strstr(r[7].body, want));
+	/* Each acknowledged once, nothing else recorded. */
+	ck_assert_int_eq(transitions_of(&w), 8 + created);
+	ck_assert_int_eq(version_of(&w), 8 + created);
+	ck_assert_int_eq(
+		e2e_get(PORT, &t, "/v1/pathways/%s/transitions", w.pathway),
+		200);
+	ck_assert_int_eq(json_array_size(e2e_at(t.json, "transitions")),
+			 (size_t)(8 + created));
+	for (int i = 0; i < RACE_FIXES; i++) {
+		const char *key = strcmp(fixes[i].type, "event.retracted") == 0
+					  ? "retracted_by"
+					  : "corrected_by";
+		char path[64];
+		json_t *by;
+		if (r[i].status != 201)
+			continue;
+		snprintf(path, sizeof(path), "transitions.%d.%s",
+			 fixes[i].target, key);
+		by = e2e_at(t.json, path);
+		snprintf(want, sizeof(want), "%s-x%d", w.region, i);
+		ck_assert_msg(names_only(by, want), "%s: %s", path, t.body);
+	}
+	http_response_free(&t);
+	/* Every acknowledged change applied: the acceptance retracted, the
+	 * receipt a day earlier (10 working days from 5 March). */
+	p = pathway_now(&w);
+	ck_assert_str_eq(e2e_str(p, "phase"), "assessing");
+	ck_assert_str_eq(due_of(p, "assessment"), "2025-03-19");
+	json_decref(p);
+	ck_assert_msg(verify(out, sizeof(out)) == 0, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, " 0 mismatch"));
+	for (int i = 0; i < RACE_FIXES; i++)
+		http_response_free(&r[i]);
+}
+END_TEST
+
 void e2e_add_correction_tests(Suite *s)
 {
 	TCase *tc = e2e_tcase("corrections");
@@ -511,5 +795,9 @@ void e2e_add_correction_tests(Suite *s)
 	tcase_add_test(tc, opening_retracted_is_entered_in_error);
 	tcase_add_test(tc,
 		       verify_replays_every_pathway_and_names_a_changed_row);
+	suite_add_tcase(s, tc);
+	tc = e2e_tcase("correction_retries");
+	tcase_add_test(tc, retried_correction_and_retraction_are_replayed);
+	tcase_add_test(tc, concurrent_corrections_of_one_pathway);
 	suite_add_tcase(s, tc);
 }

@@ -5,6 +5,7 @@
  * its own region, so the shared database's other pathways do not count.
  */
 #include <check.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -512,6 +513,343 @@ START_TEST(waiting_times_per_unit)
 }
 END_TEST
 
+/* --- who must act: the escalations' units ----------------------------------
+ */
+
+#define E2E_EHR	  "Authorization: Bearer e2e-ehr\r\n"
+#define E2E_COORD "Authorization: Bearer e2e-coord\r\n"
+
+/* Posts one event as the suite's scoped EHR token; a NULL unit leaves it
+ * out, a NULL data sends {}. */
+static void ehr_event(const char *patient, const char *type, const char *at,
+		      const char *unit, const char *data)
+{
+	struct http_response r;
+	char body[2048], id[64], unit_member[128] = "";
+
+	e2e_id(id, sizeof(id), "esc-ev");
+	if (unit != NULL)
+		snprintf(unit_member, sizeof(unit_member), "\"unit\":\"%s\",",
+			 unit);
+	snprintf(body, sizeof(body),
+		 "{\"event_id\":\"%s\",\"type\":\"%s\",\"patient_id\":\"%s\","
+		 "\"occurred_at\":\"%s\",%s\"data\":%s}",
+		 id, type, patient, at, unit_member, data ? data : "{}");
+	ck_assert_msg(http_request(PORT, "POST", "/v1/events", body, E2E_EHR,
+				   &r) == 201,
+		      "%s: %d %s", type, r.status, r.body);
+	http_response_free(&r);
+}
+
+static void ehr_open(const char *region, const char *patient, const char *model,
+		     const char *at, const char *unit, char *pw, size_t len)
+{
+	struct http_response r;
+	char body[1024], id[64];
+
+	e2e_id(id, sizeof(id), "esc-open");
+	snprintf(body, sizeof(body),
+		 "{\"event_id\":\"%s\",\"type\":\"pathway.opened\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":\"%s\",\"model\":"
+		 "\"%s\",\"region\":\"%s\",\"unit\":\"%s\",\"data\":{\"age\":"
+		 "50}}",
+		 id, patient, at, model, region, unit);
+	ck_assert_msg(http_request(PORT, "POST", "/v1/events", body, E2E_EHR,
+				   &r) == 201,
+		      "open: %d %s", r.status, r.body);
+	snprintf(pw, len, "%s", e2e_str(r.json, "pathway.pathway_id"));
+	http_response_free(&r);
+}
+
+/* The night's pathway ids, as the coordinator reads them with query
+ * (e.g. "&unit=c-1"), sorted, comma-separated. */
+static void night_ids(const char *region, const char *query, char *out,
+		      size_t len)
+{
+	struct http_response r;
+	const char *ids[16];
+	size_t n = 0, used = 0, i;
+	json_t *it;
+	char path[256];
+
+	snprintf(path, sizeof(path),
+		 "/v1/escalations?date=2025-06-02&region=%s%s", region, query);
+	ck_assert_int_eq(http_request(PORT, "GET", path, NULL, E2E_COORD, &r),
+			 200);
+	json_array_foreach(json_object_get(r.json, "items"), i, it)
+	{
+		ck_assert_uint_lt(n, 16);
+		ids[n++] = e2e_str(it, "pathway_id");
+	}
+	for (size_t a = 1; a < n; a++)
+		for (size_t b = a; b > 0 && strcmp(ids[b - 1], ids[b]) > 0;
+		     b--) {
+			const char *x = ids[b];
+			ids[b] = ids[b - 1];
+			ids[b - 1] = x;
+		}
+	out[0] = '\0';
+	for (i = 0; i < n; i++)
+		used += (size_t)snprintf(out + used, len - used, "%s%s",
+					 i ? "," : "", ids[i]);
+	http_response_free(&r);
+}
+
+/* The pathway ids given, sorted, comma-separated (as night_ids). */
+static void ids_of(char *out, size_t len, int n, ...)
+{
+	const char *ids[8];
+	size_t used = 0;
+	va_list ap;
+
+	va_start(ap, n);
+	for (int i = 0; i < n; i++)
+		ids[i] = va_arg(ap, const char *);
+	va_end(ap);
+	for (int a = 1; a < n; a++)
+		for (int b = a; b > 0 && strcmp(ids[b - 1], ids[b]) > 0; b--) {
+			const char *x = ids[b];
+			ids[b] = ids[b - 1];
+			ids[b - 1] = x;
+		}
+	out[0] = '\0';
+	for (int i = 0; i < n; i++)
+		used += (size_t)snprintf(out + used, len - used, "%s%s",
+					 i ? "," : "", ids[i]);
+}
+
+/* RFC 4180 records into a JSON array of arrays of strings. */
+static json_t *csv_records(const char *text)
+{
+	json_t *rows = json_array(), *row = json_array();
+	char field[1024];
+	size_t f = 0;
+	bool quoted = false;
+
+	for (const char *c = text; *c != '\0'; c++) {
+		if (quoted) {
+			if (*c == '"' && c[1] == '"')
+				field[f++] = *c++;
+			else if (*c == '"')
+				quoted = false;
+			else
+				field[f++] = *c;
+		} else if (*c == '"') {
+			quoted = true;
+		} else if (*c == ',' || *c == '\r' || *c == '\n') {
+			if (*c == '\n')
+				continue;
+			field[f] = '\0';
+			json_array_append_new(row, json_string(field));
+			f = 0;
+			if (*c == '\r') {
+				json_array_append_new(rows, row);
+				row = json_array();
+			}
+		} else {
+			field[f++] = *c;
+		}
+		ck_assert_uint_lt(f, sizeof(field) - 1);
+	}
+	ck_assert_uint_eq(f, 0);
+	ck_assert_uint_eq(json_array_size(row), 0);
+	json_decref(row);
+	return rows;
+}
+
+static size_t column(json_t *records, const char *name)
+{
+	size_t i;
+	json_t *h;
+
+	json_array_foreach(json_array_get(records, 0), i, h)
+	{
+		if (strcmp(json_string_value(h), name) == 0)
+			return i;
+	}
+	ck_abort_msg("no column %s in the CSV header", name);
+	return 0;
+}
+
+/*
+ * Who must act (issue 12), night Monday 2 June 2025, 3 working days of
+ * warning (to 5 June):
+ *   A (dk) at gp-1, referred to c-1 on 2 May: transit overdue;
+ *     c-1 must act.
+ *   B (no) at gp-2, referred to c-2 and received by c-2b on 20 May:
+ *     assessment due 4 June; the receiving unit c-2b must act.
+ *   C (no) at gp-3, referred to c-3 and rejected, back at gp-3 and
+ *     transferred to gp-5; its pain onset learnt later (3 December 2024):
+ *     the level review due 3 June is the patient's unit's, gp-5's.
+ *   D (dk) treated at clinic c-1, then referred on to the centre ctr-1
+ *     on 20 May: transit overdue at level clinic; ctr-1 must act (its
+ *     unit and from_unit are c-1).
+ * unit= selects by responsible_unit, level= by the pathway's level; the CSV
+ * carries responsible_unit, from_unit and to_unit as the JSON does.
+ */
+START_TEST(escalations_name_the_unit_that_must_act)
+{
+	static const struct {
+		const char *rule, *level, *responsible, *from, *to;
+	} want[4] = {
+		{"transit", "gp", "c-1", "gp-1", "c-1"},
+		{"assessment", "gp", "c-2b", "gp-2", "c-2"},
+		{"level_review", "gp", "gp-5", "gp-5", NULL},
+		{"transit", "clinic", "ctr-1", "c-1", "ctr-1"},
+	};
+	char region[64], p[4][96], pw[4][160], got[1024], expect[1024];
+	struct http_response r;
+	json_t *night, *records;
+	size_t i;
+	json_t *it;
+
+	e2e_region(region, sizeof(region), "esc");
+	for (int k = 0; k < 4; k++)
+		snprintf(p[k], sizeof(p[k]), "%s-%c", region, 'a' + k);
+	ehr_open(region, p[0], "dk", "2025-05-01T09:00:00+02:00", "gp-1", pw[0],
+		 sizeof(pw[0]));
+	ehr_event(p[0], "referral.sent", "2025-05-02T09:00:00+02:00", NULL,
+		  "{\"to_level\":\"clinic\",\"to_unit\":\"c-1\"}");
+	ehr_open(region, p[1], "no", "2025-05-01T09:00:00+02:00", "gp-2", pw[1],
+		 sizeof(pw[1]));
+	ehr_event(p[1], "referral.sent", "2025-05-19T09:00:00+02:00", NULL,
+		  "{\"to_level\":\"clinic\",\"to_unit\":\"c-2\"}");
+	ehr_event(p[1], "referral.received", "2025-05-20T09:00:00+02:00",
+		  "c-2b", NULL);
+	ehr_open(region, p[2], "no", "2025-01-06T09:00:00+01:00", "gp-3", pw[2],
+		 sizeof(pw[2]));
+	ehr_event(p[2], "referral.sent", "2025-01-07T09:00:00+01:00", NULL,
+		  "{\"to_level\":\"clinic\",\"to_unit\":\"c-3\"}");
+	ehr_event(p[2], "referral.received", "2025-01-08T09:00:00+01:00", "c-3",
+		  NULL);
+	ehr_event(p[2], "referral.rejected", "2025-01-20T09:00:00+01:00", "c-3",
+		  "{\"reason\":\"not long-lasting yet\",\"advice\":\"review "
+		  "in spring\"}");
+	ehr_event(p[2], "patient.transferred", "2025-01-21T09:00:00+01:00",
+		  NULL, "{\"to_level\":\"gp\",\"to_unit\":\"gp-5\"}");
+	ehr_event(p[2], "pathway.updated", "2025-01-22T09:00:00+01:00", NULL,
+		  "{\"pain_onset\":\"2024-12-03\"}");
+	ehr_open(region, p[3], "dk", "2025-04-01T09:00:00+02:00", "gp-4", pw[3],
+		 sizeof(pw[3]));
+	ehr_event(p[3], "referral.sent", "2025-04-02T09:00:00+02:00", NULL,
+		  "{\"to_level\":\"clinic\",\"to_unit\":\"c-1\"}");
+	ehr_event(p[3], "referral.received", "2025-04-03T09:00:00+02:00", "c-1",
+		  NULL);
+	ehr_event(p[3], "referral.accepted", "2025-04-04T09:00:00+02:00", "c-1",
+		  NULL);
+	ehr_event(p[3], "treatment.started", "2025-04-10T09:00:00+02:00", "c-1",
+		  NULL);
+	ehr_event(p[3], "referral.sent", "2025-05-20T09:00:00+02:00", "c-1",
+		  "{\"to_level\":\"centre\",\"to_unit\":\"ctr-1\"}");
+	run_night("2025-06-02", &r);
+	http_response_free(&r);
+
+	/* Each item: its rule, level and the three units. */
+	night = read_night("2025-06-02", region, NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(night, "items")), 4);
+	for (int k = 0; k < 4; k++) {
+		json_t *item = item_of(night, pw[k], want[k].rule);
+		ck_assert_msg(item != NULL, "no %s item of %s", want[k].rule,
+			      p[k]);
+		ck_assert_str_eq(e2e_str(item, "level"), want[k].level);
+		ck_assert_str_eq(e2e_str(item, "responsible_unit"),
+				 want[k].responsible);
+		ck_assert_str_eq(e2e_str(item, "from_unit"), want[k].from);
+		if (want[k].to == NULL)
+			ck_assert(
+				json_is_null(json_object_get(item, "to_unit")));
+		else
+			ck_assert_str_eq(e2e_str(item, "to_unit"), want[k].to);
+	}
+	ck_assert_str_eq(e2e_str(item_of(night, pw[1], "assessment"), "due"),
+			 "2025-06-04");
+	ck_assert_str_eq(e2e_str(item_of(night, pw[2], "level_review"), "due"),
+			 "2025-06-03");
+	ck_assert_str_eq(e2e_str(item_of(night, pw[3], "transit"), "unit"),
+			 "c-1");
+
+	/* unit= is the unit that must act, nothing else. */
+	night_ids(region, "&unit=c-1", got, sizeof(got));
+	ck_assert_str_eq(got, pw[0]);
+	night_ids(region, "&unit=c-2", got, sizeof(got));
+	ck_assert_str_eq(got, "");
+	night_ids(region, "&unit=c-2b", got, sizeof(got));
+	ck_assert_str_eq(got, pw[1]);
+	night_ids(region, "&unit=gp-5", got, sizeof(got));
+	ck_assert_str_eq(got, pw[2]);
+	night_ids(region, "&unit=gp-3", got, sizeof(got));
+	ck_assert_str_eq(got, "");
+	night_ids(region, "&unit=ctr-1", got, sizeof(got));
+	ck_assert_str_eq(got, pw[3]);
+	/* level= is the pathway's level, not the level referred to. */
+	night_ids(region, "&level=gp", got, sizeof(got));
+	ids_of(expect, sizeof(expect), 3, pw[0], pw[1], pw[2]);
+	ck_assert_str_eq(got, expect);
+	night_ids(region, "&level=clinic", got, sizeof(got));
+	ck_assert_str_eq(got, pw[3]);
+	night_ids(region, "&level=centre", got, sizeof(got));
+	ck_assert_str_eq(got, "");
+	night_ids(region, "&unit=ctr-1&level=gp", got, sizeof(got));
+	ck_assert_str_eq(got, "");
+	night_ids(region, "&unit=c-1&level=gp&rule=transit", got, sizeof(got));
+	ck_assert_str_eq(got, pw[0]);
+	ck_assert_int_eq(
+		e2e_get(PORT, &r, "/v1/escalations?date=2025-06-02&level=ward"),
+		400);
+	ck_assert_str_eq(e2e_str(r.json, "error.field"), "level");
+	http_response_free(&r);
+
+	/* The CSV: the same units, found by the header's names. */
+	snprintf(got, sizeof(got),
+		 "/v1/escalations?date=2025-06-02&region=%s&format=csv",
+		 region);
+	ck_assert_int_eq(http_request(PORT, "GET", got, NULL, E2E_COORD, &r),
+			 200);
+	records = csv_records(r.body);
+	http_response_free(&r);
+	ck_assert_int_eq(json_array_size(records), 5);
+	json_array_foreach(records, i, it)
+	{
+		const char *id;
+		int k = 0;
+		if (i == 0)
+			continue;
+		ck_assert_int_eq(json_array_size(it),
+				 json_array_size(json_array_get(records, 0)));
+		id = json_string_value(
+			json_array_get(it, column(records, "pathway_id")));
+		while (k < 4 && strcmp(pw[k], id) != 0)
+			k++;
+		ck_assert_int_lt(k, 4);
+#define FIELD(name) json_string_value(json_array_get(it, column(records, name)))
+		ck_assert_str_eq(FIELD("rule"), want[k].rule);
+		ck_assert_str_eq(FIELD("level"), want[k].level);
+		ck_assert_str_eq(FIELD("responsible_unit"),
+				 want[k].responsible);
+		ck_assert_str_eq(FIELD("from_unit"), want[k].from);
+		ck_assert_str_eq(FIELD("to_unit"),
+				 want[k].to ? want[k].to : "");
+#undef FIELD
+	}
+	json_decref(records);
+	/* And filtered the same way. */
+	snprintf(got, sizeof(got),
+		 "/v1/escalations?date=2025-06-02&region=%s&unit=c-1", region);
+	ck_assert_int_eq(http_request(PORT, "GET", got, NULL,
+				      E2E_COORD "Accept: text/csv\r\n", &r),
+			 200);
+	records = csv_records(r.body);
+	http_response_free(&r);
+	ck_assert_int_eq(json_array_size(records), 2);
+	ck_assert_str_eq(json_string_value(
+				 json_array_get(json_array_get(records, 1),
+						column(records, "pathway_id"))),
+			 pw[0]);
+	json_decref(records);
+	json_decref(night);
+}
+END_TEST
+
 void e2e_add_report_tests(Suite *s)
 {
 	TCase *tc = e2e_tcase("reports");
@@ -525,5 +863,8 @@ void e2e_add_report_tests(Suite *s)
 	tcase_add_test(tc, worklist_pages_are_stable);
 	tcase_add_test(tc, worklist_filters);
 	tcase_add_test(tc, waiting_times_per_unit);
+	suite_add_tcase(s, tc);
+	tc = e2e_tcase("escalation_units");
+	tcase_add_test(tc, escalations_name_the_unit_that_must_act);
 	suite_add_tcase(s, tc);
 }

@@ -17,10 +17,12 @@
 #define EHR_VEST   "Authorization: Bearer ehr-vest-secret-7\r\n"
 #define EHR_VEST_A "Authorization: Bearer ehr-vest-a-secret-13\r\n"
 #define EHR_NORD_A "Authorization: Bearer ehr-nord-a-secret-17\r\n"
-#define COORD_VEST "Authorization: Bearer coord-vest-secret-3\r\n"
-#define COORD_NORD "Authorization: Bearer coord-nord-secret-5\r\n"
-#define ADMIN_VEST "Authorization: Bearer admin-vest-secret-11\r\n"
-#define ADMIN_ALL  "Authorization: Bearer dev-admin\r\n"
+/* ehr-vest-a rotated: the same source (ehr-system-a) and region. */
+#define EHR_VEST_A2 "Authorization: Bearer ehr-vest-a2-secret-23\r\n"
+#define COORD_VEST  "Authorization: Bearer coord-vest-secret-3\r\n"
+#define COORD_NORD  "Authorization: Bearer coord-nord-secret-5\r\n"
+#define ADMIN_VEST  "Authorization: Bearer admin-vest-secret-11\r\n"
+#define ADMIN_ALL   "Authorization: Bearer dev-admin\r\n"
 
 static int post_as(const char *token, const char *body, struct http_response *r)
 {
@@ -162,6 +164,97 @@ START_TEST(two_sources_both_use_one_event_id)
 	http_response_free(&a);
 	http_response_free(&b);
 	http_response_free(&again);
+}
+END_TEST
+
+static void assert_replay_of(const char *token, const char *body,
+			     const struct http_response *first)
+{
+	struct http_response again;
+	char *replay;
+
+	ck_assert_int_eq(post_as(token, body, &again), 200);
+	replay = http_header(&again, "Idempotent-Replay");
+	ck_assert_ptr_nonnull(replay);
+	ck_assert_str_eq(replay, "true");
+	free(replay);
+	ck_assert_str_eq(again.body, first->body);
+	http_response_free(&again);
+}
+
+static void correction(char *body, size_t len, const char *event_id,
+		       const char *type, const char *patient,
+		       const char *target, const char *fields)
+{
+	snprintf(body, len,
+		 "{\"event_id\":\"%s\",\"type\":\"%s\",\"patient_id\":\"%s\","
+		 "\"occurred_at\":\"2025-03-07T09:00:00+01:00\",\"data\":{"
+		 "\"event_id\":\"%s\",\"reason\":\"entered wrong\"%s%s}}",
+		 event_id, type, patient, target, fields ? "," : "",
+		 fields ? fields : "");
+}
+
+/* Issue 12: a source's token rotated -- a second token of the same source
+ * and region -- retries what the first posted and gets its answer, and
+ * corrects the source's own events; another source's token with the same
+ * event_id records an event of its own on the same pathway, and its
+ * corrections address that one. */
+START_TEST(rotated_token_replays_and_corrects_its_source_events)
+{
+	struct http_response first, other, r;
+	char patient[64], pathway[96], body[1024], recv[1024], fix[1024];
+	char id[64], fix_id[64], sql[512];
+
+	e2e_id(patient, sizeof(patient), "rotated");
+	e2e_id(id, sizeof(id), "ehr-2");
+	open_in(EHR_VEST_A, patient, "helse-vest", pathway, sizeof(pathway));
+	sent(body, sizeof(body), id, patient, "2025-03-04T09:00:00+01:00");
+	ck_assert_int_eq(post_as(EHR_VEST_A, body, &first), 201);
+	assert_replay_of(EHR_VEST_A2, body, &first);
+	/* The same source: the rotated token may not reuse the id. */
+	snprintf(recv, sizeof(recv),
+		 "{\"event_id\":\"%s\",\"type\":\"referral.received\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":"
+		 "\"2025-03-06T08:00:00+01:00\"}",
+		 id, patient);
+	ck_assert_int_eq(post_as(EHR_VEST_A2, recv, &r), 409);
+	ck_assert_str_eq(e2e_str(r.json, "error.code"), "event_id_conflict");
+	http_response_free(&r);
+	/* Another source (ehr-vest's own) with the same id: a new event. */
+	ck_assert_int_eq(post_as(EHR_VEST, recv, &other), 201);
+	ck_assert_str_eq(e2e_str(other.json, "pathway.pathway_id"), pathway);
+	ck_assert_str_eq(e2e_str(other.json, "pathway.phase"), "assessing");
+	ck_assert_int_eq(
+		json_integer_value(e2e_at(other.json, "pathway.version")), 3);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(DISTINCT source) FROM transitions WHERE "
+		 "pathway_id = '%s' AND event_id = '%s'",
+		 pathway, id);
+	ck_assert_int_eq(e2e_count(sql), 2);
+	/* Each source's retry is its own first answer. */
+	assert_replay_of(EHR_VEST_A2, body, &first);
+	assert_replay_of(EHR_VEST, recv, &other);
+	/* A correction addresses its own source's event of that id: ehr-vest
+	 * retracts the receipt, the rotated token corrects the referral
+	 * (not the retracted receipt: that would be a conflict). */
+	e2e_id(fix_id, sizeof(fix_id), "fix");
+	correction(fix, sizeof(fix), fix_id, "event.retracted", patient, id,
+		   NULL);
+	ck_assert_int_eq(post_as(EHR_VEST, fix, &r), 201);
+	ck_assert_str_eq(e2e_str(r.json, "pathway.phase"), "referred");
+	http_response_free(&r);
+	e2e_id(fix_id, sizeof(fix_id), "fix");
+	correction(fix, sizeof(fix), fix_id, "event.corrected", patient, id,
+		   "\"data\":{\"to_level\":\"clinic\",\"to_unit\":"
+		   "\"clinic-2\"}");
+	ck_assert_int_eq(post_as(EHR_VEST_A2, fix, &r), 201);
+	ck_assert_str_eq(e2e_str(r.json, "pathway.referral.to_unit"),
+			 "clinic-2");
+	ck_assert_int_eq(json_integer_value(e2e_at(r.json, "pathway.version")),
+			 5);
+	http_response_free(&r);
+	http_response_free(&first);
+	http_response_free(&other);
 }
 END_TEST
 
@@ -613,6 +706,8 @@ void e2e_add_review_tests(Suite *s)
 	tcase_add_test(tc, regression_replay_refused_for_scoped_token);
 	tcase_add_test(tc, regression_replay_shows_another_region);
 	tcase_add_test(tc, two_sources_both_use_one_event_id);
+	tcase_add_test(tc,
+		       rotated_token_replays_and_corrects_its_source_events);
 	tcase_add_test(tc, regression_audit_leaks_across_regions);
 	tcase_add_test(tc, regression_audit_regions_never_stored);
 	tcase_add_test(tc, regression_audit_of_patient_named_null);
