@@ -168,7 +168,12 @@ static bool post(struct fixture *f, const json_t *event, struct pp_error *err)
 	if (!fsm_apply(opening ? NULL : &f->state, &ev, &models, "pw-fuzz",
 		       FUZZ_NOW, &after, &tr, &fx, err))
 		return false;
-	f->model = m;
+	/* pathway.updated may move the pathway to another model: the daemon
+	 * looks the model up by the stored key, and so must this. */
+	f->model = model_set_find(&models, after.model);
+	if (f->model == NULL)
+		fuzz_fail("the state machine wrote an unknown model", event,
+			  NULL);
 	f->state = after;
 	json_decref(f->pathway);
 	f->pathway = pathway_to_json(&after);
