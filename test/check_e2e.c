@@ -58,6 +58,23 @@ int e2e_post(int port, struct http_response *r, const char *fmt, ...)
 	return http_request(port, "POST", "/v1/events", body, NULL, r);
 }
 
+void e2e_assert_replayed(int port, const char *token, const char *body,
+			 const struct http_response *first)
+{
+	struct http_response again;
+	char *replay;
+
+	ck_assert_int_eq(
+		http_request(port, "POST", "/v1/events", body, token, &again),
+		200);
+	replay = http_header(&again, "Idempotent-Replay");
+	ck_assert_ptr_nonnull(replay);
+	ck_assert_str_eq(replay, "true");
+	free(replay);
+	ck_assert_str_eq(again.body, first->body);
+	http_response_free(&again);
+}
+
 int e2e_get(int port, struct http_response *r, const char *fmt, ...)
 {
 	char path[1024];

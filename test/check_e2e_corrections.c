@@ -549,23 +549,6 @@ static json_int_t version_of(const struct walk *w)
 	return v;
 }
 
-/* The body posted again answers 200, Idempotent-Replay: true, and the
- * first answer byte for byte. */
-static void assert_replayed(const char *token, const char *body,
-			    const struct http_response *first)
-{
-	struct http_response again;
-	char *replay;
-
-	ck_assert_int_eq(post_as(token, body, &again), 200);
-	replay = http_header(&again, "Idempotent-Replay");
-	ck_assert_ptr_nonnull(replay);
-	ck_assert_str_eq(replay, "true");
-	free(replay);
-	ck_assert_str_eq(again.body, first->body);
-	http_response_free(&again);
-}
-
 /* A retried correction and a retried retraction (same event_id, same
  * body) get the first answer again -- also after the pathway moved on,
  * when deciding them anew would answer otherwise (the retraction's target
@@ -587,16 +570,16 @@ START_TEST(retried_correction_and_retraction_are_replayed)
 	ck_assert_int_eq(post_as(E2E_EHR, corr_body, &corr), 201);
 	ck_assert_str_eq(due_of(e2e_at(corr.json, "pathway"), "assessment"),
 			 "2025-03-19");
-	assert_replayed(E2E_EHR, corr_body, &corr);
+	e2e_assert_replayed(PORT, E2E_EHR, corr_body, &corr);
 	fix_body(retr_body, sizeof(retr_body), &w, "r", "event.retracted", 3,
 		 "2025-03-08T09:00:00+01:00", "another patient's scores", NULL);
 	ck_assert_int_eq(post_as(E2E_EHR, retr_body, &retr), 201);
 	ck_assert_int_eq(
 		json_integer_value(e2e_at(retr.json, "pathway.version")), 6);
-	assert_replayed(E2E_EHR, retr_body, &retr);
+	e2e_assert_replayed(PORT, E2E_EHR, retr_body, &retr);
 	/* The pathway has moved on since the correction: still its answer
 	 * (version 5), not the pathway as it stands. */
-	assert_replayed(E2E_EHR, corr_body, &corr);
+	e2e_assert_replayed(PORT, E2E_EHR, corr_body, &corr);
 	ck_assert_int_eq(
 		json_integer_value(e2e_at(corr.json, "pathway.version")), 5);
 	/* In a batch: the event's own status, 200, replayed. */

@@ -167,21 +167,6 @@ START_TEST(two_sources_both_use_one_event_id)
 }
 END_TEST
 
-static void assert_replay_of(const char *token, const char *body,
-			     const struct http_response *first)
-{
-	struct http_response again;
-	char *replay;
-
-	ck_assert_int_eq(post_as(token, body, &again), 200);
-	replay = http_header(&again, "Idempotent-Replay");
-	ck_assert_ptr_nonnull(replay);
-	ck_assert_str_eq(replay, "true");
-	free(replay);
-	ck_assert_str_eq(again.body, first->body);
-	http_response_free(&again);
-}
-
 static void correction(char *body, size_t len, const char *event_id,
 		       const char *type, const char *patient,
 		       const char *target, const char *fields)
@@ -210,7 +195,7 @@ START_TEST(rotated_token_replays_and_corrects_its_source_events)
 	open_in(EHR_VEST_A, patient, "helse-vest", pathway, sizeof(pathway));
 	sent(body, sizeof(body), id, patient, "2025-03-04T09:00:00+01:00");
 	ck_assert_int_eq(post_as(EHR_VEST_A, body, &first), 201);
-	assert_replay_of(EHR_VEST_A2, body, &first);
+	e2e_assert_replayed(PORT, EHR_VEST_A2, body, &first);
 	/* The same source: the rotated token may not reuse the id. */
 	snprintf(recv, sizeof(recv),
 		 "{\"event_id\":\"%s\",\"type\":\"referral.received\","
@@ -232,8 +217,8 @@ START_TEST(rotated_token_replays_and_corrects_its_source_events)
 		 pathway, id);
 	ck_assert_int_eq(e2e_count(sql), 2);
 	/* Each source's retry is its own first answer. */
-	assert_replay_of(EHR_VEST_A2, body, &first);
-	assert_replay_of(EHR_VEST, recv, &other);
+	e2e_assert_replayed(PORT, EHR_VEST_A2, body, &first);
+	e2e_assert_replayed(PORT, EHR_VEST, recv, &other);
 	/* A correction addresses its own source's event of that id: ehr-vest
 	 * retracts the receipt, the rotated token corrects the referral
 	 * (not the retracted receipt: that would be a conflict). */

@@ -24,6 +24,10 @@ int e2e_post(int port, struct http_response *r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int e2e_get(int port, struct http_response *r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The event body posted again with token (a header line) answers 200,
+ * Idempotent-Replay: true, and the first answer byte for byte. */
+void e2e_assert_replayed(int port, const char *token, const char *body,
+			 const struct http_response *first);
 /* Dotted path into JSON ("pathway.deadlines.0.due"); NULL if absent. */
 const char *e2e_str(json_t *j, const char *path);
 json_t *e2e_at(json_t *j, const char *path);
