@@ -315,10 +315,11 @@ static void write_scoped_tokens(void)
 	for (size_t i = 0; i < 3; i++)
 		fprintf(out, "%s %s %s plain:%s\n", roles[i][0], roles[i][1],
 			regions, roles[i][0]);
-	/* The coordinators' page's own token: one region of its own (the
-	 * browser test writes it with a development token), so that every
-	 * figure the page shows is of that test's pathways. */
-	fprintf(out, "e2e-dash coordinator dash plain:e2e-dash\n");
+	/* The coordinators' page's own token: a region of each country of
+	 * its own (the browser test writes them with a development token),
+	 * so that every figure the page shows is of that test's pathways. */
+	fprintf(out,
+		"e2e-dash coordinator " E2E_DASH_REGIONS " plain:e2e-dash\n");
 	fclose(out);
 }
 

@@ -15,6 +15,11 @@ extern struct daemon_instance e2e_daemon;
 
 #define PORT (e2e_daemon.port)
 
+/* The browser test's regions (check_e2e_dashboard.c), which no other test
+ * writes: its token, e2e-dash, covers exactly these, so every figure the
+ * page shows is of that test's pathways. */
+#define E2E_DASH_REGIONS "helse-sor-ost,region-syddanmark,region-stockholm"
+
 /* A fresh identifier: prefix-pid-counter. */
 void e2e_id(char *out, size_t len, const char *prefix);
 /* A region of the test's own, which the suite's scoped tokens cover:

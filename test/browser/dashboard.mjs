@@ -3,7 +3,9 @@
 // signs in (a wrong token first, which must be refused), compares what a
 // coordinator sees with the values the calling test computed from the data
 // it seeded, acknowledges a deadline, walks to the by-unit table with the
-// keyboard and opens a unit's worklist with Enter, switches language, and
+// keyboard and opens a unit's worklist with Enter, switches language,
+// chooses each country's region in the page's own region filter (the page
+// in that country's language) and compares that region's figures, and
 // saves screenshots.  Exit status 0 only when every assertion passed.
 //
 //   node test/browser/dashboard.mjs --url http://127.0.0.1:PORT \
@@ -23,21 +25,47 @@
 //   "texts_hidden": ["p-000099", "odense-smertecenter"], appear nowhere
 //   "tiles": [{"model": "no", "rule": "assessment", "running": 3,
 //              "overdue": 1, "share": 0.6667}],   share null when running 0
+//              (each may name its "limit": {"unit": "working_days",
+//               "n": 5}, or null for a deadline the clinic sets)
 //   "tiles_exact": true,                  no other tiles
+//   "tiles_required": ["transit"],        rules that must have a tile
 //   "units": [{"region": "helse-vest", "level": "clinic",
 //              "unit": "bergen-smerteklinikk", "waiting": 3, "median": 12,
 //              "p90": 20, "share": 0.6667, "overdue": 1}],
 //   "units_exact": true,                  no other rows
 //   "histogram": {"waiting": 5, "median_days": 12, "p90_days": 30,
 //                 "bands": [{"from_days": 0, "count": 2}]},  everyone waiting
+//   "trend": {"months": [{"month": "2026-01", "waiting_at_end": 4,
+//              "started": 2, "median_days": 40, "p90_days": 52,
+//              "within_limit_share": 0.5}]},   all 12, oldest first
+//   "flow": {"weeks": [{"week": "2026-W05", "from": "2026-01-26",
+//            "received": 3, "accepted": 1, "rejected": 0, "started": 1}]},
+//                                         all 12, oldest first
 //   "deadlines": {"within_days": 14, "pathway_ids": ["..."], "exact": true},
 //   "acknowledge": {"escalation_id": 123, "note": "called the clinic",
 //                   "by": "coord-vest"},
 //   "worklist": {"unit": "bergen-smerteklinikk", "pathway_ids": ["..."]}
 //               (or "count": n) the unit's row, opened with Enter
-//   "switch_lang": "nb"                   the language switched to (else nb,
+//   "switch_lang": "nb",                  the language switched to (else nb,
 //                                         or da when already nb)
+//   "countries": [{"region": "helse-sor-ost", "lang": "nb",
+//                  "shot": "country-no", "tiles": [...], "tiles_exact": true,
+//                  "tiles_required": [...], "units": [...],
+//                  "units_exact": true, "histogram": {...}, "trend": {...},
+//                  "flow": {...}}]
+//                                         each region chosen in the page's
+//                                         region filter, the page in lang:
+//                                         the same checks on that region's
+//                                         figures, every region shown is
+//                                         that one, and SHOT.png (laptop)
+//                                         and SHOT-full.png saved
 // }
+//
+// The trend's and the flow's figures are compared three ways: the rows of
+// the tables beside the charts (their data attributes, and their text as
+// the reader's language writes it), and the data and series labels the
+// page hands uPlot (recorded by a wrapper of its constructor, see
+// recordCharts in lib.mjs).
 //
 // Shares are compared within 0.001 and days within 0.05 (the page holds the
 // API's exact values in data attributes; the tolerance is for the caller's
@@ -48,11 +76,17 @@ import {
   LAPTOP,
   TABLET,
   WORDS,
+  fmtCount,
+  fmtDate,
+  fmtDays,
+  fmtMonth,
   fmtPercent,
   fmtNumber,
+  fmtShare,
   leadingNumber,
   main,
   parseArgs,
+  recordCharts,
   settle,
   shoot,
   squash,
@@ -154,67 +188,157 @@ function readTiles(page) {
   return page.$$eval('[data-testid=tile]', (tiles) =>
     tiles.map((t) => ({
       ...t.dataset,
+      heading: t.querySelector('h3').textContent,
       shareText: t.querySelector('[data-testid=tile-share]').textContent,
       overdueText: t.querySelector('[data-testid=tile-overdue]').textContent,
+      runningText: t.querySelector('[data-testid=tile-running]').textContent,
     })),
   );
 }
 
-async function checkTiles(page, checks) {
-  if (!expect.tiles) return;
+// e: the expectations of the whole view or of one region's; language:
+// the page's; at: what the assertions' names start with.
+async function checkTiles(page, checks, e, language, at = '') {
+  if (!e.tiles) return;
   const tiles = await readTiles(page);
-  for (const e of expect.tiles) {
-    const name = `tile ${e.model}/${e.rule}`;
-    const got = tiles.find((t) => t.model === e.model && t.rule === e.rule);
+  for (const x of e.tiles) {
+    const name = `${at}tile ${x.model}/${x.rule}`;
+    const got = tiles.find((t) => t.model === x.model && t.rule === x.rule);
     if (!checks.ok(`${name}: shown`, got, `tiles shown: ${tiles.map((t) => `${t.model}/${t.rule}`).join(', ')}`)) continue;
-    checks.eq(`${name}: running`, Number(got.running), e.running);
-    checks.eq(`${name}: overdue`, Number(got.overdue), e.overdue);
-    if ('share' in e) checks.near(`${name}: share within the limit`, got.share, e.share, SHARE_TOL);
-    if (e.running > 0 && e.share !== null && e.share !== undefined) {
-      checks.eq(`${name}: the share reads`, squash(got.shareText), fmtPercent(lang, Number(got.share)));
+    checks.eq(`${name}: running`, Number(got.running), x.running);
+    checks.eq(`${name}: overdue`, Number(got.overdue), x.overdue);
+    if ('share' in x) checks.near(`${name}: share within the limit`, got.share, x.share, SHARE_TOL);
+    if (x.running > 0 && x.share !== null && x.share !== undefined) {
+      checks.eq(`${name}: the share reads`, squash(got.shareText), fmtPercent(language, Number(got.share)));
     }
-    checks.eq(`${name}: the overdue count reads`, leadingNumber(got.overdueText), fmtNumber(lang, e.overdue, 0));
+    checks.eq(`${name}: the overdue count reads`, leadingNumber(got.overdueText), fmtNumber(language, x.overdue, 0));
+    checks.includes(`${name}: the running count reads`, got.runningText, fmtNumber(language, x.running, 0));
+    if ('limit' in x) {
+      const limit = got.limitUnit ? { unit: got.limitUnit, n: Number(got.limitN) } : null;
+      checks.eq(`${name}: its limit`, limit, x.limit);
+      if (x.limit) checks.includes(`${name}: the heading names the limit`, got.heading, fmtNumber(language, x.limit.n, 0));
+    }
   }
-  if (expect.tiles_exact) {
-    checks.sameSet('no other tiles', tiles.map((t) => `${t.model}/${t.rule}`), expect.tiles.map((e) => `${e.model}/${e.rule}`));
+  if (e.tiles_exact) {
+    checks.sameSet(`${at}no other tiles`, tiles.map((t) => `${t.model}/${t.rule}`), e.tiles.map((x) => `${x.model}/${x.rule}`));
+  }
+  for (const rule of e.tiles_required || []) {
+    checks.ok(`${at}a ${rule} tile is shown`, tiles.some((t) => t.rule === rule && Number(t.running) > 0));
   }
 }
 
-async function checkUnits(page, checks) {
-  if (!expect.units) return;
+async function checkUnits(page, checks, e, at = '') {
+  if (!e.units) return;
   const rows = await page.$$eval('[data-testid=unit-row]', (rs) => rs.map((r) => ({ ...r.dataset })));
-  for (const e of expect.units) {
-    const name = `by unit ${e.region}/${e.level}/${e.unit}`;
-    const got = rows.find((r) => r.region === e.region && r.level === e.level && r.unit === e.unit);
+  for (const x of e.units) {
+    const name = `${at}by unit ${x.region}/${x.level}/${x.unit}`;
+    const got = rows.find((r) => r.region === x.region && r.level === x.level && r.unit === x.unit);
     if (!checks.ok(`${name}: row shown`, got)) continue;
-    if ('waiting' in e) checks.eq(`${name}: waiting`, Number(got.waiting), e.waiting);
-    if ('overdue' in e) checks.eq(`${name}: overdue`, Number(got.overdue), e.overdue);
-    if ('median' in e) checks.near(`${name}: median days`, got.median, e.median, DAYS_TOL);
-    if ('p90' in e) checks.near(`${name}: 90th percentile days`, got.p90, e.p90, DAYS_TOL);
-    if ('share' in e) checks.near(`${name}: share within the limit`, got.share, e.share, SHARE_TOL);
+    if ('waiting' in x) checks.eq(`${name}: waiting`, Number(got.waiting), x.waiting);
+    if ('overdue' in x) checks.eq(`${name}: overdue`, Number(got.overdue), x.overdue);
+    if ('median' in x) checks.near(`${name}: median days`, got.median, x.median, DAYS_TOL);
+    if ('p90' in x) checks.near(`${name}: 90th percentile days`, got.p90, x.p90, DAYS_TOL);
+    if ('share' in x) checks.near(`${name}: share within the limit`, got.share, x.share, SHARE_TOL);
   }
-  if (expect.units_exact) {
+  if (e.units_exact) {
     const key = (r) => `${r.region}/${r.level}/${r.unit}`;
-    checks.sameSet('no other unit rows', rows.map(key), expect.units.map(key));
+    checks.sameSet(`${at}no other unit rows`, rows.map(key), e.units.map(key));
   }
 }
 
-async function checkHistogram(page, checks) {
-  const e = expect.histogram;
-  if (!e) return;
+async function checkHistogram(page, checks, e, at = '') {
+  const x = e.histogram;
+  if (!x) return;
   const value = (id) => page.$eval(id, (d) => d.dataset.value);
-  if ('waiting' in e) checks.eq('histogram: waiting', Number(await value('#hist-waiting')), e.waiting);
-  if ('median_days' in e) checks.near('histogram: median', await value('#hist-median'), e.median_days, DAYS_TOL);
-  if ('p90_days' in e) checks.near('histogram: 90th percentile', await value('#hist-p90'), e.p90_days, DAYS_TOL);
+  if ('waiting' in x) checks.eq(`${at}histogram: waiting`, Number(await value('#hist-waiting')), x.waiting);
+  if ('median_days' in x) checks.near(`${at}histogram: median`, await value('#hist-median'), x.median_days, DAYS_TOL);
+  if ('p90_days' in x) checks.near(`${at}histogram: 90th percentile`, await value('#hist-p90'), x.p90_days, DAYS_TOL);
   const bands = await page.$$eval('[data-testid=hist-band]', (bs) => bs.map((b) => ({ from: Number(b.dataset.from), count: Number(b.dataset.count) })));
-  for (const b of e.bands || []) {
-    const got = bands.find((x) => x.from === b.from_days);
-    checks.eq(`histogram: band from day ${b.from_days}`, got ? got.count : 0, b.count);
+  for (const b of x.bands || []) {
+    const got = bands.find((y) => y.from === b.from_days);
+    checks.eq(`${at}histogram: band from day ${b.from_days}`, got ? got.count : 0, b.count);
   }
-  checks.ok('histogram: the chart is drawn', await page.$('#hist-chart canvas'));
+  checks.ok(`${at}histogram: the chart is drawn`, await page.$('#hist-chart canvas'));
 }
 
-async function checkHidden(page, checks, when) {
+// What the page handed uPlot for the chart in the container id.
+function chartOf(page, id) {
+  return page.evaluate((key) => (window.__painpathCharts || {})[key] || null, id);
+}
+
+const num = (v) => (v === undefined || v === 'null' ? null : Number(v));
+
+// The 12 months: the table's rows (values and text) and the two charts.
+async function checkTrend(page, checks, e, language, at = '') {
+  if (!e.trend) return;
+  const want = e.trend.months;
+  const rows = await page.$$eval('[data-testid=trend-row]', (rs) =>
+    rs.map((r) => ({ ...r.dataset, cells: [...r.children].map((c) => c.textContent) })),
+  );
+  checks.eq(`${at}trend: the months, oldest first`, rows.map((r) => r.month), want.map((m) => m.month));
+  for (const m of want) {
+    const r = rows.find((x) => x.month === m.month);
+    if (!r) continue;
+    const got = { waiting_at_end: num(r.waiting), started: num(r.started), median_days: num(r.median), p90_days: num(r.p90), within_limit_share: num(r.share) };
+    const close = (a, b, tol) => (a === null || b === null ? a === b : Math.abs(a - b) <= tol);
+    checks.ok(
+      `${at}trend ${m.month}: waiting at its end, treatments started, their median and 90th percentile wait, share within the limit`,
+      got.waiting_at_end === m.waiting_at_end &&
+        got.started === m.started &&
+        close(got.median_days, m.median_days, DAYS_TOL) &&
+        close(got.p90_days, m.p90_days, DAYS_TOL) &&
+        close(got.within_limit_share, m.within_limit_share, SHARE_TOL),
+      `got ${JSON.stringify(got)}, expected ${JSON.stringify(m)}`,
+    );
+    checks.eq(
+      `${at}trend ${m.month}: the row reads`,
+      r.cells.map(squash),
+      [fmtMonth(language, m.month), fmtCount(language, m.waiting_at_end), fmtCount(language, m.started), fmtDays(language, m.median_days), fmtDays(language, m.p90_days), fmtShare(language, m.within_limit_share)],
+    );
+  }
+  const waits = await chartOf(page, 'trend-chart');
+  if (checks.ok(`${at}trend: the waits chart is drawn`, waits && waits.drawn && (await page.$('#trend-chart canvas')))) {
+    checks.eq(`${at}trend chart: its series`, waits.labels, WORDS.trendWaitsSeries[language]);
+    checks.eq(`${at}trend chart: one point a month`, waits.data[0], want.map((m, i) => i));
+    checks.eq(`${at}trend chart: the bars are who waited at each month's end`, waits.data[1], want.map((m) => m.waiting_at_end));
+    checks.nearAll(`${at}trend chart: the median waits`, waits.data[2], want.map((m) => m.median_days), DAYS_TOL);
+    checks.nearAll(`${at}trend chart: the 90th-percentile waits`, waits.data[3], want.map((m) => m.p90_days), DAYS_TOL);
+  }
+  const shares = await chartOf(page, 'trend-share-chart');
+  if (checks.ok(`${at}trend: the share chart is drawn`, shares && shares.drawn && (await page.$('#trend-share-chart canvas')))) {
+    checks.eq(`${at}trend share chart: its series`, shares.labels, WORDS.trendShareSeries[language]);
+    checks.nearAll(`${at}trend share chart: the shares within the limit`, shares.data[1], want.map((m) => m.within_limit_share), SHARE_TOL);
+  }
+}
+
+const FLOW_KEYS = ['received', 'accepted', 'rejected', 'started'];
+
+// The 12 weeks: the table's rows (values and text) and the chart.
+async function checkFlow(page, checks, e, language, at = '') {
+  if (!e.flow) return;
+  const want = e.flow.weeks;
+  const rows = await page.$$eval('[data-testid=flow-row]', (rs) =>
+    rs.map((r) => ({ ...r.dataset, cells: [...r.children].map((c) => c.textContent) })),
+  );
+  checks.eq(`${at}flow: the weeks, oldest first`, rows.map((r) => `${r.week} ${r.from}`), want.map((w) => `${w.week} ${w.from}`));
+  for (const w of want) {
+    const r = rows.find((x) => x.week === w.week);
+    if (!r) continue;
+    const got = Object.fromEntries(FLOW_KEYS.map((k) => [k, num(r[k])]));
+    checks.eq(`${at}flow ${w.week}: received, accepted, rejected, started`, got, Object.fromEntries(FLOW_KEYS.map((k) => [k, w[k]])));
+    checks.eq(`${at}flow ${w.week}: the row reads`, r.cells.map(squash), [`${w.week} (${fmtDate(language, w.from)})`, ...FLOW_KEYS.map((k) => fmtCount(language, w[k]))]);
+  }
+  const chart = await chartOf(page, 'flow-chart');
+  if (checks.ok(`${at}flow: the chart is drawn`, chart && chart.drawn && (await page.$('#flow-chart canvas')))) {
+    checks.eq(`${at}flow chart: its series`, chart.labels, WORDS.flowSeries[language]);
+    checks.eq(`${at}flow chart: one point a week`, chart.data[0], want.map((w, i) => i));
+    FLOW_KEYS.forEach((k, i) => checks.eq(`${at}flow chart: ${k} per week`, chart.data[i + 1], want.map((w) => w[k])));
+  }
+}
+
+// visible: the regions the page may show data of (the token's, or the one
+// chosen in the filter).
+async function checkHidden(page, checks, when, visible = expect.regions_visible) {
   const html = await page.content();
   for (const region of expect.regions_hidden || []) {
     checks.ok(`${when}: region ${region} appears nowhere`, !html.includes(region));
@@ -222,7 +346,6 @@ async function checkHidden(page, checks, when) {
   for (const text of expect.texts_hidden || []) {
     checks.ok(`${when}: "${text}" appears nowhere`, !html.includes(text));
   }
-  const visible = expect.regions_visible;
   if (Array.isArray(visible) && visible.length) {
     const regions = await page.$$eval('[data-region]', (els) => [...new Set(els.map((e) => e.dataset.region))]);
     const outside = regions.filter((r) => !visible.includes(r));
@@ -362,6 +485,34 @@ async function switchLanguage(page, checks) {
   await shoot(page, shots, `dashboard-${target}.png`, checks);
 }
 
+// Each country's region chosen in the page's own region filter, the page
+// in that country's language: the same figures, of that region only, and
+// the screenshots of issue 14.
+async function countryViews(page, checks) {
+  for (const c of expect.countries || []) {
+    const at = `${c.region} (${c.lang}): `;
+    await page.select('#lang', c.lang);
+    await andSettle(page, () => page.select('#f-region', c.region));
+    checks.eq(`${at}the region filter holds the region`, await page.$eval('#f-region', (s) => s.value), c.region);
+    checks.eq(`${at}the page reads in ${c.lang}`, await page.$eval('html', (h) => h.lang), c.lang);
+    checks.eq(`${at}the heading reads in ${c.lang}`, squash(await page.$eval('[data-testid=tiles-title]', (h) => h.textContent)), WORDS.tilesTitle[c.lang]);
+    await checkTiles(page, checks, c, c.lang, at);
+    await checkUnits(page, checks, c, at);
+    await checkHistogram(page, checks, c, at);
+    await checkTrend(page, checks, c, c.lang, at);
+    await checkFlow(page, checks, c, c.lang, at);
+    await checkHidden(page, checks, `${at}view`, [c.region]);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await settle(page);
+    await shoot(page, shots, `${c.shot}.png`, checks);
+    await shoot(page, shots, `${c.shot}-full.png`, checks, true);
+  }
+  if ((expect.countries || []).length) {
+    await andSettle(page, () => page.select('#f-region', ''));
+    await page.select('#lang', lang);
+  }
+}
+
 function checkTraffic(checks, log) {
   const api = log.requests.filter((r) => new URL(r.url).pathname.startsWith('/v1/'));
   checks.ok('the page called the API', api.length > 0);
@@ -378,15 +529,18 @@ main(lang, async (browser, checks) => {
   const page = await browser.newPage();
   page.setDefaultTimeout(timeout);
   await page.setViewport(LAPTOP);
+  await recordCharts(page);
   const log = watch(page);
 
   await signIn(page, checks);
   await checkTokenKept(page, checks);
   await checkWho(page, checks);
   await setAsOf(page);
-  await checkTiles(page, checks);
-  await checkUnits(page, checks);
-  await checkHistogram(page, checks);
+  await checkTiles(page, checks, expect, lang);
+  await checkUnits(page, checks, expect);
+  await checkHistogram(page, checks, expect);
+  await checkTrend(page, checks, expect, lang);
+  await checkFlow(page, checks, expect, lang);
   await checkHidden(page, checks, 'first view');
   await settle(page);
   await shoot(page, shots, 'dashboard-laptop.png', checks);
@@ -407,6 +561,7 @@ main(lang, async (browser, checks) => {
   await settle(page);
 
   await switchLanguage(page, checks);
+  await countryViews(page, checks);
   checkTraffic(checks, log);
 });
 

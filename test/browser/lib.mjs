@@ -27,6 +27,27 @@ export const WORDS = {
     sv: 'Väntetider för smärtbehandling',
   },
   worklistTitle: { en: 'Worklist', da: 'Arbejdsliste', nb: 'Arbeidsliste', sv: 'Arbetslista' },
+  none: { en: '—', da: '—', nb: '—', sv: '—' },
+  // The series of the trend's and the flow's charts, as their legends
+  // name them (the x series first).
+  trendWaitsSeries: {
+    en: ['Month', "Waiting at month's end", 'Median wait, days', '90th percentile, days'],
+    da: ['Måned', 'Ventende ved månedens udgang', 'Median ventetid, dage', '90. percentil, dage'],
+    nb: ['Måned', 'Ventende ved månedsslutt', 'Median ventetid, dager', '90-persentil, dager'],
+    sv: ['Månad', 'Väntande vid månadens slut', 'Median väntetid, dagar', '90:e percentil, dagar'],
+  },
+  trendShareSeries: {
+    en: ['Month', 'Within the limit'],
+    da: ['Måned', 'Inden for fristen'],
+    nb: ['Måned', 'Innenfor fristen'],
+    sv: ['Månad', 'Inom tidsgränsen'],
+  },
+  flowSeries: {
+    en: ['Week', 'Received', 'Accepted', 'Rejected', 'Treatments started'],
+    da: ['Uge', 'Modtaget', 'Accepteret', 'Afvist', 'Behandlinger startet'],
+    nb: ['Uke', 'Mottatt', 'Godtatt', 'Avvist', 'Behandlinger startet'],
+    sv: ['Vecka', 'Mottagna', 'Accepterade', 'Avvisade', 'Påbörjade behandlingar'],
+  },
 };
 
 export function usage(text) {
@@ -69,6 +90,61 @@ export function fmtNumber(lang, n, digits = 1) {
   return squash(new Intl.NumberFormat(LOCALES[lang], { maximumFractionDigits: digits }).format(n));
 }
 
+// "2026-01" as the page writes a month ("Jan 2026").
+export function fmtMonth(lang, ym) {
+  return squash(new Intl.DateTimeFormat(LOCALES[lang], { timeZone: 'UTC', month: 'short', year: 'numeric' }).format(new Date(`${ym}-01T00:00:00Z`)));
+}
+
+// A date (YYYY-MM-DD) as the page writes it ("26 Jan 2026").
+export function fmtDate(lang, iso) {
+  return squash(new Intl.DateTimeFormat(LOCALES[lang], { timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' }).format(new Date(`${iso}T00:00:00Z`)));
+}
+
+// Days with one decimal and the unit ("12,5 d"); counts; shares.
+export function fmtDays(lang, n) {
+  return n === null || n === undefined ? WORDS.none[lang] : `${fmtNumber(lang, n, 1)} d`;
+}
+
+export function fmtCount(lang, n) {
+  return n === null || n === undefined ? WORDS.none[lang] : fmtNumber(lang, n, 0);
+}
+
+export function fmtShare(lang, share) {
+  return share === null || share === undefined ? WORDS.none[lang] : fmtPercent(lang, share);
+}
+
+// What the page hands uPlot: before the page's scripts run, window.uPlot
+// is made a setter that wraps the vendored constructor, so that every
+// chart drawn leaves its container's id, its series' labels and its data
+// in window.__painpathCharts (the last chart of each container).  The
+// page's own code is not touched; puppeteer injects this.
+export function recordCharts(page) {
+  return page.evaluateOnNewDocument(() => {
+    let real;
+    window.__painpathCharts = {};
+    Object.defineProperty(window, 'uPlot', {
+      configurable: true,
+      get: () => real,
+      set(ctor) {
+        real = new Proxy(ctor, {
+          construct(target, args, newTarget) {
+            const chart = Reflect.construct(target, args, newTarget);
+            const [opts, data, el] = args;
+            if (el && el.id) {
+              window.__painpathCharts[el.id] = {
+                labels: (opts.series || []).map((s) => s.label),
+                data: (data || []).map((series) => Array.from(series, (v) => (v === undefined ? null : v))),
+                drawn: Boolean(el.querySelector('canvas')),
+              };
+            }
+            return chart;
+          },
+        });
+      },
+    });
+  });
+}
+
 export class Checks {
   constructor() {
     this.count = 0;
@@ -105,6 +181,13 @@ export class Checks {
     const missing = e.filter((x) => !a.includes(x));
     const extra = a.filter((x) => !e.includes(x));
     return this.ok(name, missing.length === 0 && extra.length === 0, `missing ${JSON.stringify(missing)}, unexpected ${JSON.stringify(extra)}`);
+  }
+
+  // Arrays of numbers, each within tol; null only equals null.
+  nearAll(name, actual, expected, tol) {
+    const same = (a, e) => (a === null || e === null ? a === e : Math.abs(Number(a) - Number(e)) <= tol);
+    const pass = Array.isArray(actual) && actual.length === expected.length && actual.every((a, i) => same(a, expected[i]));
+    return this.ok(name, pass, `got ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)} (±${tol})`);
   }
 
   includes(name, text, part) {
