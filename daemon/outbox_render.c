@@ -165,19 +165,31 @@ static bool sign(struct outbox_job *job, const char *secret)
 				      job->signature);
 }
 
-static void audit_patients(struct outbox_job *job, json_t *set)
+/* A text[] literal of the keys of set (malloc'd), or NULL. */
+static char *set_literal(json_t *set)
 {
 	struct pgarray a;
 	const char *key;
 	json_t *v;
+	char *text;
 
 	pgarray_init(&a);
 	json_object_foreach(set, key, v)
 	{
 		pgarray_add(&a, key);
 	}
-	job->patients = pgarray_text(&a) ? strdup(pgarray_text(&a)) : NULL;
+	text = pgarray_text(&a) ? strdup(pgarray_text(&a)) : NULL;
 	pgarray_free(&a);
+	return text;
+}
+
+/* The audit row names the patients shown and their pathways' regions, as
+ * a read's does (query.c): a region's admin sees what went out of its
+ * region. */
+static void audit_patients(struct outbox_job *job, json_t *set, json_t *regions)
+{
+	job->patients = set_literal(set);
+	job->regions = set_literal(regions);
 }
 
 /* --- a region's night report ------------------------------------------------
@@ -186,7 +198,7 @@ static void audit_patients(struct outbox_job *job, json_t *set)
 static enum outbox_render render_report(struct outbox_job *job, PGresult *res)
 {
 	const struct report_endpoint *e = endpoint_of(job->region);
-	json_t *doc, *patients = json_object(), *item;
+	json_t *doc, *patients = json_object(), *regions, *item;
 	cal_date night;
 	size_t i;
 
@@ -212,12 +224,14 @@ static enum outbox_render render_report(struct outbox_job *job, PGresult *res)
 		e->csv ? "text/csv; charset=utf-8" : "application/json";
 	snprintf(job->endpoint, sizeof(job->endpoint), "%s", e->url);
 	snprintf(job->token, sizeof(job->token), "report:%s", job->region);
-	job->regions = NULL;
-	audit_patients(job, patients);
+	regions = json_pack("{s:b}", job->region, 1);
+	audit_patients(job, patients, regions);
+	json_decref(regions);
 	json_decref(patients);
 	json_decref(doc);
-	return sign(job, e->secret) && job->patients ? OUTBOX_SEND
-						     : OUTBOX_FAIL;
+	return sign(job, e->secret) && job->patients && job->regions
+		       ? OUTBOX_SEND
+		       : OUTBOX_FAIL;
 }
 
 /* --- a Subscription's notification ------------------------------------------
@@ -349,7 +363,7 @@ static enum outbox_render render_change(struct app *app, struct outbox_job *job,
 			       ? NULL
 			       : strdup(PQgetvalue(res[0], 0, 9));
 	patients = json_pack("{s:b}", PQgetvalue(res[1], 0, 4), 1);
-	audit_patients(job, patients);
+	job->patients = set_literal(patients);
 	json_decref(patients);
 	if (sign(job, PQgetvalue(res[0], 0, 5)) && job->patients != NULL)
 		out = OUTBOX_SEND;

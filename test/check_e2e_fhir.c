@@ -3,8 +3,9 @@
  * PostgreSQL, spoken to by a stock FHIR client (test/node/fhir-walk.mjs),
  * its resources checked by an independent validator, Subscriptions
  * delivered to a real receiver on loopback (test/node/fhir-receiver.mjs)
- * through an outage and a daemon killed with SIGKILL, and the tokens'
- * roles, regions and the read audit held on /fhir as on /v1.
+ * through an outage and a daemon killed with SIGKILL, the regions' night
+ * reports delivered the same way, and the tokens' roles, regions and the
+ * read audit held on /fhir as on /v1.
  *
  * Waits are polls with deadlines, never sleeps as synchronisation.
  */
@@ -636,6 +637,386 @@ START_TEST(test_fhir_subscription_delivery)
 }
 END_TEST
 
+/* --- the night's report, delivered (report_endpoints_file) ------------------
+ */
+
+#define ADMIN_VEST "Authorization: Bearer admin-vest-secret-11\r\n"
+#define NIGHT	   "2025-06-02"
+
+/* A private cluster with daemons that deliver helse-vest's night report
+ * as JSON and helse-midt's as CSV to one receiver; helse-nord has no
+ * endpoint.  Private, so that no other test's daemon (whose config names
+ * no endpoint) claims a report, and no other test's night is queued. */
+struct night {
+	struct pg_instance pg;
+	struct daemon_instance d[2];
+	int daemons;
+	struct receiver rc;
+	char dir[64];
+	char vest[2][64], nord[64], midt[64];
+};
+
+static void receiver_up(struct receiver *rc)
+{
+	int fd;
+
+	ck_assert_msg(NODE_OK, "run contrib/install-node-tools.sh");
+	rc->port = free_port();
+	snprintf(rc->out, sizeof(rc->out), "/tmp/painpath-recv-XXXXXX");
+	fd = mkstemp(rc->out);
+	ck_assert(fd >= 0);
+	close(fd);
+	receiver_start(rc);
+}
+
+static void night_start(struct night *n, const char *config, int daemons)
+{
+	char path[128], conf[128], log[128], text[1024];
+	const char *flags[] = {"--config", conf, "--log-level", "warning",
+			       NULL};
+	struct daemon_options o = {.extra = flags, .log_path = log};
+
+	memset(n, 0, sizeof(*n));
+	receiver_up(&n->rc);
+	e2e_temp_dir(n->dir, sizeof(n->dir));
+	snprintf(path, sizeof(path), "%s/report-endpoints", n->dir);
+	snprintf(text, sizeof(text),
+		 "# region endpoint format secret\n"
+		 "helse-vest http://127.0.0.1:%d/night/vest json " SECRET "\n"
+		 "\n  helse-midt\thttp://127.0.0.1:%d/night/midt csv " SECRET
+		 "\n",
+		 n->rc.port, n->rc.port);
+	e2e_write_text(path, text);
+	snprintf(conf, sizeof(conf), "%s/painpath.conf", n->dir);
+	snprintf(text, sizeof(text), "%sreport_endpoints_file = %s\n", config,
+		 path);
+	e2e_write_text(conf, text);
+	snprintf(log, sizeof(log), "%s/daemon.log", n->dir);
+	ck_assert(harness_pg_start(&n->pg));
+	for (n->daemons = 0; n->daemons < daemons; n->daemons++)
+		ck_assert_msg(harness_daemon_start_with(&n->d[n->daemons],
+							n->pg.conninfo, &o),
+			      "see %s", log);
+}
+
+static void night_stop(struct night *n)
+{
+	for (int i = 0; i < n->daemons; i++)
+		ck_assert_int_eq(harness_daemon_stop(&n->d[i]), 0);
+	receiver_stop(&n->rc);
+	harness_pg_destroy(&n->pg);
+	unlink(n->rc.out);
+	e2e_remove_dir(n->dir);
+}
+
+static char *night_psql(const struct night *n, const char *sql)
+{
+	char *out = harness_psql(&n->pg, sql);
+
+	ck_assert_msg(out != NULL, "%s", sql);
+	return out;
+}
+
+/* A Danish pathway in region whose referral, sent on 2 May, is still in
+ * transit: its transit clock fell due on 9 May, an item of every night
+ * after. */
+static void overdue_in(const struct night *n, const char *region, char *patient,
+		       size_t len)
+{
+	struct http_response r;
+	char eid[64];
+
+	e2e_id(patient, len, "night-p");
+	e2e_id(eid, sizeof(eid), "night-open");
+	ck_assert_int_eq(
+		e2e_post(n->d[0].port, &r,
+			 "{\"event_id\":\"%s\",\"type\":\"pathway.opened\","
+			 "\"patient_id\":\"%s\",\"occurred_at\":"
+			 "\"2025-05-01T09:00:00+02:00\",\"model\":\"dk\","
+			 "\"region\":\"%s\",\"unit\":\"gp-1\","
+			 "\"data\":{\"age\":50}}",
+			 eid, patient, region),
+		201);
+	http_response_free(&r);
+	ck_assert_int_eq(e2e_event(n->d[0].port, patient, "referral.sent",
+				   "2025-05-02T09:00:00+02:00",
+				   "{\"to_level\":\"clinic\",\"to_unit\":"
+				   "\"c-1\"}",
+				   NULL),
+			 201);
+}
+
+/* Two overdue referrals in helse-vest, one in helse-nord (no endpoint),
+ * one in helse-midt; the night run by the last daemon (an admin's run:
+ * the same run log row as the scheduler's). */
+static void night_run(struct night *n)
+{
+	struct http_response r;
+
+	overdue_in(n, "helse-vest", n->vest[0], sizeof(n->vest[0]));
+	overdue_in(n, "helse-vest", n->vest[1], sizeof(n->vest[1]));
+	overdue_in(n, "helse-nord", n->nord, sizeof(n->nord));
+	overdue_in(n, "helse-midt", n->midt, sizeof(n->midt));
+	ck_assert_int_eq(http_request(n->d[n->daemons - 1].port, "POST",
+				      "/v1/escalations/run?date=" NIGHT, NULL,
+				      NULL, &r),
+			 200);
+	ck_assert_int_eq(json_integer_value(e2e_at(r.json, "items")), 4);
+	http_response_free(&r);
+}
+
+/* Polls until no report of the night is left undelivered; the rows of
+ * the night's reports, "region:id" by region. */
+static char *night_delivered(const struct night *n, const char *date)
+{
+	char sql[512], *left = NULL;
+	long long deadline = now_ms() + 60000;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM outbox WHERE kind = 'report' AND "
+		 "report_date = '%s' AND delivered_at IS NULL",
+		 date);
+	do {
+		free(left);
+		left = night_psql(n, sql);
+	} while (strcmp(left, "0") != 0 && now_ms() < deadline &&
+		 (pause_ms(50), true));
+	ck_assert_msg(strcmp(left, "0") == 0, "%s report(s) undelivered", left);
+	free(left);
+	snprintf(sql, sizeof(sql),
+		 "SELECT coalesce(string_agg(region || ':' || outbox_id || "
+		 "':' || outcome, ',' ORDER BY region), '') FROM outbox WHERE "
+		 "kind = 'report' AND report_date = '%s'",
+		 date);
+	return night_psql(n, sql);
+}
+
+/* The receiver's lines (each {ok, delivery, body}), in arrival order. */
+static json_t *received(const struct receiver *rc)
+{
+	json_t *lines = json_array();
+	FILE *f = fopen(rc->out, "r");
+	char *line = NULL;
+	size_t cap = 0;
+
+	while (f != NULL && getline(&line, &cap, f) > 0) {
+		json_t *j = json_loads(line, 0, NULL);
+		ck_assert_msg(j != NULL, "%s", line);
+		json_array_append_new(lines, j);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return lines;
+}
+
+/* The one line of delivery id: it must be there exactly once. */
+static json_t *delivery_of(json_t *lines, const char *id)
+{
+	json_t *found = NULL, *l;
+	size_t i;
+
+	json_array_foreach(lines, i, l)
+	{
+		const char *d = e2e_str(l, "delivery");
+		if (d != NULL && strcmp(d, id) == 0) {
+			ck_assert_msg(found == NULL, "delivery %s twice", id);
+			found = l;
+		}
+	}
+	ck_assert_msg(found != NULL, "delivery %s never arrived", id);
+	return found;
+}
+
+/* "region:id:outcome" of the night's row of region. */
+static const char *row_id(const char *rows, const char *region, char *id,
+			  size_t len)
+{
+	char want[96];
+	const char *at;
+
+	snprintf(want, sizeof(want), "%s:", region);
+	at = strstr(rows, want);
+	if (at == NULL)
+		return NULL;
+	at += strlen(want);
+	snprintf(id, len, "%.*s", (int)strcspn(at, ":"), at);
+	return id;
+}
+
+START_TEST(test_fhir_report_delivery)
+{
+	struct night n;
+	struct http_response r;
+	char *rows, vest_id[32], midt_id[32], *csv, *save = NULL;
+	json_t *lines, *vest, *midt, *it;
+	const char *text;
+	size_t i;
+	int data_rows = 0;
+
+	/* Two daemons with the same endpoints: the report goes out from
+	 * one of them, once. */
+	night_start(&n, "report_enabled = 0\n", 2);
+	night_run(&n);
+	rows = night_delivered(&n, NIGHT);
+	/* Queued for the two regions with an endpoint, none for
+	 * helse-nord; both taken by the receiver. */
+	ck_assert_ptr_nonnull(
+		row_id(rows, "helse-vest", vest_id, sizeof(vest_id)));
+	ck_assert_ptr_nonnull(
+		row_id(rows, "helse-midt", midt_id, sizeof(midt_id)));
+	ck_assert_msg(strstr(rows, "helse-nord") == NULL &&
+			      strstr(rows, "dropped") == NULL,
+		      "%s", rows);
+	lines = received(&n.rc);
+	/* Exactly the two, each once, signed with the region's secret. */
+	ck_assert_int_eq(json_array_size(lines), 2);
+	vest = delivery_of(lines, vest_id);
+	midt = delivery_of(lines, midt_id);
+	ck_assert(json_is_true(json_object_get(vest, "ok")));
+	ck_assert(json_is_true(json_object_get(midt, "ok")));
+	ck_assert_ptr_null(e2e_str(vest, "subscription"));
+
+	/* helse-vest's, as JSON: that night, that region, its two items and
+	 * nothing else -- what GET /v1/escalations shows for the region. */
+	ck_assert_str_eq(e2e_str(vest, "body.region"), "helse-vest");
+	ck_assert_str_eq(e2e_str(vest, "body.date"), NIGHT);
+	ck_assert_int_eq(json_array_size(e2e_at(vest, "body.items")), 2);
+	json_array_foreach(e2e_at(vest, "body.items"), i, it)
+	{
+		const char *p = e2e_str(it, "patient_id");
+		ck_assert_str_eq(e2e_str(it, "region"), "helse-vest");
+		ck_assert_msg(strcmp(p, n.vest[0]) == 0 ||
+				      strcmp(p, n.vest[1]) == 0,
+			      "%s in helse-vest's report", p);
+		ck_assert_str_eq(e2e_str(it, "rule"), "transit");
+		ck_assert_str_eq(e2e_str(it, "due"), "2025-05-09");
+	}
+	ck_assert_int_eq(e2e_get(n.d[0].port, &r,
+				 "/v1/escalations?date=" NIGHT
+				 "&region=helse-vest"),
+			 200);
+	ck_assert(json_equal(e2e_at(r.json, "items"),
+			     e2e_at(vest, "body.items")));
+	http_response_free(&r);
+
+	/* helse-midt's, as CSV: the header and its one row. */
+	text = json_string_value(e2e_at(midt, "body"));
+	ck_assert_ptr_nonnull(text);
+	csv = strdup(text);
+	for (char *line = strtok_r(csv, "\r\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\r\n", &save)) {
+		char *f[4], *fsave = NULL;
+		int k = 0;
+		if (data_rows++ == 0) {
+			ck_assert(strncmp(line,
+					  "id,pathway_id,patient_id,region,",
+					  32) == 0);
+			continue;
+		}
+		for (char *c = strtok_r(line, ",", &fsave); c && k < 4;
+		     c = strtok_r(NULL, ",", &fsave))
+			f[k++] = c;
+		ck_assert_int_eq(k, 4);
+		ck_assert_str_eq(f[2], n.midt);
+		ck_assert_str_eq(f[3], "helse-midt");
+	}
+	ck_assert_int_eq(data_rows, 2);
+	free(csv);
+
+	/* helse-nord's patient is in no delivery. */
+	json_array_foreach(lines, i, it)
+	{
+		char *dump = json_dumps(it, 0);
+		ck_assert_ptr_null(strstr(dump, n.nord));
+		free(dump);
+	}
+	printf("fhir e2e night report: %s delivered, one each\n", rows);
+	free(rows);
+	json_decref(lines);
+	night_stop(&n);
+}
+END_TEST
+
+/* The night a daemon runs at start (its report time has passed) was run
+ * before the daemon wrote its report endpoints into report_endpoints (its
+ * outbox's first turn, once the loop ran): on a first start with
+ * report_endpoints_file, or with a region added to it, that night's
+ * report was never queued. */
+START_TEST(regression_missed_night_report_never_queued)
+{
+	struct night n;
+	char *queued, *rows, id[32], *today;
+	json_t *lines;
+
+	night_start(&n,
+		    "report_enabled = 1\nreport_time = 00:00\n"
+		    "report_zone = Europe/Oslo\n",
+		    1);
+	/* Started means the missed night has run (before the ready fd). */
+	today = night_psql(&n, "SELECT report_date::text FROM "
+			       "escalation_run_log WHERE trigger = "
+			       "'schedule'");
+	queued = night_psql(&n, "SELECT coalesce(string_agg(region, ',' "
+				"ORDER BY region), '') FROM outbox WHERE "
+				"kind = 'report'");
+	ck_assert_str_eq(queued, "helse-midt,helse-vest");
+	rows = night_delivered(&n, today);
+	lines = received(&n.rc);
+	ck_assert_int_eq(json_array_size(lines), 2);
+	ck_assert_ptr_nonnull(row_id(rows, "helse-vest", id, sizeof(id)));
+	ck_assert_str_eq(e2e_str(delivery_of(lines, id), "body.date"), today);
+	ck_assert_int_eq(
+		json_array_size(e2e_at(delivery_of(lines, id), "body.items")),
+		0);
+	json_decref(lines);
+	free(rows);
+	free(queued);
+	free(today);
+	night_stop(&n);
+}
+END_TEST
+
+/* A delivered report shows its region's patients: its audit row named no
+ * region, so the region's own admin (who sees the reads of its region's
+ * pathways) never saw it. */
+START_TEST(regression_report_delivery_audit_without_region)
+{
+	struct night n;
+	struct http_response r;
+	char path[160], *rows, *regions;
+
+	night_start(&n, "report_enabled = 0\n", 1);
+	night_run(&n);
+	rows = night_delivered(&n, NIGHT);
+	regions = night_psql(&n, "SELECT string_agg(token_id || '=' || "
+				 "coalesce(regions::text, 'NULL'), ',' ORDER "
+				 "BY token_id) FROM audit_log WHERE route = "
+				 "'outbox'");
+	ck_assert_str_eq(regions, "report:helse-midt={helse-midt},"
+				  "report:helse-vest={helse-vest}");
+	snprintf(path, sizeof(path), "/v1/audit?patient_id=%s", n.vest[0]);
+	ck_assert_int_eq(
+		http_request(n.d[0].port, "GET", path, NULL, ADMIN_VEST, &r),
+		200);
+	ck_assert_msg(strstr(r.body, "\"route\":\"outbox\"") != NULL &&
+			      strstr(r.body, "report:helse-vest") != NULL,
+		      "%s", r.body);
+	http_response_free(&r);
+	/* helse-nord's patient was sent to no one. */
+	snprintf(path, sizeof(path),
+		 "SELECT count(*) FROM audit_log WHERE route = 'outbox' AND "
+		 "patient_ids @> ARRAY['%s']",
+		 n.nord);
+	free(regions);
+	regions = night_psql(&n, path);
+	ck_assert_str_eq(regions, "0");
+	free(regions);
+	free(rows);
+	night_stop(&n);
+}
+END_TEST
+
 void e2e_add_fhir_tests(Suite *s)
 {
 	TCase *tc = e2e_tcase("fhir");
@@ -645,5 +1026,8 @@ void e2e_add_fhir_tests(Suite *s)
 	tcase_add_test(tc, test_fhir_access_as_v1);
 	tcase_add_test(tc, test_fhir_walk);
 	tcase_add_test(tc, test_fhir_subscription_delivery);
+	tcase_add_test(tc, test_fhir_report_delivery);
+	tcase_add_test(tc, regression_missed_night_report_never_queued);
+	tcase_add_test(tc, regression_report_delivery_audit_without_region);
 	suite_add_tcase(s, tc);
 }
