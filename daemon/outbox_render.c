@@ -336,7 +336,7 @@ static enum outbox_render render_change(struct app *app, struct outbox_job *job,
 					PGresult **res)
 {
 	struct fhir_subscription *sub = calloc(1, sizeof(*sub));
-	json_t *kept, *bundle, *patients;
+	json_t *kept, *bundle, *patients, *regions;
 	enum outbox_render out = OUTBOX_FAIL;
 
 	if (sub == NULL || PQntuples(res[0]) == 0 || PQntuples(res[1]) == 0 ||
@@ -359,13 +359,15 @@ static enum outbox_render render_change(struct app *app, struct outbox_job *job,
 	job->headers = json_loads(PQgetvalue(res[0], 0, 4), 0, NULL);
 	snprintf(job->token, sizeof(job->token), "%s",
 		 PQgetvalue(res[0], 0, 7));
-	job->regions = PQgetisnull(res[0], 0, 9)
-			       ? NULL
-			       : strdup(PQgetvalue(res[0], 0, 9));
+	/* The pathway's patient and region (not the registrant's regions:
+	 * an all-region registrant's row was nobody's region's). */
 	patients = json_pack("{s:b}", PQgetvalue(res[1], 0, 4), 1);
-	job->patients = set_literal(patients);
+	regions = json_pack("{s:b}", PQgetvalue(res[1], 0, 5), 1);
+	audit_patients(job, patients, regions);
 	json_decref(patients);
-	if (sign(job, PQgetvalue(res[0], 0, 5)) && job->patients != NULL)
+	json_decref(regions);
+	if (sign(job, PQgetvalue(res[0], 0, 5)) && job->patients != NULL &&
+	    job->regions != NULL)
 		out = OUTBOX_SEND;
 done:
 	free(sub);

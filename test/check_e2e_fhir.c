@@ -30,6 +30,7 @@
 #define COORD_NORD "Authorization: Bearer coord-nord-secret-5\r\n"
 #define EHR_VEST   "Authorization: Bearer ehr-vest-secret-7\r\n"
 #define E2E_EHR	   "Authorization: Bearer e2e-ehr\r\n"
+#define ADMIN_VEST "Authorization: Bearer admin-vest-secret-11\r\n"
 #define NO_TOKEN   "Authorization:\r\n"
 #define SECRET	   "receiver-secret-0123456789-abcdefghij"
 #define NODE_OK                                                                \
@@ -374,6 +375,19 @@ static void receiver_stop(struct receiver *rc)
 	rc->pid = 0;
 }
 
+static void receiver_up(struct receiver *rc)
+{
+	int fd;
+
+	ck_assert_msg(NODE_OK, "run contrib/install-node-tools.sh");
+	rc->port = free_port();
+	snprintf(rc->out, sizeof(rc->out), "/tmp/painpath-recv-XXXXXX");
+	fd = mkstemp(rc->out);
+	ck_assert(fd >= 0);
+	close(fd);
+	receiver_start(rc);
+}
+
 /* The receiver's lines that carry a Task with this status ("" for any
  * delivery), counted once verified. */
 static int deliveries(const struct receiver *rc, const char *task_status,
@@ -637,11 +651,61 @@ START_TEST(test_fhir_subscription_delivery)
 }
 END_TEST
 
+/* A delivery shows the pathway's patient: its audit row named the
+ * registrant's regions (every region the EHR's token covers) instead of
+ * the pathway's, so the admin of the pathway's region, whose audit reads
+ * take rows within its regions, never saw it. */
+START_TEST(regression_delivery_audit_names_the_registrants_regions)
+{
+	struct receiver rc = {.pid = 0};
+	char unit[64], patient[64], sub[64], eid[64], to[128], sql[512];
+	struct http_response r;
+
+	receiver_up(&rc);
+	e2e_id(unit, sizeof(unit), "audit-clinic");
+	e2e_id(patient, sizeof(patient), "audit-p");
+	/* e2e-ehr covers every region of the suite. */
+	subscribe(&rc, unit, sub, sizeof(sub));
+	e2e_id(eid, sizeof(eid), "audit-open");
+	ck_assert_int_eq(
+		e2e_post(PORT, &r,
+			 "{\"event_id\":\"%s\",\"type\":\"pathway.opened\","
+			 "\"patient_id\":\"%s\",\"occurred_at\":"
+			 "\"2025-03-03T09:00:00+01:00\",\"model\":\"no\","
+			 "\"region\":\"helse-vest\",\"unit\":\"gp-1\","
+			 "\"data\":{\"age\":40}}",
+			 eid, patient),
+		201);
+	http_response_free(&r);
+	snprintf(to, sizeof(to), "{\"to_level\":\"clinic\",\"to_unit\":\"%s\"}",
+		 unit);
+	ck_assert_int_eq(post_event_to(PORT, patient, "referral.sent",
+				       "2025-03-04T10:00:00+01:00", to),
+			 201);
+	wait_delivered(&rc, "requested", 1);
+	/* The audit row is committed before the delivery leaves. */
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM audit_log WHERE route = 'outbox' AND "
+		 "token_id = 'e2e-ehr' AND patient_ids = ARRAY['%s'] AND "
+		 "regions = ARRAY['helse-vest']",
+		 patient);
+	ck_assert_int_eq(e2e_count(sql), 1);
+	snprintf(sql, sizeof(sql), "/v1/audit?patient_id=%s", patient);
+	ck_assert_int_eq(as(ADMIN_VEST, "GET", sql, NULL, &r), 200);
+	ck_assert_msg(strstr(r.body, "\"route\":\"outbox\"") != NULL, "%s",
+		      r.body);
+	http_response_free(&r);
+	snprintf(sql, sizeof(sql), "/fhir/Subscription/%s", sub);
+	ck_assert_int_eq(as(E2E_EHR, "DELETE", sql, NULL, NULL), 200);
+	receiver_stop(&rc);
+	unlink(rc.out);
+}
+END_TEST
+
 /* --- the night's report, delivered (report_endpoints_file) ------------------
  */
 
-#define ADMIN_VEST "Authorization: Bearer admin-vest-secret-11\r\n"
-#define NIGHT	   "2025-06-02"
+#define NIGHT "2025-06-02"
 
 /* A private cluster with daemons that deliver helse-vest's night report
  * as JSON and helse-midt's as CSV to one receiver; helse-nord has no
@@ -655,19 +719,6 @@ struct night {
 	char dir[64];
 	char vest[2][64], nord[64], midt[64];
 };
-
-static void receiver_up(struct receiver *rc)
-{
-	int fd;
-
-	ck_assert_msg(NODE_OK, "run contrib/install-node-tools.sh");
-	rc->port = free_port();
-	snprintf(rc->out, sizeof(rc->out), "/tmp/painpath-recv-XXXXXX");
-	fd = mkstemp(rc->out);
-	ck_assert(fd >= 0);
-	close(fd);
-	receiver_start(rc);
-}
 
 static void night_start(struct night *n, const char *config, int daemons)
 {
@@ -1026,6 +1077,8 @@ void e2e_add_fhir_tests(Suite *s)
 	tcase_add_test(tc, test_fhir_access_as_v1);
 	tcase_add_test(tc, test_fhir_walk);
 	tcase_add_test(tc, test_fhir_subscription_delivery);
+	tcase_add_test(tc,
+		       regression_delivery_audit_names_the_registrants_regions);
 	tcase_add_test(tc, test_fhir_report_delivery);
 	tcase_add_test(tc, regression_missed_night_report_never_queued);
 	tcase_add_test(tc, regression_report_delivery_audit_without_region);
