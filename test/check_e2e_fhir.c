@@ -321,6 +321,7 @@ struct receiver {
 	pid_t pid;
 	int port;
 	char out[64];
+	int delay_ms; /* before each answer */
 };
 
 static int free_port(void)
@@ -341,18 +342,19 @@ static int free_port(void)
 static void receiver_start(struct receiver *rc)
 {
 	int fds[2];
-	char port[16], line[64] = "";
+	char port[16], delay[16], line[64] = "";
 	struct pollfd p;
 
 	ck_assert_int_eq(pipe(fds), 0);
 	snprintf(port, sizeof(port), "%d", rc->port);
+	snprintf(delay, sizeof(delay), "%d", rc->delay_ms);
 	rc->pid = fork();
 	ck_assert(rc->pid >= 0);
 	if (rc->pid == 0) {
 		dup2(fds[1], 1);
 		close(fds[0]);
 		execlp("node", "node", "test/node/fhir-receiver.mjs", port,
-		       SECRET, rc->out, (char *)NULL);
+		       SECRET, rc->out, delay, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -459,8 +461,8 @@ static void wait_sub_status(const char *id, const char *want)
 	ck_assert_msg(seen, "the subscription never became %s", want);
 }
 
-static void subscribe(const struct receiver *rc, const char *unit, char *id,
-		      size_t len)
+static void subscribe_at(int port, const struct receiver *rc, const char *unit,
+			 char *id, size_t len)
 {
 	struct http_response r;
 	char body[1024];
@@ -473,14 +475,21 @@ static void subscribe(const struct receiver *rc, const char *unit, char *id,
 		 "\"application/fhir+json\"},\"extension\":[{\"url\":"
 		 "\"http://127.0.0.1:%d/fhir/StructureDefinition/"
 		 "painpath-signing-secret\",\"valueString\":\"" SECRET "\"}]}",
-		 unit, rc->port, PORT);
-	ck_assert_int_eq(as(E2E_EHR, "POST", "/fhir/Subscription", body, &r),
+		 unit, rc->port, port);
+	ck_assert_int_eq(http_request(port, "POST", "/fhir/Subscription", body,
+				      E2E_EHR, &r),
 			 201);
 	ck_assert_str_eq(e2e_str(r.json, "status"), "requested");
 	/* A secret the client chose is never shown back. */
 	ck_assert_ptr_null(strstr(r.body, SECRET));
 	snprintf(id, len, "%s", e2e_str(r.json, "id"));
 	http_response_free(&r);
+}
+
+static void subscribe(const struct receiver *rc, const char *unit, char *id,
+		      size_t len)
+{
+	subscribe_at(PORT, rc, unit, id, len);
 }
 
 static int post_event_to(int port, const char *patient, const char *type,
@@ -647,6 +656,227 @@ START_TEST(test_fhir_subscription_delivery)
 		unlink(cmd);
 	}
 	receiver_stop(&rc);
+	unlink(rc.out);
+}
+END_TEST
+
+/* The receiver's lines (each {ok, delivery, body}), in arrival order. */
+static json_t *received(const struct receiver *rc)
+{
+	json_t *lines = json_array();
+	FILE *f = fopen(rc->out, "r");
+	char *line = NULL;
+	size_t cap = 0;
+
+	while (f != NULL && getline(&line, &cap, f) > 0) {
+		json_t *j = json_loads(line, 0, NULL);
+		ck_assert_msg(j != NULL, "%s", line);
+		json_array_append_new(lines, j);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return lines;
+}
+
+/* The one line of delivery id: it must be there exactly once. */
+static json_t *delivery_of(json_t *lines, const char *id)
+{
+	json_t *found = NULL, *l;
+	size_t i;
+
+	json_array_foreach(lines, i, l)
+	{
+		const char *d = e2e_str(l, "delivery");
+		if (d != NULL && strcmp(d, id) == 0) {
+			ck_assert_msg(found == NULL, "delivery %s twice", id);
+			found = l;
+		}
+	}
+	ck_assert_msg(found != NULL, "delivery %s never arrived", id);
+	return found;
+}
+
+/* --- each notification is sent by exactly one daemon -----------------------
+ */
+
+#define STREAMS 12
+static const char *const task_order[] = {"requested", "received", "accepted"};
+
+/* One /v1 batch of an event of type for each patient, through port. */
+static void batch_of(int port, char patients[][64], const char *type,
+		     const char *at, const char *data)
+{
+	char body[16384], eid[64];
+	size_t used = 0;
+	struct http_response r;
+
+	used += (size_t)snprintf(body, sizeof(body), "{\"events\":[");
+	for (int i = 0; i < STREAMS; i++) {
+		e2e_id(eid, sizeof(eid), "once-ev");
+		used += (size_t)snprintf(
+			body + used, sizeof(body) - used,
+			"%s{\"event_id\":\"%s\",\"type\":\"%s\",\"patient_id\":"
+			"\"%s\",\"occurred_at\":\"%s\",\"data\":%s}",
+			i ? "," : "", eid, type, patients[i], at, data);
+	}
+	snprintf(body + used, sizeof(body) - used, "]}");
+	ck_assert_int_eq(
+		http_request(port, "POST", "/v1/events", body, NULL, &r), 200);
+	for (int i = 0; i < STREAMS; i++)
+		ck_assert_int_eq(
+			json_integer_value(
+				e2e_at(json_array_get(e2e_at(r.json, "results"),
+						      (size_t)i),
+				       "status")),
+			201);
+	http_response_free(&r);
+}
+
+static double delivered_by(int port)
+{
+	struct http_response r;
+	double n;
+
+	ck_assert_int_eq(http_request(port, "GET", "/metrics", NULL, NULL, &r),
+			 200);
+	n = metric_value(
+		r.body,
+		"painpath_outbox_deliveries_total{outcome=\"delivered\"} ");
+	http_response_free(&r);
+	return n;
+}
+
+/* Two daemons on one database, one Subscription, twelve pathways (one
+ * stream each) moved three times: 36 notifications.  Each change is
+ * committed for all twelve at once, and the receiver answers each
+ * delivery 1.5 s late: a daemon holds at most eight deliveries in flight,
+ * so the other daemon must take part.  Each notification arrives exactly
+ * once (by delivery id), and each pathway's in order. */
+START_TEST(test_fhir_two_daemons_deliver_once)
+{
+	struct pg_instance pg;
+	struct daemon_instance d[2];
+	struct receiver rc = {.pid = 0, .delay_ms = 1500};
+	char unit[64], patients[STREAMS][64], sub[64], eid[64], to[128];
+	char sql[512], *ids, *left = NULL, *save = NULL;
+	long long deadline = now_ms() + 120000, last_id[STREAMS],
+		  last_at[STREAMS];
+	int rank[STREAMS], n = 0;
+	double by[2];
+	json_t *lines, *l;
+	size_t i;
+
+	receiver_up(&rc);
+	ck_assert(harness_pg_start(&pg));
+	for (int k = 0; k < 2; k++)
+		ck_assert(harness_daemon_start(&d[k], pg.conninfo, quiet));
+	e2e_id(unit, sizeof(unit), "once-clinic");
+	subscribe_at(d[0].port, &rc, unit, sub, sizeof(sub));
+	for (int k = 0; k < STREAMS; k++) {
+		struct http_response r;
+		e2e_id(patients[k], sizeof(patients[k]), "once-p");
+		e2e_id(eid, sizeof(eid), "once-open");
+		ck_assert_int_eq(
+			e2e_post(
+				d[k % 2].port, &r,
+				"{\"event_id\":\"%s\",\"type\":"
+				"\"pathway.opened\",\"patient_id\":\"%s\","
+				"\"occurred_at\":\"2025-03-03T09:00:00+01:00\","
+				"\"model\":\"se-adult\",\"region\":\"r3\","
+				"\"unit\":\"gp-1\",\"data\":{\"age\":40}}",
+				eid, patients[k]),
+			201);
+		http_response_free(&r);
+		rank[k] = -1;
+		last_at[k] = 0;
+		last_id[k] = 0;
+	}
+	snprintf(to, sizeof(to), "{\"to_level\":\"clinic\",\"to_unit\":\"%s\"}",
+		 unit);
+	batch_of(d[1].port, patients, "referral.sent",
+		 "2025-03-04T10:00:00+01:00", to);
+	batch_of(d[0].port, patients, "referral.received",
+		 "2025-03-06T08:00:00+01:00", "{}");
+	batch_of(d[1].port, patients, "referral.accepted",
+		 "2025-03-12T08:00:00+01:00", "{}");
+
+	/* Every row of the subscription delivered (none dropped). */
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FILTER (WHERE outcome IS DISTINCT FROM "
+		 "'delivered') || '/' || count(*) FROM outbox WHERE "
+		 "subscription_id = '%s'",
+		 sub);
+	do {
+		free(left);
+		left = harness_psql(&pg, sql);
+		ck_assert_ptr_nonnull(left);
+	} while (strcmp(left, "0/36") != 0 && now_ms() < deadline &&
+		 (pause_ms(100), true));
+	ck_assert_str_eq(left, "0/36");
+	free(left);
+
+	/* Exactly once: 36 lines, one per outbox row, each signed. */
+	lines = received(&rc);
+	ck_assert_int_eq(json_array_size(lines), 36);
+	snprintf(sql, sizeof(sql),
+		 "SELECT string_agg(outbox_id::text, ' ') FROM outbox WHERE "
+		 "subscription_id = '%s'",
+		 sub);
+	ids = harness_psql(&pg, sql);
+	ck_assert_ptr_nonnull(ids);
+	for (char *id = strtok_r(ids, " ", &save); id != NULL;
+	     id = strtok_r(NULL, " ", &save), n++)
+		ck_assert(json_is_true(
+			json_object_get(delivery_of(lines, id), "ok")));
+	ck_assert_int_eq(n, 36);
+	free(ids);
+
+	/* In order per pathway: requested, received, accepted, with rising
+	 * delivery ids, whatever daemon sent each; and one at a time: each
+	 * arrives after the one before was answered (the receiver's delay
+	 * later), never beside it. */
+	json_array_foreach(lines, i, l)
+	{
+		const char *patient = e2e_str(
+			l, "body.entry.0.resource.for.identifier.value");
+		const char *status = e2e_str(l, "body.entry.0.resource.status");
+		long long id = atoll(e2e_str(l, "delivery"));
+		long long at = json_integer_value(json_object_get(l, "at"));
+		int k = 0, want;
+		ck_assert_ptr_nonnull(patient);
+		ck_assert_ptr_nonnull(status);
+		while (k < STREAMS && strcmp(patients[k], patient) != 0)
+			k++;
+		ck_assert_msg(k < STREAMS, "%s is no patient of ours", patient);
+		want = ++rank[k];
+		ck_assert_msg(want < 3 && strcmp(task_order[want], status) == 0,
+			      "%s: %s arrived as notification %d", patient,
+			      status, want + 1);
+		ck_assert_msg(id > last_id[k], "%s: delivery %lld after %lld",
+			      patient, id, last_id[k]);
+		ck_assert_msg(want == 0 || at - last_at[k] >= rc.delay_ms,
+			      "%s: %s arrived %lld ms after the one before, "
+			      "before that was answered",
+			      patient, status, at - last_at[k]);
+		last_id[k] = id;
+		last_at[k] = at;
+	}
+	for (int k = 0; k < STREAMS; k++)
+		ck_assert_int_eq(rank[k], 2);
+
+	/* Both daemons sent, and together exactly the 36. */
+	by[0] = delivered_by(d[0].port);
+	by[1] = delivered_by(d[1].port);
+	printf("fhir e2e two daemons: %g + %g deliveries, each once\n", by[0],
+	       by[1]);
+	ck_assert_msg(by[0] > 0 && by[1] > 0, "%g + %g", by[0], by[1]);
+	ck_assert(by[0] + by[1] == 36);
+	json_decref(lines);
+	for (int k = 0; k < 2; k++)
+		ck_assert_int_eq(harness_daemon_stop(&d[k]), 0);
+	receiver_stop(&rc);
+	harness_pg_destroy(&pg);
 	unlink(rc.out);
 }
 END_TEST
@@ -840,43 +1070,6 @@ static char *night_delivered(const struct night *n, const char *date)
 		 "kind = 'report' AND report_date = '%s'",
 		 date);
 	return night_psql(n, sql);
-}
-
-/* The receiver's lines (each {ok, delivery, body}), in arrival order. */
-static json_t *received(const struct receiver *rc)
-{
-	json_t *lines = json_array();
-	FILE *f = fopen(rc->out, "r");
-	char *line = NULL;
-	size_t cap = 0;
-
-	while (f != NULL && getline(&line, &cap, f) > 0) {
-		json_t *j = json_loads(line, 0, NULL);
-		ck_assert_msg(j != NULL, "%s", line);
-		json_array_append_new(lines, j);
-	}
-	free(line);
-	if (f)
-		fclose(f);
-	return lines;
-}
-
-/* The one line of delivery id: it must be there exactly once. */
-static json_t *delivery_of(json_t *lines, const char *id)
-{
-	json_t *found = NULL, *l;
-	size_t i;
-
-	json_array_foreach(lines, i, l)
-	{
-		const char *d = e2e_str(l, "delivery");
-		if (d != NULL && strcmp(d, id) == 0) {
-			ck_assert_msg(found == NULL, "delivery %s twice", id);
-			found = l;
-		}
-	}
-	ck_assert_msg(found != NULL, "delivery %s never arrived", id);
-	return found;
 }
 
 /* "region:id:outcome" of the night's row of region. */
@@ -1079,6 +1272,7 @@ void e2e_add_fhir_tests(Suite *s)
 	tcase_add_test(tc, test_fhir_subscription_delivery);
 	tcase_add_test(tc,
 		       regression_delivery_audit_names_the_registrants_regions);
+	tcase_add_test(tc, test_fhir_two_daemons_deliver_once);
 	tcase_add_test(tc, test_fhir_report_delivery);
 	tcase_add_test(tc, regression_missed_night_report_never_queued);
 	tcase_add_test(tc, regression_report_delivery_audit_without_region);
