@@ -314,6 +314,319 @@ START_TEST(test_fhir_access_as_v1)
 }
 END_TEST
 
+/* --- writes and Subscriptions from another region, on /fhir as on /v1 ------
+ */
+
+#define EHR_NORD_A "Authorization: Bearer ehr-nord-a-secret-17\r\n"
+
+static void fhir_url(char *out, size_t len, const char *what)
+{
+	snprintf(out, len, "http://127.0.0.1:%d/fhir/%s", PORT, what);
+}
+
+/* A Norwegian EpisodeOfCare for patient in region (no identifier: its
+ * event id is the hash of the resource, the same for every sender). */
+static void episode_body(char *out, size_t len, const char *patient,
+			 const char *region)
+{
+	char model[160], ext_region[160], ext_age[160];
+
+	fhir_url(model, sizeof(model), "CodeSystem/painpath-model");
+	fhir_url(ext_region, sizeof(ext_region),
+		 "StructureDefinition/painpath-region");
+	fhir_url(ext_age, sizeof(ext_age), "StructureDefinition/painpath-age");
+	snprintf(
+		out, len,
+		"{\"resourceType\":\"EpisodeOfCare\",\"status\":\"active\","
+		"\"type\":[{\"coding\":[{\"system\":\"%s\",\"code\":\"no\"}]}],"
+		"\"patient\":{\"identifier\":{\"value\":\"%s\"}},"
+		"\"managingOrganization\":{\"identifier\":{\"value\":"
+		"\"gp-1\"}},\"period\":{\"start\":"
+		"\"2025-03-03T09:15:00+01:00\"},\"extension\":[{\"url\":"
+		"\"%s\",\"valueCode\":\"%s\"},{\"url\":\"%s\","
+		"\"valueInteger\":40}]}",
+		model, patient, ext_region, region, ext_age);
+}
+
+static void referral_body(char *out, size_t len, const char *patient)
+{
+	char level[160];
+
+	fhir_url(level, sizeof(level), "CodeSystem/painpath-level");
+	snprintf(out, len,
+		 "{\"resourceType\":\"ServiceRequest\",\"status\":\"active\","
+		 "\"intent\":\"order\",\"code\":{\"coding\":[{\"system\":"
+		 "\"%s\",\"code\":\"clinic\"}]},\"subject\":{\"identifier\":"
+		 "{\"value\":\"%s\"}},\"requester\":{\"identifier\":{"
+		 "\"value\":\"gp-1\"}},\"performer\":[{\"identifier\":{"
+		 "\"value\":\"clinic-1\"}}],\"authoredOn\":"
+		 "\"2025-03-04T10:00:00+01:00\"}",
+		 level, patient);
+}
+
+static int transitions_of(const char *patient)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM transitions t JOIN pathways p USING "
+		 "(pathway_id) WHERE p.patient_id = '%s'",
+		 patient);
+	return e2e_count(sql);
+}
+
+/* A refusal on /fhir: the status, an OperationOutcome with issue code
+ * and (if given) where, and nothing of the patient (nor, for a 404, of
+ * the region). */
+static void refused_as(const struct http_response *r, int status,
+		       const char *code, const char *expression,
+		       const char *patient)
+{
+	ck_assert_msg(r->status == status, "%d, not %d: %s", r->status, status,
+		      r->body);
+	ck_assert_str_eq(e2e_str(r->json, "resourceType"), "OperationOutcome");
+	ck_assert_str_eq(e2e_str(r->json, "issue.0.code"), code);
+	if (expression != NULL)
+		ck_assert_msg(
+			strncmp(e2e_str(r->json, "issue.0.expression.0") ?: "",
+				expression, strlen(expression)) == 0,
+			"%s", r->body);
+	ck_assert_ptr_null(strstr(r->body, patient));
+	/* A 403 names the region the request gave; a 404 shows nothing. */
+	if (status == 404)
+		ck_assert_msg(strstr(r->body, "helse-vest") == NULL, "%s",
+			      r->body);
+}
+
+/* The /v1 answer to event type for patient, as token. */
+static int v1_event_as(const char *token, const char *patient, const char *type,
+		       const char *extra)
+{
+	char body[1024], eid[64];
+
+	e2e_id(eid, sizeof(eid), "v1-other");
+	snprintf(body, sizeof(body),
+		 "{\"event_id\":\"%s\",\"type\":\"%s\",\"patient_id\":\"%s\","
+		 "\"occurred_at\":\"2025-03-06T08:00:00+01:00\"%s}",
+		 eid, type, patient, extra);
+	return as(token, "POST", "/v1/events", body, NULL);
+}
+
+/* An EHR of helse-nord writes into helse-vest: every write is answered as
+ * /v1 answers the same event (404 for a pathway it cannot see, 403 for
+ * opening in a region it does not cover), as an OperationOutcome that
+ * shows nothing of the pathway, and nothing is recorded; the very same
+ * request from helse-vest's EHR succeeds, so the refusal was the
+ * region's. */
+START_TEST(test_fhir_writes_from_another_region)
+{
+	char pw[160], patient[64], other[64], fresh[64], path[256];
+	char body[4096], tx[8192], *task_text;
+	struct http_response r;
+	json_t *task;
+
+	vest_pathway(pw, sizeof(pw), patient, sizeof(patient));
+
+	/* 1. PUT Task (referral.received) into helse-vest: 404, as /v1. */
+	snprintf(path, sizeof(path), "/fhir/Task/%s.r2", pw);
+	ck_assert_int_eq(as(COORD_VEST, "GET", path, NULL, &r), 200);
+	task = json_incref(r.json);
+	http_response_free(&r);
+	json_object_set_new(task, "status", json_string("received"));
+	json_object_set_new(task, "lastModified",
+			    json_string("2025-03-06T08:00:00+01:00"));
+	task_text = json_dumps(task, JSON_COMPACT);
+	json_decref(task);
+	ck_assert_int_eq(
+		v1_event_as(EHR_NORD_A, patient, "referral.received", ""), 404);
+	as(EHR_NORD_A, "PUT", path, task_text, &r);
+	refused_as(&r, 404, "not-found", NULL, patient);
+	http_response_free(&r);
+	ck_assert_int_eq(transitions_of(patient), 2);
+	ck_assert_int_eq(as(EHR_VEST, "PUT", path, task_text, &r), 200);
+	ck_assert_str_eq(e2e_str(r.json, "status"), "received");
+	http_response_free(&r);
+	ck_assert_int_eq(transitions_of(patient), 3);
+	free(task_text);
+
+	/* 2. POST ServiceRequest for a helse-vest patient: 404, as /v1. */
+	e2e_id(other, sizeof(other), "fo-sr");
+	e2e_id(path, sizeof(path), "fo-sr-open");
+	ck_assert_int_eq(
+		e2e_post(PORT, &r,
+			 "{\"event_id\":\"%s\",\"type\":\"pathway.opened\","
+			 "\"patient_id\":\"%s\",\"occurred_at\":"
+			 "\"2025-03-03T09:00:00+01:00\",\"model\":\"no\","
+			 "\"region\":\"helse-vest\",\"unit\":\"gp-1\","
+			 "\"data\":{\"age\":40}}",
+			 path, other),
+		201);
+	http_response_free(&r);
+	referral_body(body, sizeof(body), other);
+	ck_assert_int_eq(v1_event_as(EHR_NORD_A, other, "referral.sent",
+				     ",\"data\":{\"to_level\":\"clinic\"}"),
+			 404);
+	as(EHR_NORD_A, "POST", "/fhir/ServiceRequest", body, &r);
+	refused_as(&r, 404, "not-found", NULL, other);
+	http_response_free(&r);
+	ck_assert_int_eq(transitions_of(other), 1);
+	ck_assert_int_eq(
+		as(EHR_VEST, "POST", "/fhir/ServiceRequest", body, NULL), 201);
+	ck_assert_int_eq(transitions_of(other), 2);
+
+	/* 3. POST EpisodeOfCare in helse-vest: 403, as /v1. */
+	e2e_id(fresh, sizeof(fresh), "fo-eoc");
+	episode_body(body, sizeof(body), fresh, "helse-vest");
+	ck_assert_int_eq(v1_event_as(EHR_NORD_A, fresh, "pathway.opened",
+				     ",\"model\":\"no\",\"region\":"
+				     "\"helse-vest\",\"data\":{\"age\":40}"),
+			 403);
+	as(EHR_NORD_A, "POST", "/fhir/EpisodeOfCare", body, &r);
+	refused_as(&r, 403, "forbidden", NULL, fresh);
+	http_response_free(&r);
+	ck_assert_int_eq(transitions_of(fresh), 0);
+
+	/* 4. A transaction opening a helse-vest pathway and its referral:
+	 * refused whole, naming the entry at fault; nothing of it
+	 * recorded.  From helse-vest's EHR the same Bundle is 200. */
+	{
+		char ref[2048];
+		referral_body(ref, sizeof(ref), fresh);
+		snprintf(tx, sizeof(tx),
+			 "{\"resourceType\":\"Bundle\",\"type\":"
+			 "\"transaction\",\"entry\":[{\"resource\":%s,"
+			 "\"request\":{\"method\":\"POST\",\"url\":"
+			 "\"EpisodeOfCare\"}},{\"resource\":%s,\"request\":"
+			 "{\"method\":\"POST\",\"url\":\"ServiceRequest\"}}]}",
+			 body, ref);
+	}
+	as(EHR_NORD_A, "POST", "/fhir", tx, &r);
+	refused_as(&r, 403, "forbidden", "Bundle.entry[0]", fresh);
+	http_response_free(&r);
+	ck_assert_int_eq(transitions_of(fresh), 0);
+	/* A transaction moving helse-vest's Task: 404, nothing. */
+	snprintf(path, sizeof(path), "/fhir/Task/%s.r2", pw);
+	ck_assert_int_eq(as(COORD_VEST, "GET", path, NULL, &r), 200);
+	task = json_incref(r.json);
+	http_response_free(&r);
+	json_object_set_new(task, "status", json_string("accepted"));
+	/* Norway: accepting (on 12 March) sets the deadline for the start
+	 * of care. */
+	json_object_set_new(task, "lastModified",
+			    json_string("2025-03-12T08:00:00+01:00"));
+	json_object_set_new(
+		task, "restriction",
+		json_pack("{s:{s:s}}", "period", "end", "2025-06-02"));
+	task_text = json_dumps(task, JSON_COMPACT);
+	json_decref(task);
+	{
+		char moved[8192];
+		snprintf(moved, sizeof(moved),
+			 "{\"resourceType\":\"Bundle\",\"type\":"
+			 "\"transaction\",\"entry\":[{\"resource\":%s,"
+			 "\"request\":{\"method\":\"PUT\",\"url\":"
+			 "\"Task/%s.r2\"}}]}",
+			 task_text, pw);
+		as(EHR_NORD_A, "POST", "/fhir", moved, &r);
+		refused_as(&r, 404, "not-found", NULL, patient);
+		http_response_free(&r);
+		ck_assert_int_eq(transitions_of(patient), 3);
+		as(EHR_VEST, "POST", "/fhir", moved, &r);
+		ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+		ck_assert_str_eq(e2e_str(r.json, "type"),
+				 "transaction-response");
+		http_response_free(&r);
+		ck_assert_int_eq(transitions_of(patient), 4);
+	}
+	free(task_text);
+	ck_assert_int_eq(as(EHR_VEST, "POST", "/fhir", tx, &r), 200);
+	ck_assert_str_eq(e2e_str(r.json, "type"), "transaction-response");
+	http_response_free(&r);
+	ck_assert_int_eq(transitions_of(fresh), 2);
+}
+END_TEST
+
+/* Registers a Subscription on Task?patient=patient as token (nothing
+ * listens at the endpoint: only the outbox rows are looked at). */
+static void subscribe_patient(const char *token, const char *patient, char *id,
+			      size_t len)
+{
+	struct http_response r;
+	char body[1024];
+
+	snprintf(body, sizeof(body),
+		 "{\"resourceType\":\"Subscription\",\"status\":\"requested\","
+		 "\"reason\":\"e2e\",\"criteria\":\"Task?patient=%s\","
+		 "\"channel\":{\"type\":\"rest-hook\",\"endpoint\":"
+		 "\"http://127.0.0.1:9/hook\"}}",
+		 patient);
+	ck_assert_int_eq(as(token, "POST", "/fhir/Subscription", body, &r),
+			 201);
+	snprintf(id, len, "%s", e2e_str(r.json, "id"));
+	http_response_free(&r);
+}
+
+static int outbox_rows_of(const char *sub)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM outbox WHERE subscription_id = '%s'",
+		 sub);
+	return e2e_count(sql);
+}
+
+/* Any role registers a Subscription (doc/fhir.md), so a coordinator or an
+ * EHR of helse-nord may register one naming a helse-vest patient: 201.
+ * What it may not do is learn anything of that patient -- as /v1 scopes
+ * every read and the notification feed to the token's regions, the commit
+ * path writes no outbox row of a helse-vest pathway for it, while a
+ * helse-vest registrant's subscription on the same criteria gets one.
+ * Nor may it read or remove another registrant's subscription (404). */
+START_TEST(test_fhir_subscriptions_from_another_region)
+{
+	char pw[160], patient[64], nord[64], ehr_nord[64], vest[64];
+	char path[128];
+	struct http_response r;
+
+	vest_pathway(pw, sizeof(pw), patient, sizeof(patient));
+	subscribe_patient(COORD_NORD, patient, nord, sizeof(nord));
+	subscribe_patient(EHR_NORD_A, patient, ehr_nord, sizeof(ehr_nord));
+	subscribe_patient(COORD_VEST, patient, vest, sizeof(vest));
+	/* The rows are written in the change's own transaction. */
+	ck_assert_int_eq(e2e_event(PORT, patient, "referral.received",
+				   "2025-03-06T08:00:00+01:00", NULL, NULL),
+			 201);
+	ck_assert_int_eq(outbox_rows_of(vest), 1);
+	ck_assert_int_eq(outbox_rows_of(nord), 0);
+	ck_assert_int_eq(outbox_rows_of(ehr_nord), 0);
+
+	/* Another registrant's subscription: not found, not removed. */
+	snprintf(path, sizeof(path), "/fhir/Subscription/%s", vest);
+	ck_assert_int_eq(as(COORD_NORD, "GET", path, NULL, &r), 404);
+	refused_as(&r, 404, "not-found", NULL, patient);
+	http_response_free(&r);
+	ck_assert_int_eq(as(COORD_NORD, "DELETE", path, NULL, &r), 404);
+	refused_as(&r, 404, "not-found", NULL, patient);
+	http_response_free(&r);
+	snprintf(path, sizeof(path), "/fhir/Subscription?_id=%s", vest);
+	ck_assert_int_eq(as(EHR_NORD_A, "GET", path, NULL, &r), 200);
+	ck_assert_ptr_null(e2e_at(r.json, "entry"));
+	http_response_free(&r);
+	snprintf(path, sizeof(path), "/fhir/Subscription/%s", vest);
+	ck_assert_int_eq(as(COORD_VEST, "GET", path, NULL, NULL), 200);
+	ck_assert_int_eq(outbox_rows_of(vest), 1);
+
+	/* Gone, with what they had not sent (an admin sees them all). */
+	ck_assert_int_eq(as(NULL, "DELETE", path, NULL, NULL), 200);
+	snprintf(path, sizeof(path), "/fhir/Subscription/%s", nord);
+	ck_assert_int_eq(as(NULL, "DELETE", path, NULL, NULL), 200);
+	snprintf(path, sizeof(path), "/fhir/Subscription/%s", ehr_nord);
+	ck_assert_int_eq(as(NULL, "DELETE", path, NULL, NULL), 200);
+	ck_assert_int_eq(outbox_rows_of(vest), 0);
+}
+END_TEST
+
 /* --- Subscriptions: a real receiver ------------------------------------------
  */
 
@@ -1268,6 +1581,8 @@ void e2e_add_fhir_tests(Suite *s)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_fhir_metadata_routes);
 	tcase_add_test(tc, test_fhir_access_as_v1);
+	tcase_add_test(tc, test_fhir_writes_from_another_region);
+	tcase_add_test(tc, test_fhir_subscriptions_from_another_region);
 	tcase_add_test(tc, test_fhir_walk);
 	tcase_add_test(tc, test_fhir_subscription_delivery);
 	tcase_add_test(tc,
