@@ -560,7 +560,9 @@ static bool start(struct app *app, const struct options *o,
 		log_error(CTX, "fhir: %s", err);
 		return false;
 	}
-	if (!escalations_schedule_start(app) || !outbox_start(app) ||
+	/* The outbox first: the night the scheduler may run now queues the
+	 * reports of the endpoints the outbox has just written down. */
+	if (!outbox_start(app) || !escalations_schedule_start(app) ||
 	    !stats_build_schedule_start(app))
 		return false;
 	if (!clinic_start(app, CLINIC_REFRESH_S))

@@ -406,6 +406,40 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	kick();
 }
 
+/* Before the loop runs (blocking is harmless then): the config's report
+ * endpoints into their table, so that the night the scheduler runs at
+ * start (escalations_schedule_start, after this) queues their reports.
+ * A failure here is left to the loop's first turn. */
+static void sync_endpoints_now(const struct app *app)
+{
+	char *regions = NULL, *formats = NULL;
+	PGconn *conn;
+
+	if (!outbox_reports_literals(&regions, &formats)) {
+		free(regions);
+		free(formats);
+		return;
+	}
+	conn = PQconnectdb(app->cfg.db);
+	if (PQstatus(conn) != CONNECTION_OK) {
+		log_warning(CTX, "report endpoints: %s", PQerrorMessage(conn));
+	} else {
+		const char *params[2] = {regions, formats};
+		PGresult *res = PQexecParams(
+			conn, store_statements[STMT_REPORT_ENDPOINTS - 1].sql,
+			2, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_COMMAND_OK)
+			endpoints_synced = true;
+		else
+			log_warning(CTX, "report endpoints: %s",
+				    PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	PQfinish(conn);
+	free(regions);
+	free(formats);
+}
+
 bool outbox_start(struct app *app)
 {
 	struct timeval every = {0, TICK_MS * 1000};
@@ -417,6 +451,7 @@ bool outbox_start(struct app *app)
 		log_error(CTX, "report_endpoints_file: %s", err);
 		return false;
 	}
+	sync_endpoints_now(app);
 	gethostname(host, sizeof(host) - 1);
 	if (getrandom(&salt, sizeof(salt), 0) != (ssize_t)sizeof(salt))
 		salt = 0;

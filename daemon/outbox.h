@@ -27,7 +27,9 @@
 
 struct app;
 
-/* Reads report_endpoints_file and starts the worker's timer. */
+/* Reads report_endpoints_file, writes its regions into report_endpoints
+ * (blocking: call it before the loop, and before the scheduler may run a
+ * missed night) and starts the worker's timer. */
 bool outbox_start(struct app *app) __attribute__((warn_unused_result));
 /* Draining: claim nothing more. */
 void outbox_stop_claiming(void);

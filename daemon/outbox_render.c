@@ -165,19 +165,31 @@ static bool sign(struct outbox_job *job, const char *secret)
 				      job->signature);
 }
 
-static void audit_patients(struct outbox_job *job, json_t *set)
+/* A text[] literal of the keys of set (malloc'd), or NULL. */
+static char *set_literal(json_t *set)
 {
 	struct pgarray a;
 	const char *key;
 	json_t *v;
+	char *text;
 
 	pgarray_init(&a);
 	json_object_foreach(set, key, v)
 	{
 		pgarray_add(&a, key);
 	}
-	job->patients = pgarray_text(&a) ? strdup(pgarray_text(&a)) : NULL;
+	text = pgarray_text(&a) ? strdup(pgarray_text(&a)) : NULL;
 	pgarray_free(&a);
+	return text;
+}
+
+/* The audit row names the patients shown and their pathways' regions, as
+ * a read's does (query.c): a region's admin sees what went out of its
+ * region. */
+static void audit_patients(struct outbox_job *job, json_t *set, json_t *regions)
+{
+	job->patients = set_literal(set);
+	job->regions = set_literal(regions);
 }
 
 /* --- a region's night report ------------------------------------------------
@@ -186,7 +198,7 @@ static void audit_patients(struct outbox_job *job, json_t *set)
 static enum outbox_render render_report(struct outbox_job *job, PGresult *res)
 {
 	const struct report_endpoint *e = endpoint_of(job->region);
-	json_t *doc, *patients = json_object(), *item;
+	json_t *doc, *patients = json_object(), *regions, *item;
 	cal_date night;
 	size_t i;
 
@@ -212,12 +224,14 @@ static enum outbox_render render_report(struct outbox_job *job, PGresult *res)
 		e->csv ? "text/csv; charset=utf-8" : "application/json";
 	snprintf(job->endpoint, sizeof(job->endpoint), "%s", e->url);
 	snprintf(job->token, sizeof(job->token), "report:%s", job->region);
-	job->regions = NULL;
-	audit_patients(job, patients);
+	regions = json_pack("{s:b}", job->region, 1);
+	audit_patients(job, patients, regions);
+	json_decref(regions);
 	json_decref(patients);
 	json_decref(doc);
-	return sign(job, e->secret) && job->patients ? OUTBOX_SEND
-						     : OUTBOX_FAIL;
+	return sign(job, e->secret) && job->patients && job->regions
+		       ? OUTBOX_SEND
+		       : OUTBOX_FAIL;
 }
 
 /* --- a Subscription's notification ------------------------------------------
@@ -322,7 +336,7 @@ static enum outbox_render render_change(struct app *app, struct outbox_job *job,
 					PGresult **res)
 {
 	struct fhir_subscription *sub = calloc(1, sizeof(*sub));
-	json_t *kept, *bundle, *patients;
+	json_t *kept, *bundle, *patients, *regions;
 	enum outbox_render out = OUTBOX_FAIL;
 
 	if (sub == NULL || PQntuples(res[0]) == 0 || PQntuples(res[1]) == 0 ||
@@ -345,13 +359,15 @@ static enum outbox_render render_change(struct app *app, struct outbox_job *job,
 	job->headers = json_loads(PQgetvalue(res[0], 0, 4), 0, NULL);
 	snprintf(job->token, sizeof(job->token), "%s",
 		 PQgetvalue(res[0], 0, 7));
-	job->regions = PQgetisnull(res[0], 0, 9)
-			       ? NULL
-			       : strdup(PQgetvalue(res[0], 0, 9));
+	/* The pathway's patient and region (not the registrant's regions:
+	 * an all-region registrant's row was nobody's region's). */
 	patients = json_pack("{s:b}", PQgetvalue(res[1], 0, 4), 1);
-	audit_patients(job, patients);
+	regions = json_pack("{s:b}", PQgetvalue(res[1], 0, 5), 1);
+	audit_patients(job, patients, regions);
 	json_decref(patients);
-	if (sign(job, PQgetvalue(res[0], 0, 5)) && job->patients != NULL)
+	json_decref(regions);
+	if (sign(job, PQgetvalue(res[0], 0, 5)) && job->patients != NULL &&
+	    job->regions != NULL)
 		out = OUTBOX_SEND;
 done:
 	free(sub);

@@ -400,9 +400,8 @@ const struct db_statement store_statements[] = {
 	STMT(STMT_OUTBOX_CLAIM, OUTBOX_CLAIM_SQL),
 	STMT(STMT_OUTBOX_SUBSCRIPTION,
 	     "SELECT resource_type, criteria, endpoint, full_payload, "
-	     "to_json(headers)::text, secret, status, token_id, doc, "
-	     "regions::text FROM fhir_subscriptions WHERE subscription_id = "
-	     "$1"),
+	     "to_json(headers)::text, secret, status, token_id, doc FROM "
+	     "fhir_subscriptions WHERE subscription_id = $1"),
 	STMT(STMT_OUTBOX_HISTORY,
 	     "SELECT t.seq, coalesce(t.doc, (t.response::json -> "
 	     "'transition')::text), CASE WHEN t.seq >= $2::int - 1 THEN "

@@ -3,16 +3,20 @@
 // end-to-end tests.  It checks each delivery's X-Painpath-Signature (the
 // HMAC-SHA256 of the body under the subscription's secret) and refuses a
 // bad one with 401, as a real receiver must; every request it gets is one
-// NDJSON line in OUT: {"ok", "delivery", "subscription", "body"}.
+// NDJSON line in OUT: {"ok", "delivery", "subscription", "at", "body"},
+// written as the request arrives ("at": milliseconds on the receiver's
+// monotonic clock).  With DELAY_MS it answers each that much later
+// (a slow receiver: deliveries stay in flight, and other daemons claim
+// what one daemon has no room for).
 //
-//   node test/node/fhir-receiver.mjs PORT SECRET OUT
+//   node test/node/fhir-receiver.mjs PORT SECRET OUT [DELAY_MS]
 //
 // Prints "listening" once the port is bound; stops on SIGTERM.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
-const [port, secret, out] = process.argv.slice(2);
+const [port, secret, out, delay] = process.argv.slice(2);
 
 function signed(body, header) {
 	const want = Buffer.from(`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`);
@@ -29,9 +33,12 @@ const server = createServer((req, res) => {
 		let parsed = null;
 		try { parsed = JSON.parse(body.toString('utf8')); } catch { parsed = body.toString('utf8'); }
 		appendFileSync(out, JSON.stringify({ ok, delivery: req.headers['x-painpath-delivery'] || null,
-			subscription: req.headers['x-painpath-subscription'] || null, body: parsed }) + '\n');
-		res.writeHead(ok ? 200 : 401, { 'Content-Type': 'text/plain' });
-		res.end(ok ? 'ok\n' : 'bad signature\n');
+			subscription: req.headers['x-painpath-subscription'] || null,
+			at: Math.floor(performance.now()), body: parsed }) + '\n');
+		setTimeout(() => {
+			res.writeHead(ok ? 200 : 401, { 'Content-Type': 'text/plain' });
+			res.end(ok ? 'ok\n' : 'bad signature\n');
+		}, Number(delay || 0));
 	});
 });
 server.listen(Number(port), '127.0.0.1', () => console.log('listening'));
