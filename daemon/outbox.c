@@ -420,7 +420,11 @@ static void sync_endpoints_now(const struct app *app)
 		free(formats);
 		return;
 	}
-	conn = PQconnectdb(app->cfg.db);
+	/* A database that does not answer must not hold the start up for
+	 * long: the loop's first turn tries again. */
+	conn = PQconnectdbParams(
+		(const char *const[]){"dbname", "connect_timeout", NULL},
+		(const char *const[]){app->cfg.db, "5", NULL}, 1);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		log_warning(CTX, "report endpoints: %s", PQerrorMessage(conn));
 	} else {
