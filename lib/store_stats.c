@@ -41,21 +41,27 @@
 	"'pathway.closed')"
 
 /*
- * The instant an RFC 3339 text names, read as the daemon reads it
- * (calendar_parse_timestamp): milliseconds (digits past them dropped), a
- * leap second as 23:59:59.999, and any offset it takes (up to 23:59, where
- * timestamptz input stops at 15:59 and would fail the statement).  NULL
- * for a text of another form.
+ * The instant an RFC 3339 text X names (a column), read as the daemon
+ * reads it (calendar_parse_timestamp): milliseconds (digits past them
+ * dropped), a leap second as 23:59:59.999, and any offset it takes (up to
+ * 23:59, where timestamptz input stops at 15:59 and would fail the whole
+ * statement).  NULL for a text of another form.  The fields are taken by
+ * position (a regular expression with captures costs tens of
+ * microseconds a row).
  */
 #define TIMESTAMP_OF(X) \
-	"(SELECT ((m[1] || ' ' || m[2] || ':' || least(m[3], '59'))" \
-	"::timestamp + CASE WHEN m[3] = '60' THEN interval '999 ms' ELSE " \
-	"coalesce(rpad(left(m[4], 3), 3, '0')::int, 0) * interval '1 ms' END " \
-	"- coalesce(CASE m[5] WHEN '-' THEN -1 ELSE 1 END * " \
-	"(m[6]::int * 60 + m[7]::int), 0) * interval '1 minute') " \
-	"AT TIME ZONE 'UTC' FROM regexp_match(" X ", " \
-	"'^(\\d{4}-\\d\\d-\\d\\d)[Tt](\\d\\d:\\d\\d):(\\d\\d)" \
-	"(?:\\.(\\d+))?(?:[Zz]|([+-])(\\d\\d):(\\d\\d))$') AS m)"
+	"CASE WHEN " X " ~ '^\\d{4}-\\d\\d-\\d\\d[Tt]\\d\\d:\\d\\d:\\d\\d" \
+	"(?:\\.\\d+)?(?:[Zz]|[+-]\\d\\d:\\d\\d)$' THEN ((left(" X ", 10) || " \
+	"' ' || substr(" X ", 12, 6) || least(substr(" X ", 18, 2), '59'))" \
+	"::timestamp + CASE WHEN substr(" X ", 18, 2) = '60' THEN 999 " \
+	"WHEN substr(" X ", 20, 1) = '.' THEN rpad(left(substr(" X ", 21, " \
+	"length(" X ") - CASE WHEN right(" X ", 1) IN ('Z', 'z') THEN 21 " \
+	"ELSE 26 END), 3), 3, '0')::int ELSE 0 END * interval '1 ms' - " \
+	"CASE WHEN right(" X ", 1) IN ('Z', 'z') THEN 0 ELSE " \
+	"(substr(" X ", length(" X ") - 4, 2)::int * 60 + " \
+	"right(" X ", 2)::int) * CASE substr(" X ", length(" X ") - 5, 1) " \
+	"WHEN '-' THEN -1 ELSE 1 END END * interval '1 minute') " \
+	"AT TIME ZONE 'UTC' END"
 
 /*
  * The history, one row per transition that matters to the flow and the
@@ -71,8 +77,10 @@
  * The history as the state machine replays it (issue 12): retracted
  * events do not count; a corrected event counts with its corrections
  * applied, in the order they were recorded (the last data.occurred_at
- * given is its time, the last data.data its data), found in cx among
- * CORRECTIONS (the correcting rows of SOURCE's pathways, as c).  A
+ * given is its time, the last data.data its data).  Both are found in cx,
+ * from CORRECTIONS: the correcting rows of SOURCE's pathways as c, by
+ * transitions_corrects (for the live part one pathway after another, so
+ * that no plan scans transitions however stale its statistics).  A
  * treatment's wait runs from its referral's receipt as corrected, not from
  * the receipt time recorded with the start (waited_since), which a later
  * correction of the receipt does not change; its paused days stay those
@@ -81,15 +89,18 @@
  * recorded one: the phases these events need let a correction move them
  * only where the replay's occurred_at order is the same.
  */
+#define CORRECTED_TO(KEY) \
+	"(array_agg(c.data::json ->> '" KEY "' ORDER BY c.seq DESC) FILTER " \
+	"(WHERE c.type = 'event.corrected' AND c.data::json ->> '" KEY "' " \
+	"IS NOT NULL))[1]"
 #define HISTORY(SOURCE, CORRECTIONS) \
-	"cx AS (SELECT pathway_id, seq, " TIMESTAMP_OF("at") \
+	"cx AS (SELECT pathway_id, seq, retracted, " TIMESTAMP_OF("fixed_at") \
 	" AS occurred_at, data FROM (SELECT c.pathway_id, c.corrects AS seq, " \
-	"(array_agg(c.data::json ->> 'occurred_at' ORDER BY c.seq DESC) " \
-	"FILTER (WHERE c.data::json ->> 'occurred_at' IS NOT NULL))[1] AS at, " \
-	"(array_agg(c.data::json ->> 'data' ORDER BY c.seq DESC) " \
-	"FILTER (WHERE c.data::json ->> 'data' IS NOT NULL))[1] AS data " \
-	"FROM " CORRECTIONS " WHERE c.corrects IS NOT NULL AND " \
-	"c.type = 'event.corrected' GROUP BY 1, 2) g), " \
+	"bool_or(c.type = 'event.retracted') AS retracted, " \
+	CORRECTED_TO("occurred_at") " AS fixed_at, " \
+	CORRECTED_TO("data") " AS data " \
+	"FROM " CORRECTIONS " WHERE c.corrects IS NOT NULL AND c.type IN " \
+	"('event.corrected', 'event.retracted') GROUP BY 1, 2) g), " \
 	"t0 AS (SELECT t.pathway_id, t.seq, t.type, " \
 	"coalesce(cx.occurred_at, t.occurred_at) AS occurred_at, " \
 	"t.recorded_at, t.to_level, t.unit, t.waited_since, t.paused_days, " \
@@ -98,9 +109,7 @@
 	"WHERE t.type IN ('referral.sent', 'referral.received', " \
 	"'referral.accepted', 'referral.rejected', 'referral.withdrawn', " \
 	"'treatment.started', 'pathway.closed', 'free_choice.chosen') " \
-	"AND NOT EXISTS (SELECT 1 FROM transitions x WHERE x.pathway_id = " \
-	"t.pathway_id AND x.corrects = t.seq AND x.type = " \
-	"'event.retracted')), " \
+	"AND cx.retracted IS NOT TRUE), " \
 	/* The JSON texts are read only for the rows kept. */ \
 	"t1 AS (SELECT t0.*, " \
 	"CASE type WHEN 'referral.sent' THEN data::json ->> 'to_level' " \
@@ -186,7 +195,10 @@
 #define LP_TRANSITIONS \
 	"lp CROSS JOIN LATERAL (SELECT * FROM transitions t1 WHERE " \
 	"t1.pathway_id = lp.pathway_id OFFSET 0) t"
-#define LP_CORRECTIONS "lp JOIN transitions c ON c.pathway_id = lp.pathway_id"
+#define LP_CORRECTIONS \
+	"lp CROSS JOIN LATERAL (SELECT * FROM transitions c1 WHERE " \
+	"c1.pathway_id = lp.pathway_id AND c1.corrects IS NOT NULL " \
+	"OFFSET 0) c"
 #define DAYS(SPAN) \
 	"b AS (SELECT ($1::date - (" SPAN "))::date AS lo, " \
 	"coalesce((SELECT cutoff FROM stats_build), '-infinity'::date) " \

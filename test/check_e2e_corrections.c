@@ -59,7 +59,7 @@ static void walk_beside(struct walk *w, const struct walk *first,
 	walk_open(w, model, data, at);
 }
 
-/* Posts the walk's next event (event id <region>-e<n>); returns the
+/* Posts the walk's next event (event id <ids>-e<n>); returns the
  * status, the answer in r. */
 static int step(struct walk *w, struct http_response *r, const char *type,
 		const char *at, const char *unit, const char *data)

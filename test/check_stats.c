@@ -6,8 +6,8 @@
  * beside, days counted in each model's own time zone, the tiles' counts,
  * completed waits and their limits, retracted events, corrected ones (a
  * receipt, a start, a deadline) and pathways entered in error, the
- * deadlines window, and the nightly summary giving the same answers as
- * the live derivation.
+ * deadlines window, the nightly summary giving the same answers as the
+ * live derivation, and the reads reaching the transitions by indexes.
  *
  * percentile_cont interpolates between the two nearest ranks: over n
  * sorted values the p-th lies at position p * (n - 1), 0-based.
@@ -1107,6 +1107,127 @@ START_TEST(test_entered_in_error)
 }
 END_TEST
 
+/* Every plan node of a JSON plan, depth first. */
+static void plan_nodes(json_t *plan, json_t *out)
+{
+	size_t i;
+	json_t *sub;
+
+	json_array_append(out, plan);
+	json_array_foreach(json_object_get(plan, "Plans"), i, sub)
+	{
+		plan_nodes(sub, out);
+	}
+}
+
+/* The reads' plans for as_of and region, as the daemon has them planned
+ * (custom plans for its parameters): the transitions reached by their
+ * indexes only (the events recorded since the summary, each pathway's
+ * history by its key, the corrections and retractions by theirs), never
+ * scanned. */
+static void reads_use_indexes(const char *when, const char *as_of,
+			      const char *region)
+{
+	static const enum stats_stmt reads[] = {STATS_WAITING, STATS_TREND,
+						STATS_FLOW};
+	const char *p[12] = {as_of,	NULL,	   NULL,      NULL,
+			     NULL,	NULL,	   models[0], models[1],
+			     models[2], models[3], models[4], "12"};
+
+	p[1] = region;
+	for (size_t k = 0; k < sizeof(reads) / sizeof(reads[0]); k++) {
+		PGresult *res;
+		json_t *plan, *all = json_array(), *node;
+		char *sql;
+		size_t i;
+
+		ck_assert_int_gt(asprintf(&sql, "EXPLAIN (FORMAT JSON) %s",
+					  store_stats_sql[reads[k]]),
+				 0);
+		res = run(sql, reads[k] == STATS_WAITING ? 11 : 12, p);
+		free(sql);
+		plan = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+		PQclear(res);
+		ck_assert_ptr_nonnull(plan);
+		plan_nodes(json_object_get(json_array_get(plan, 0), "Plan"),
+			   all);
+		json_array_foreach(all, i, node)
+		{
+			const char *type = json_string_value(
+				json_object_get(node, "Node Type"));
+			const char *rel = json_string_value(
+				json_object_get(node, "Relation Name"));
+			ck_assert_msg(!(strcmp(type, "Seq Scan") == 0 && rel &&
+					strcmp(rel, "transitions") == 0),
+				      "%s: statement %d scans transitions",
+				      when, (int)reads[k]);
+		}
+		json_decref(all);
+		json_decref(plan);
+	}
+}
+
+/*
+ * 20,000 pathways of one region, each sent, received, accepted and
+ * started, one in 50 with its receipt corrected and one in 100 entered
+ * in error, recorded days ago: with the summary built and without it,
+ * with the table's statistics gathered and not (as after a first load,
+ * issue 11), the reads reach the transitions by their indexes.
+ */
+START_TEST(test_reads_use_indexes)
+{
+	char sql[2048];
+
+	PQclear(run("INSERT INTO pathways (pathway_id, patient_id, model, "
+		    "region, level, unit, phase, version, opened_at, "
+		    "updated_at, last_change_at, doc, closed_at, close_reason) "
+		    "SELECT 'pl-' || g, 'pl-' || g || '-patient', 'se-adult', "
+		    "'plan', 'clinic', 'u-' || g % 40, CASE WHEN g % 100 = 0 "
+		    "THEN 'closed' ELSE 'active' END, 5, '2025-01-01Z', now(), "
+		    "now(), '{}', CASE WHEN g % 100 = 0 THEN now() END, CASE "
+		    "WHEN g % 100 = 0 THEN 'entered_in_error' END FROM "
+		    "generate_series(1, 20000) g",
+		    0, NULL));
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO transitions (pathway_id, seq, event_id, type, "
+		 "to_phase, from_level, to_level, unit, occurred_at, "
+		 "recorded_at, data, event, response, waited_since, "
+		 "paused_days, corrects) SELECT 'pl-' || g, s, "
+		 "'pl-' || g || '-' || s, (ARRAY['pathway.opened', "
+		 "'referral.sent', 'referral.received', 'referral.accepted', "
+		 "'treatment.started', 'event.corrected', "
+		 "'event.retracted'])[s], 'active', 'gp', 'clinic', 'u-' || g "
+		 "%% 40, '2025-06-01Z'::timestamptz + g * interval '20 min' + "
+		 "s * interval '9 days', now() - interval '3 days', CASE s "
+		 "WHEN 2 THEN '{\"to_level\":\"clinic\",\"to_unit\":\"u-' || "
+		 "g %% 40 || '\"}' WHEN 6 THEN '{\"event_id\":\"x\",\"reason\":"
+		 "\"late\",\"occurred_at\":\"2025-06-02T09:00:00Z\"}' ELSE "
+		 "'{}' END, '{}', '{}', CASE s WHEN 5 THEN '2025-06-01Z'::"
+		 "timestamptz + g * interval '20 min' + interval '27 days' "
+		 "END, CASE s WHEN 5 THEN 0 END, CASE s WHEN 6 THEN 3 WHEN 7 "
+		 "THEN 1 END FROM generate_series(1, 20000) g, "
+		 "generate_series(1, 7) s WHERE s <= 5 OR (s = 6 AND g %% 50 "
+		 "= 0) OR (s = 7 AND g %% 100 = 0)");
+	PQclear(run(sql, 0, NULL));
+	/* Without a summary (every event derived live), then with one. */
+	PQclear(run("BEGIN", 0, NULL));
+	PQclear(run("DELETE FROM stats_build", 0, NULL));
+	reads_use_indexes("no summary, not analysed", "2026-04-15", "plan");
+	PQclear(run("ROLLBACK", 0, NULL));
+	build("2026-04-15");
+	reads_use_indexes("summary, not analysed", "2026-04-15", "plan");
+	reads_use_indexes("summary, not analysed", "2026-04-15", NULL);
+	PQclear(run("ANALYZE pathways", 0, NULL));
+	PQclear(run("ANALYZE transitions", 0, NULL));
+	PQclear(run("BEGIN", 0, NULL));
+	PQclear(run("DELETE FROM stats_build", 0, NULL));
+	reads_use_indexes("no summary, analysed", "2026-04-15", "plan");
+	PQclear(run("ROLLBACK", 0, NULL));
+	reads_use_indexes("summary, analysed", "2026-04-15", "plan");
+	reads_use_indexes("summary, analysed", "2026-04-15", NULL);
+}
+END_TEST
+
 /* Deadlines in the window, with the escalation a night made of one. */
 START_TEST(test_deadlines)
 {
@@ -1275,6 +1396,7 @@ Suite *stats_suite(void)
 	tcase_add_test(sql, test_receipt_corrected);
 	tcase_add_test(sql, test_start_corrected);
 	tcase_add_test(sql, test_entered_in_error);
+	tcase_add_test(sql, test_reads_use_indexes);
 	suite_add_tcase(s, sql);
 	tcase_add_test(params, test_models_params);
 	suite_add_tcase(s, params);
