@@ -427,8 +427,10 @@ static const char trend_sql[] =
 	"AND s.month < date_trunc('month', b.cutoff) AND " SCOPE("s") " "
 	"AND ($3::text IS NULL OR s.level = $3) "
 	"AND ($4::text IS NULL OR s.unit = $4)), "
-	/* The cutoff's month and after from the days; live events of
-	 * earlier months (recorded late) add to the summarised ones. */
+	/* The cutoff's month and after from the days and the live events
+	 * of that span; a month before the cutoff's is the summary's alone
+	 * (an event of it recorded late shows after the next build, as the
+	 * README says). */
 	"dm AS (SELECT date_trunc('month', d.day)::date AS month, "
 	"d.started, d.limited, d.within, d.waits "
 	"FROM (SELECT s.* FROM sum_days s, b "
