@@ -268,6 +268,20 @@ function chartOf(page, id) {
 
 const num = (v) => (v === undefined || v === 'null' ? null : Number(v));
 
+// The tick values uPlot drew on an axis of the chart in the container id
+// (its _splits: what the labels are made from).
+function chartTicks(page, id, axis) {
+  return page.evaluate(
+    (key, i) => {
+      const chart = (window.__painpathChartInstances || {})[key];
+      const splits = chart && chart.axes[i] && chart.axes[i]._splits;
+      return splits ? Array.from(splits) : null;
+    },
+    id,
+    axis,
+  );
+}
+
 // The 12 months: the table's rows (values and text) and the two charts.
 async function checkTrend(page, checks, e, language, at = '') {
   if (!e.trend) return;
@@ -297,6 +311,14 @@ async function checkTrend(page, checks, e, language, at = '') {
     );
   }
   const waits = await chartOf(page, 'trend-chart');
+  for (const [axis, what] of [[1, 'patients'], [2, 'days']]) {
+    const ticks = await chartTicks(page, 'trend-chart', axis);
+    checks.ok(
+      `${at}trend: the ${what} axis ticks at whole numbers (its labels are not rounded)`,
+      ticks && ticks.length > 1 && ticks.every((v) => Number.isInteger(v)),
+      `ticks ${JSON.stringify(ticks)}`,
+    );
+  }
   if (checks.ok(`${at}trend: the waits chart is drawn`, waits && waits.drawn && (await page.$('#trend-chart canvas')))) {
     checks.eq(`${at}trend chart: its series`, waits.labels, WORDS.trendWaitsSeries[language]);
     checks.eq(`${at}trend chart: one point a month`, waits.data[0], want.map((m, i) => i));

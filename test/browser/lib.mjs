@@ -122,6 +122,7 @@ export function recordCharts(page) {
   return page.evaluateOnNewDocument(() => {
     let real;
     window.__painpathCharts = {};
+    window.__painpathChartInstances = {};
     Object.defineProperty(window, 'uPlot', {
       configurable: true,
       get: () => real,
@@ -131,6 +132,7 @@ export function recordCharts(page) {
             const chart = Reflect.construct(target, args, newTarget);
             const [opts, data, el] = args;
             if (el && el.id) {
+              window.__painpathChartInstances[el.id] = chart;
               window.__painpathCharts[el.id] = {
                 labels: (opts.series || []).map((s) => s.label),
                 data: (data || []).map((series) => Array.from(series, (v) => (v === undefined ? null : v))),

@@ -139,8 +139,10 @@ export function trendWaits(el, months) {
     ],
     axes: [
       monthAxis(months),
-      { ...AXIS, scale: 'n', label: t('axis.patients'), values: (u, s) => s.map((v) => num(v)) },
-      { ...AXIS, scale: 'd', side: 1, label: t('axis.days'), grid: { show: false }, values: (u, s) => s.map((v) => num(v)) },
+      // Whole patients and days: without incrs uPlot ticks at 2.5 and
+      // the labels round to 3, 5, 8.
+      { ...AXIS, scale: 'n', label: t('axis.patients'), incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], values: (u, s) => s.map((v) => num(v)) },
+      { ...AXIS, scale: 'd', side: 1, label: t('axis.days'), grid: { show: false }, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500], values: (u, s) => s.map((v) => num(v)) },
     ],
   };
   const data = [x, months.map((m) => m.waiting_at_end), months.map((m) => m.median_days), months.map((m) => m.p90_days)];
