@@ -333,11 +333,23 @@ static void on_claimed(struct db_conn *conn, PGresult **res, int n, void *arg)
 static void on_claim_lease(struct db_conn *conn, void *arg)
 {
 	static char limit[16], lease[16];
-	struct db_query q = {.stmt = STMT_OUTBOX_CLAIM,
-			     .nparams = 3,
-			     .params = {me, limit, lease}};
+	/* Only the reports of regions this daemon has an endpoint for: one
+	 * whose configuration lacks it (a file being rolled out) leaves the
+	 * row to a daemon that can send it, rather than dropping it. */
+	static char *report_regions, *report_formats;
+	struct db_query q = {.stmt = STMT_OUTBOX_CLAIM, .nparams = 4};
 
 	(void)arg;
+	free(report_regions);
+	free(report_formats);
+	if (!outbox_reports_literals(&report_regions, &report_formats)) {
+		free(report_regions);
+		report_regions = NULL;
+	}
+	q.params[0] = me;
+	q.params[1] = limit;
+	q.params[2] = lease;
+	q.params[3] = report_regions ? report_regions : "{}";
 	snprintf(limit, sizeof(limit), "%d", MAX_INFLIGHT - inflight);
 	snprintf(lease, sizeof(lease), "%d", LEASE_S);
 	if (conn == NULL || !db_send(conn, &q, 1, on_claimed, NULL)) {

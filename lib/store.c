@@ -178,7 +178,8 @@ const char store_fhir_count_sql[] =
 	"e.delivered_at IS NULL AND e.outbox_id < h.outbox_id) AND "           \
 	"(h.subscription_id IS NULL OR EXISTS (SELECT 1 FROM "                 \
 	"fhir_subscriptions s WHERE s.subscription_id = h.subscription_id "    \
-	"AND s.status <> 'off')) ORDER BY h.next_attempt_at, h.outbox_id "     \
+	"AND s.status <> 'off')) AND (h.kind <> 'report' OR h.region = ANY "   \
+	"($4::text[])) ORDER BY h.next_attempt_at, h.outbox_id "               \
 	"LIMIT $2::int FOR UPDATE SKIP LOCKED) c WHERE o.outbox_id = "         \
 	"c.outbox_id RETURNING o.outbox_id, o.kind, o.subscription_id, "       \
 	"o.pathway_id, o.seq, o.region, o.report_date::text, o.attempts"

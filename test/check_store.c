@@ -338,6 +338,42 @@ static long read_after(PGconn *reader, long after, char *seen, size_t cap)
 	return after;
 }
 
+/* A daemon whose configuration lacks a region's report endpoint (a file
+ * being rolled out to several daemons) claimed that region's night report
+ * and dropped it: the report was lost.  A claim takes only the reports of
+ * the regions it names. */
+START_TEST(regression_daemon_without_endpoint_drops_report)
+{
+	PGresult *res;
+	struct db_query claim = {.stmt = STMT_OUTBOX_CLAIM, .nparams = 4};
+
+	exec_ok("DELETE FROM outbox");
+	exec_ok("INSERT INTO outbox (stream, kind, region, report_date) VALUES "
+		"('report:helse-vest', 'report', 'helse-vest', '2025-06-02'), "
+		"('report:helse-midt', 'report', 'helse-midt', '2025-06-02')");
+	claim.params[0] = "daemon-without";
+	claim.params[1] = "8";
+	claim.params[2] = "30";
+	claim.params[3] = "{}";
+	ck_assert(send_query(conn, &claim));
+	res = PQgetResult(conn);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	ck_assert_int_eq(PQntuples(res), 0);
+	PQclear(res);
+	finish_query(conn);
+	claim.params[0] = "daemon-with-midt";
+	claim.params[3] = "{helse-midt}";
+	ck_assert(send_query(conn, &claim));
+	res = PQgetResult(conn);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	ck_assert_int_eq(PQntuples(res), 1);
+	ck_assert_str_eq(PQgetvalue(res, 0, 5), "helse-midt");
+	PQclear(res);
+	finish_query(conn);
+	exec_ok("DELETE FROM outbox");
+}
+END_TEST
+
 /* Group A draws the lower notification id and commits after group B: a
  * reader that read B's and moved its cursor past it never saw A's. */
 START_TEST(regression_notification_cursor_skips_late_commits)
@@ -402,6 +438,7 @@ Suite *store_suite(void)
 		tc,
 		hot_statements_plan_by_their_keys_however_stale_the_statistics);
 	tcase_add_test(tc, regression_notification_cursor_skips_late_commits);
+	tcase_add_test(tc, regression_daemon_without_endpoint_drops_report);
 	suite_add_tcase(s, tc);
 	return s;
 }
