@@ -790,7 +790,7 @@ START_TEST(concurrent_corrections_of_one_pathway)
 	ok(&w, "referral.accepted", "2025-03-10T09:00:00+01:00", "clinic-1",
 	   "{\"deadline\":\"2025-05-01\"}");
 	for (int i = 0; i < 4; i++) {
-		char at[32];
+		char at[48];
 		snprintf(at, sizeof(at), "2025-03-%02dT09:00:00+01:00", 11 + i);
 		ok(&w, "pro.reported", at, NULL, PRO);
 	}
