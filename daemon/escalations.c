@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "export_csv.h"
 #include "http.h"
+#include "long_pool.h"
 #include "log.h"
 #include "reads.h"
 #include "report.h"
@@ -203,7 +204,9 @@ static void start_run(struct app *app, struct request *r,
 	job->trigger = trigger;
 	job->night = night;
 	calendar_format_date(night, job->date);
-	db_acquire(app->pool, on_run_lease, job);
+	/* A night over a million pathways takes longer than the main pool's
+	 * client-side query timeout (its statement has 10 minutes). */
+	db_acquire(long_pool(app), on_run_lease, job);
 }
 
 enum handled escalations_run_post(struct request *r, struct reply *out)

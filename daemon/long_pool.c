@@ -7,13 +7,14 @@
 #include "db.h"
 #include "store.h"
 
-/* A build holds one connection; an audited export two at once (its
- * cursor's, and the audit row's in the cursor's snapshot), the second
- * taken while it holds the first.  Four: the two exports that may run
- * (EXPORT_MAX_RUNNING) and a build never all hold one and wait for
- * another; with two, two exports starting together each held a cursor
- * and waited for the other's until acquire_timeout_ms, then failed. */
-#define LONG_POOL_SIZE 4
+/* A build and a night's report hold one connection each; an audited
+ * export two at once (its cursor's, and the audit row's in the cursor's
+ * snapshot), the second taken while it holds the first.  Five: the two
+ * exports that may run (EXPORT_MAX_RUNNING), a build and a night never
+ * all hold one and wait for another; with two, two exports starting
+ * together each held a cursor and waited for the other's until
+ * acquire_timeout_ms, then failed. */
+#define LONG_POOL_SIZE 5
 /* An export's audit row names every patient it holds (a million at
  * most): its one statement, and the build's, may take minutes. */
 #define LONG_STATEMENT_MS (30 * 60 * 1000)
