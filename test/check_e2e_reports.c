@@ -5,6 +5,8 @@
  * its own region, so the shared database's other pathways do not count.
  */
 #include <check.h>
+#include <libpq-fe.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,6 +405,63 @@ START_TEST(worklist_pages_are_stable)
 	http_response_free(&r);
 	for (int k = 0; k < nseen; k++)
 		free((void *)seen[k]);
+}
+END_TEST
+
+/* The night's report ran on the main pool, whose client-side query timeout
+ * (query_timeout_ms, 15 s) a night over a million pathways outlasts: the
+ * admin's run answered 503 while its statement went on.  Here the run
+ * waits on the report's lock longer than a query_timeout_ms of 1 s. */
+START_TEST(regression_long_night_outlasts_the_query_timeout)
+{
+	static const char run[] =
+		"POST /v1/escalations/run?date=2020-01-01 "
+		"HTTP/1.1\r\nHost: x\r\nAuthorization: "
+		"Bearer dev-admin\r\nContent-Length: 0\r\n\r\n";
+	char dir[64], conf[128];
+	const char *extra[] = {"--config", conf, NULL};
+	struct daemon_instance d;
+	struct http_response r;
+	struct pollfd pfd;
+	PGconn *holder;
+	PGresult *res;
+	int fd, waiting = 0;
+
+	e2e_temp_dir(dir, sizeof(dir));
+	snprintf(conf, sizeof(conf), "%s/painpath.conf", dir);
+	e2e_write_text(conf, "report_enabled = 0\nquery_timeout_ms = 1000\n");
+	ck_assert(harness_daemon_start(&d, e2e_pg.conninfo, extra));
+	holder = PQconnectdb(e2e_pg.conninfo);
+	ck_assert_int_eq(PQstatus(holder), CONNECTION_OK);
+	res = PQexec(holder, "SELECT pg_advisory_lock(7310303091283456357)");
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	PQclear(res);
+	fd = http_connect(d.port);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(http_send(fd, run, sizeof(run) - 1, 1000));
+	/* The run's backend waits for the lock... */
+	for (int tries = 0; tries < 400 && !waiting; tries++) {
+		res = PQexec(holder, "SELECT count(*) FROM pg_locks WHERE "
+				     "locktype = 'advisory' AND NOT granted");
+		waiting = atoi(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		if (!waiting)
+			poll(NULL, 0, 25);
+	}
+	ck_assert_int_eq(waiting, 1);
+	/* ... past query_timeout_ms and beyond, with no answer yet. */
+	pfd = (struct pollfd){.fd = fd, .events = POLLIN};
+	ck_assert_int_eq(poll(&pfd, 1, 2500), 0);
+	res = PQexec(holder, "SELECT pg_advisory_unlock(7310303091283456357)");
+	PQclear(res);
+	http_read(fd, 10000, &r);
+	ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+	ck_assert_str_eq(e2e_str(r.json, "date"), "2020-01-01");
+	http_response_free(&r);
+	close(fd);
+	PQfinish(holder);
+	ck_assert_int_eq(harness_daemon_stop(&d), 0);
+	e2e_remove_dir(dir);
 }
 END_TEST
 
@@ -862,6 +921,7 @@ void e2e_add_report_tests(Suite *s)
 	tcase_add_test(tc, two_daemons_run_the_night_once);
 	tcase_add_test(tc, worklist_pages_are_stable);
 	tcase_add_test(tc, worklist_filters);
+	tcase_add_test(tc, regression_long_night_outlasts_the_query_timeout);
 	tcase_add_test(tc, waiting_times_per_unit);
 	suite_add_tcase(s, tc);
 	tc = e2e_tcase("escalation_units");
