@@ -322,15 +322,15 @@ done
 # --- 5. plans -----------------------------------------------------------------
 
 # The statements exactly as the sources hold them: the C string literals
-# of daemon/worklist.c worklist_sql and lib/report.c report_run_sql.
+# of lib/store.c store_worklist_sql and lib/store_report.c report_run_sql.
 c_string() {
 	sed -n "/^$2 =/,/;\$/p" "$1" | sed 's/CONTENT_ITEMS_TEXT/"13"/g' |
 		grep -o '"[^"]*"' | sed 's/^"//; s/"$//' | tr -d '\n'
 }
-worklist_sql=$(c_string daemon/worklist.c 'static const char worklist_sql\[\]')
-report_sql=$(c_string lib/report.c 'const char report_run_sql\[\]')
+worklist_sql=$(c_string lib/store.c 'const char store_worklist_sql\[\]')
+report_sql=$(c_string lib/store_report.c 'const char report_run_sql\[\]')
 [[ $worklist_sql == SELECT* && $report_sql == WITH* ]] ||
-	die "cannot find the SQL in daemon/worklist.c or lib/report.c"
+	die "cannot find the SQL in lib/store.c or lib/store_report.c"
 
 # A cursor in the middle of the largest region's worklist.
 IFS='|' read -r mid_micros mid_id < <(sql "SELECT
@@ -374,7 +374,7 @@ explain "worklist region=$big" "$w_prepare" \
 explain "worklist, deep cursor" "$w_prepare" \
 	"EXECUTE w('$big', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, $mid_micros, '$mid_id', 101, NULL)"
 explain "worklist overdue" "$w_prepare" \
-	"EXECUTE w('$big', NULL, NULL, NULL, NULL, NULL, '$NIGHT', NULL, NULL, false, NULL, NULL, 101, NULL)"
+	"EXECUTE w('$big', NULL, NULL, NULL, NULL, NULL, '{\"dk\":\"$NIGHT\",\"no\":\"$NIGHT\",\"se-adult\":\"$NIGHT\",\"se-child\":\"$NIGHT\"}', NULL, NULL, false, NULL, NULL, 101, NULL)"
 explain "worklist small region" "$w_prepare" \
 	"EXECUTE w('$small', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, 101, NULL)"
 explain "report run $plan_night" "PREPARE r AS $report_sql;" \
