@@ -68,5 +68,9 @@ enum handled openapi_get(struct request *r, struct reply *out);
 bool escalations_schedule_start(struct app *app)
 	__attribute__((warn_unused_result));
 void escalations_schedule_stop(void);
+/* The latest night whose report time has passed, in the report's zone:
+ * the night the report runs for, and the summary's cutoff. */
+bool escalations_latest_night(const struct config *cfg, cal_millis now,
+			      cal_date *night);
 
 #endif

@@ -413,9 +413,8 @@ enum handled escalation_ack_post(struct request *r, struct reply *out)
 
 /* --- the nightly schedule ------------------------------------------------ */
 
-/* The latest night whose report time has passed, in the report's zone. */
-static bool latest_due_night(const struct config *cfg, cal_millis now,
-			     cal_date *night)
+bool escalations_latest_night(const struct config *cfg, cal_millis now,
+			      cal_date *night)
 {
 	struct cal_zone zone;
 	int hh, mm;
@@ -438,7 +437,7 @@ static void on_schedule_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (app->draining ||
-	    !latest_due_night(&app->cfg, now_millis(), &night) ||
+	    !escalations_latest_night(&app->cfg, now_millis(), &night) ||
 	    night == last_night_done || !db_pool_ready(app->pool))
 		return;
 	start_run(app, NULL, RUN_SCHEDULE, night);
@@ -454,7 +453,7 @@ static void run_missed_night(struct app *app)
 	char err[512];
 	bool ran;
 
-	if (!latest_due_night(&app->cfg, now_millis(), &night))
+	if (!escalations_latest_night(&app->cfg, now_millis(), &night))
 		return;
 	conn = PQconnectdb(app->cfg.db);
 	if (PQstatus(conn) != CONNECTION_OK)
@@ -478,7 +477,7 @@ bool escalations_schedule_start(struct app *app)
 		return true;
 	if (sscanf(app->cfg.report_time, "%d:%d", &hh, &mm) != 2 || hh < 0 ||
 	    hh > 23 || mm < 0 || mm > 59 ||
-	    !latest_due_night(&app->cfg, now_millis(), &night)) {
+	    !escalations_latest_night(&app->cfg, now_millis(), &night)) {
 		log_error(CTX, "report_time must be HH:MM and report_zone a "
 			       "known time zone");
 		return false;

@@ -264,24 +264,6 @@ static bool start_job(struct app *app, struct request *r, cal_date cutoff,
 	return true;
 }
 
-/* The cutoff a build made now would have: the latest night whose report
- * time has passed (its days before are complete). */
-static bool night_cutoff(const struct config *cfg, cal_date *out)
-{
-	struct cal_zone zone;
-	int hh, mm;
-	cal_millis now = now_millis();
-	cal_date today;
-
-	if (!calendar_zone_parse(cfg->report_zone, &zone) ||
-	    sscanf(cfg->report_time, "%d:%d", &hh, &mm) != 2)
-		return false;
-	today = calendar_local_date(&zone, now);
-	*out = calendar_minute_of_day(&zone, now) >= hh * 60 + mm ? today
-								  : today - 1;
-	return true;
-}
-
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct app *app = arg;
@@ -290,7 +272,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (app->draining || running || !db_pool_ready(app->pool) ||
-	    !night_cutoff(&app->cfg, &cutoff))
+	    !escalations_latest_night(&app->cfg, now_millis(), &cutoff))
 		return;
 	if (known_cutoff < cutoff) {
 		if (!start_job(app, NULL, cutoff, false))
