@@ -166,9 +166,7 @@ static bool render_write(struct group *g, int i, struct commit_item *it,
 	json_t *pathway = pathway_to_json(&d->after);
 	json_t *transition =
 		fsm_transition_to_json(&d->tr, it->ev.event_id, it->ev.data);
-	json_t *note = d->fx.notify_decision
-			       ? fsm_decision_notification(&d->after, &it->ev)
-			       : NULL;
+	const json_t *note = d->notification;
 	struct store_event se = {.d = d,
 				 .ev = &it->ev,
 				 .source = it->token->source,
@@ -194,7 +192,6 @@ static bool render_write(struct group *g, int i, struct commit_item *it,
 	free((char *)se.notification);
 	json_decref(pathway);
 	json_decref(transition);
-	json_decref(note);
 	return ok;
 }
 

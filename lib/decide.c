@@ -34,9 +34,12 @@ static enum decide_kind refuse_with(struct decision *out, enum err_code code,
 	return refuse(out);
 }
 
-static enum decide_kind write(struct decision *out, bool insert)
+static enum decide_kind write(const struct event *ev, struct decision *out,
+			      bool insert)
 {
 	out->kind = DECIDE_WRITE;
+	if (out->fx.notify_decision && out->notification == NULL)
+		out->notification = fsm_decision_notification(&out->after, ev);
 	out->insert = insert;
 	snprintf(out->pathway_id, sizeof(out->pathway_id), "%s", out->after.id);
 	return out->kind;
@@ -103,7 +106,7 @@ static enum decide_kind decide_open(const struct decide_in *in,
 	if (!fsm_apply(NULL, ev, in->models, in->new_id, in->now, &out->after,
 		       &out->tr, &out->fx, &out->err))
 		return refuse(out);
-	return write(out, true);
+	return write(in->ev, out, true);
 }
 
 static void fill_correction_transition(const struct pathway *before,
@@ -123,6 +126,39 @@ static void fill_correction_transition(const struct pathway *before,
 		 ev->unit[0] != '\0' ? ev->unit : after->unit);
 	tr->occurred_at = ev->occurred_at;
 	tr->recorded_at = now;
+}
+
+/*
+ * A corrected or retracted decision tells the referrer again, where the
+ * model tells decisions at all (Norway): the decision as it now stands,
+ * or the one withdrawn (told from the pathway as it stood with it), and
+ * which correction changed it and why.
+ */
+static json_t *correction_notification(const struct decide_in *in,
+				       const struct replay_result *res,
+				       const struct pathway *after)
+{
+	const struct model *m = model_set_find(in->models, after->model);
+	struct event target;
+	struct pp_error err;
+	json_t *note;
+
+	if (m == NULL || !m->notify_decisions || res->target_event == NULL ||
+	    !event_parse(res->target_event, in->now, &target, &err) ||
+	    !(evtype_of(target.type)->flags & EVT_DECISION))
+		return NULL;
+	note = fsm_decision_notification(
+		res->target_retracted ? in->target : after, &target);
+	if (note == NULL)
+		return NULL;
+	if (res->target_retracted)
+		json_object_set_new(note, "kind",
+				    json_string("referral.decision_retracted"));
+	json_object_set_new(note, "corrects",
+			    json_pack("{s:s, s:s, s:s?}", "event_id",
+				      target.event_id, "by", in->ev->event_id,
+				      "reason", in->ev->reason));
+	return note;
 }
 
 /* A correction's effect is the replay of the history with it. */
@@ -153,8 +189,10 @@ static enum decide_kind decide_correction(const struct decide_in *in,
 		replay_result_free(&res);
 		return refuse(out);
 	}
-	replay_result_free(&res);
 	out->after = res.state;
+	out->notification = correction_notification(in, &res, &out->after);
+	out->fx.notify_decision = out->notification != NULL;
+	replay_result_free(&res);
 	if (res.target_index >= 0 &&
 	    (size_t)res.target_index < in->history->count)
 		out->corrects_seq = in->history->entries[res.target_index].seq;
@@ -162,7 +200,7 @@ static enum decide_kind decide_correction(const struct decide_in *in,
 	    strcmp(in->open->id, t->id) != 0)
 		return open_elsewhere(in, in->open, out);
 	fill_correction_transition(t, &out->after, in->ev, in->now, &out->tr);
-	return write(out, false);
+	return write(in->ev, out, false);
 }
 
 static enum decide_kind no_such_pathway(const struct decide_in *in,
@@ -211,7 +249,7 @@ enum decide_kind decide(const struct decide_in *in, struct decision *out)
 	if (!fsm_apply(t, in->ev, in->models, NULL, in->now, &out->after,
 		       &out->tr, &out->fx, &out->err))
 		return refuse(out);
-	return write(out, false);
+	return write(in->ev, out, false);
 }
 
 json_t *decide_response(const struct decision *d, const struct event *ev)
@@ -226,4 +264,6 @@ void decision_free(struct decision *d)
 {
 	json_decref(d->detail);
 	d->detail = NULL;
+	json_decref(d->notification);
+	d->notification = NULL;
 }

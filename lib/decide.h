@@ -70,6 +70,10 @@ struct decision {
 	struct transition tr;
 	struct fsm_effects fx;
 	int corrects_seq; /* a correction: the seq of the event it corrects */
+	/* The referrer's notification of a decision (models with
+	 * notify_decisions), a corrected or retracted one's too; owned, or
+	 * NULL. */
+	json_t *notification;
 };
 
 /* Fills out (always); returns its kind. */

@@ -264,6 +264,16 @@ static void mark_entered_in_error(struct pathway *p, cal_millis at)
 		memset(&p->clocks[r], 0, sizeof(p->clocks[r]));
 }
 
+static void keep_target(const struct fold *f, size_t t,
+			struct replay_result *out)
+{
+	const struct fate *x = &f->fates[t];
+
+	out->target_event =
+		json_incref(x->effective ? x->effective : entry(f, t)->event);
+	out->target_retracted = x->retracted;
+}
+
 static void fold_free(struct fold *f)
 {
 	for (size_t i = 0; f->fates && i < f->n; i++)
@@ -306,6 +316,8 @@ bool replay_history(const struct history *h, const struct history_entry *extra,
 	if (f.opening < f.n && f.fates[f.opening].retracted)
 		mark_entered_in_error(&out->state,
 				      f.fates[f.opening].retracted_at);
+	if (f.deciding && out->target_index >= 0)
+		keep_target(&f, (size_t)out->target_index, out);
 	ok = true;
 out:
 	fold_free(&f);
@@ -316,4 +328,6 @@ void replay_result_free(struct replay_result *r)
 {
 	json_decref(r->depends_on);
 	r->depends_on = NULL;
+	json_decref(r->target_event);
+	r->target_event = NULL;
 }

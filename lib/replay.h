@@ -46,6 +46,11 @@ struct replay_result {
 	/* The target of a correction, its type (pathway.opened retracted
 	 * ends the pathway as entered in error). */
 	int target_index;
+	/* On success, for a correction being decided: its target as it now
+	 * stands, every correction applied (owned), and whether it is
+	 * retracted -- a corrected decision tells the referrer again. */
+	json_t *target_event;
+	bool target_retracted;
 };
 
 /*

@@ -280,6 +280,31 @@ static bool check_onset(const struct pathway *p, const char *want, char *why)
 	return true;
 }
 
+/* The referrer's notification as kind:decision:deadline:corrected-event
+ * ("-" for none), or "none". */
+static bool check_notify(const struct decision *d, const char *want, char *why)
+{
+	const json_t *n = d->notification;
+	const char *deadline, *corrects;
+	char got[256] = "none";
+
+	if (n != NULL) {
+		deadline = json_string_value(json_object_get(
+			json_object_get(n, "decision"), "deadline"));
+		corrects = json_string_value(json_object_get(
+			json_object_get(n, "corrects"), "event_id"));
+		snprintf(got, sizeof(got), "%s:%s:%s:%s",
+			 json_string_value(json_object_get(n, "kind")),
+			 json_string_value(json_object_get(
+				 json_object_get(n, "decision"), "decision")),
+			 deadline ? deadline : "-", corrects ? corrects : "-");
+	}
+	if (strcmp(got, want) != 0)
+		return snprintf(why, WHY_LEN, "notify %s, want %s", got, want),
+		       false;
+	return true;
+}
+
 /* key=value: a property of the outcome. */
 static bool check_property(const struct life *l, const char *kv, char *why)
 {
@@ -340,6 +365,8 @@ static bool check_property(const struct life *l, const char *kv, char *why)
 		       false;
 	if (strcmp(key, "depends_on") == 0)
 		return check_depends(&l->last, value, why);
+	if (strcmp(key, "notify") == 0)
+		return check_notify(&l->last, value, why);
 	if (strcmp(key, "corrects") == 0 && l->last.corrects_seq != atoi(value))
 		return snprintf(why, WHY_LEN, "corrects seq %d, want %s",
 				l->last.corrects_seq, value),

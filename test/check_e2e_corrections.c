@@ -264,6 +264,87 @@ START_TEST(retraction_refused_names_what_depends_on_it)
 }
 END_TEST
 
+/* The walk's patient's notifications after cursor, in commit order (a
+ * new reference). */
+static json_t *notifications_since(const struct walk *w, const char *cursor)
+{
+	struct http_response r;
+	json_t *mine = json_array(), *it;
+	size_t i;
+
+	ck_assert_int_eq(e2e_get(PORT, &r,
+				 "/v1/notifications?after=%s&limit=1000",
+				 cursor),
+			 200);
+	json_array_foreach(e2e_at(r.json, "items"), i, it)
+	{
+		if (strcmp(e2e_str(it, "patient_id"), w->patient) == 0)
+			json_array_append(mine, it);
+	}
+	http_response_free(&r);
+	return mine;
+}
+
+/* Norway tells the referrer of a decision at once (003): a corrected
+ * deadline is told again, and a retracted acceptance as withdrawn, each
+ * naming the correction. */
+START_TEST(norwegian_decision_corrected_tells_the_referrer_again)
+{
+	struct walk w;
+	struct http_response r;
+	char cursor[32], decision[96], by[2][96];
+	json_t *told;
+
+	ck_assert_int_eq(e2e_get(PORT, &r, "/v1/notifications?limit=1"), 200);
+	snprintf(cursor, sizeof(cursor), "%s", e2e_str(r.json, "next_cursor"));
+	http_response_free(&r);
+	walk_start(&w, "no", "{\"age\":40}", "2025-03-03T09:00:00+01:00");
+	refer_to_clinic(&w, "2025-03-06T08:00:00+01:00");
+	ok(&w, "referral.accepted", "2025-03-10T09:00:00+01:00", "clinic-1",
+	   "{\"deadline\":\"2025-05-01\"}");
+	snprintf(decision, sizeof(decision), "%s-e3", w.region);
+	ck_assert_int_eq(fix(&w, &r, "event.corrected", 3,
+			     "2025-03-11T09:00:00+01:00",
+			     "\"data\":{\"deadline\":\"2025-05-15\"}"),
+			 201);
+	http_response_free(&r);
+	snprintf(by[0], sizeof(by[0]), "%s-e%d", w.region, w.n);
+	ck_assert_int_eq(fix(&w, &r, "event.retracted", 3,
+			     "2025-03-12T09:00:00+01:00", NULL),
+			 201);
+	http_response_free(&r);
+	snprintf(by[1], sizeof(by[1]), "%s-e%d", w.region, w.n);
+
+	told = notifications_since(&w, cursor);
+	ck_assert_int_eq(json_array_size(told), 3);
+	ck_assert_str_eq(e2e_str(told, "0.kind"), "referral.decision");
+	ck_assert_str_eq(e2e_str(told, "0.decision.deadline"), "2025-05-01");
+	ck_assert_ptr_null(e2e_at(told, "0.corrects"));
+	ck_assert_str_eq(e2e_str(told, "1.kind"), "referral.decision");
+	ck_assert_str_eq(e2e_str(told, "1.decision.deadline"), "2025-05-15");
+	ck_assert_str_eq(e2e_str(told, "1.corrects.event_id"), decision);
+	ck_assert_str_eq(e2e_str(told, "1.corrects.by"), by[0]);
+	ck_assert_str_eq(e2e_str(told, "1.event_id"), by[0]);
+	ck_assert_str_eq(e2e_str(told, "1.to.unit"), "gp-1");
+	ck_assert_str_eq(e2e_str(told, "2.kind"),
+			 "referral.decision_retracted");
+	ck_assert_str_eq(e2e_str(told, "2.decision.decision"), "accepted");
+	ck_assert_str_eq(e2e_str(told, "2.decision.deadline"), "2025-05-15");
+	ck_assert_str_eq(e2e_str(told, "2.corrects.by"), by[1]);
+	ck_assert_str_eq(e2e_str(told, "2.corrects.reason"), "entered wrong");
+	json_decref(told);
+	/* A receipt corrected is no decision: nobody is told. */
+	ck_assert_int_eq(fix(&w, &r, "event.corrected", 2,
+			     "2025-03-12T10:00:00+01:00",
+			     "\"occurred_at\":\"2025-03-05T08:00:00+01:00\""),
+			 201);
+	http_response_free(&r);
+	told = notifications_since(&w, cursor);
+	ck_assert_int_eq(json_array_size(told), 3);
+	json_decref(told);
+}
+END_TEST
+
 /* Reopening a closed pathway at the level and unit it closed at. */
 START_TEST(danish_pathway_reopened)
 {
@@ -769,6 +850,8 @@ void e2e_add_correction_tests(Suite *s)
 	tcase_add_test(tc, swedish_mistaken_close_retracted);
 	tcase_add_test(tc, retraction_refused_names_what_depends_on_it);
 	tcase_add_test(tc, danish_pathway_reopened);
+	tcase_add_test(tc,
+		       norwegian_decision_corrected_tells_the_referrer_again);
 	tcase_add_test(
 		tc,
 		regression_reopen_after_another_opened_is_illegal_transition);
