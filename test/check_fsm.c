@@ -799,6 +799,51 @@ START_TEST(test_next_due)
 }
 END_TEST
 
+/*
+ * A pause on a clock counted in working days moves its due date by the
+ * working days paused, not the calendar days.  No shipped model lets a
+ * working-day clock be paused (Norway's assessment is not pausable), so
+ * the test allows it on "no" for the run.  Received Thursday 10 April
+ * 2025: 10 working days past Easter (17, 18, 21 April) is 29 April.
+ * Paused 14 to 22 April: 3 working days (14, 15, 16), 8 calendar days.
+ * 29 April + 3 working days, 1 May a holiday: 5 May (8 calendar days
+ * would give 7 May).
+ */
+START_TEST(test_working_day_pause_moves_by_working_days)
+{
+	struct model *no = (struct model *)model_set_find(&models, "no");
+	unsigned kept = no->pausable[RULE_ASSESSMENT];
+	struct run r;
+	char due[CAL_DATE_LEN];
+	const char *steps =
+		"pathway.opened@2025-04-07T09:00:00+02:00@gp-a {\"age\":40} | "
+		"referral.sent@2025-04-08T09:00:00+02:00@gp-a "
+		"{\"to_level\":\"clinic\",\"to_unit\":\"clinic-a\"} | "
+		"referral.received@2025-04-10T09:00:00+02:00@clinic-a";
+
+	no->pausable[RULE_ASSESSMENT] |= 1u << PAUSE_PATIENT_REQUESTED;
+	ck_assert(run_steps(&r, "no", steps) && r.ok);
+	calendar_format_date(r.p.clocks[RULE_ASSESSMENT].due, due);
+	ck_assert_str_eq(due, "2025-04-29");
+	ck_assert(run_steps(
+		&r, "no",
+		"pathway.opened@2025-04-07T09:00:00+02:00@gp-a {\"age\":40} | "
+		"referral.sent@2025-04-08T09:00:00+02:00@gp-a "
+		"{\"to_level\":\"clinic\",\"to_unit\":\"clinic-a\"} | "
+		"referral.received@2025-04-10T09:00:00+02:00@clinic-a | "
+		"clock.paused@2025-04-14T09:00:00+02:00 "
+		"{\"rule\":\"assessment\",\"reason\":\"patient_requested\"} | "
+		"clock.resumed@2025-04-22T09:00:00+02:00 "
+		"{\"rule\":\"assessment\"}"));
+	no->pausable[RULE_ASSESSMENT] = kept;
+	ck_assert_msg(r.ok, "%s", r.err.message);
+	calendar_format_date(r.p.clocks[RULE_ASSESSMENT].due, due);
+	ck_assert_str_eq(due, "2025-05-05");
+	ck_assert_int_eq(r.p.clocks[RULE_ASSESSMENT].paused_days, 3);
+	ck_assert_int_eq(r.p.clocks[RULE_ASSESSMENT].paused_calendar_days, 8);
+}
+END_TEST
+
 Suite *fsm_suite(void)
 {
 	Suite *s = suite_create("fsm");
@@ -813,6 +858,8 @@ Suite *fsm_suite(void)
 		{"notify_decision", test_notify_decision},
 		{"guards", test_guard_table},
 		{"clocks", test_clock_table},
+		{"working_day_pause",
+		 test_working_day_pause_moves_by_working_days},
 		{"next_due", test_next_due},
 	};
 
