@@ -41,26 +41,102 @@
 	"'pathway.closed')"
 
 /*
+ * The instant an RFC 3339 text X names (a column), read as the daemon
+ * reads it (calendar_parse_timestamp): milliseconds (digits past them
+ * dropped), a leap second as 23:59:59.999, and any offset it takes (up to
+ * 23:59, where timestamptz input stops at 15:59 and would fail the whole
+ * statement).  NULL for a text of another form.  The fields are taken by
+ * position (a regular expression with captures costs tens of
+ * microseconds a row).
+ */
+#define TIMESTAMP_OF(X) \
+	"CASE WHEN " X " ~ '^\\d{4}-\\d\\d-\\d\\d[Tt]\\d\\d:\\d\\d:\\d\\d" \
+	"(?:\\.\\d+)?(?:[Zz]|[+-]\\d\\d:\\d\\d)$' THEN ((left(" X ", 10) || " \
+	"' ' || substr(" X ", 12, 6) || least(substr(" X ", 18, 2), '59'))" \
+	"::timestamp + CASE WHEN substr(" X ", 18, 2) = '60' THEN 999 " \
+	"WHEN substr(" X ", 20, 1) = '.' THEN rpad(left(substr(" X ", 21, " \
+	"length(" X ") - CASE WHEN right(" X ", 1) IN ('Z', 'z') THEN 21 " \
+	"ELSE 26 END), 3), 3, '0')::int ELSE 0 END * interval '1 ms' - " \
+	"CASE WHEN right(" X ", 1) IN ('Z', 'z') THEN 0 ELSE " \
+	"(substr(" X ", length(" X ") - 4, 2)::int * 60 + " \
+	"right(" X ", 2)::int) * CASE substr(" X ", length(" X ") - 5, 1) " \
+	"WHEN '-' THEN -1 ELSE 1 END END * interval '1 minute') " \
+	"AT TIME ZONE 'UTC' END"
+
+/*
  * The history, one row per transition that matters to the flow and the
  * waits, each with its referral's context: the level referred to (from
  * referral.sent), the receiving unit (the sent to_unit, the received
  * event's own unit, or the unit a free choice moved the wait to), the
  * deadline set on acceptance, and for a receipt the time its wait ended.
  * One pass of window functions over each pathway's transitions in order;
- * retracted events (issue 12) do not count.  SOURCE yields the rows of
- * transitions as t: all of them for the nightly build, those of the
- * pathways with flow events recorded since it for the live part.
+ * SOURCE yields the rows of transitions as t: all of them for the nightly
+ * build, those of the pathways with flow events recorded since it for the
+ * live part.
+ *
+ * The history as the state machine replays it (issue 12): retracted
+ * events do not count; a corrected event counts with its corrections
+ * applied, in the order they were recorded (the last data.occurred_at
+ * given is its time, the last data.data its data): SOURCE's rows carry
+ * them as retracted, fixed_at and fixed_data (NULL when uncorrected).  A
+ * treatment's wait runs from its referral's receipt as corrected, not from
+ * the receipt time recorded with the start (waited_since), which a later
+ * correction of the receipt does not change; its paused days stay those
+ * recorded with the start.  A pathway entered in error (its opening
+ * retracted) has no history at all.  The order within a pathway stays the
+ * recorded one: the phases these events need let a correction move them
+ * only where the replay's occurred_at order is the same.
  */
+#define CORRECTED_TO(KEY) \
+	"(array_agg(c.data::json ->> '" KEY "' ORDER BY c.seq DESC) FILTER " \
+	"(WHERE c.type = 'event.corrected' AND c.data::json ->> '" KEY "' " \
+	"IS NOT NULL))[1]"
+/* The corrections of the rows c of FROM, one row per corrected event
+ * (KEYS: the grouping columns, the corrected seq last). */
+#define FIXES(KEYS, FROM) \
+	"SELECT " KEYS ", bool_or(c.type = 'event.retracted') AS retracted, " \
+	CORRECTED_TO("occurred_at") " AS fixed_at, " \
+	CORRECTED_TO("data") " AS fixed_data FROM " FROM " AND " \
+	"c.corrects IS NOT NULL AND c.type IN ('event.corrected', " \
+	"'event.retracted') GROUP BY " KEYS
+/* Every transition with its corrections, for the nightly build: cx is
+ * every correction, from the partial index transitions_corrects. */
+#define ALL_FIXES \
+	"cx AS (" FIXES("c.pathway_id, c.corrects", \
+			"transitions c WHERE true") ")"
+#define PATHWAY_COLUMNS \
+	"p.model AS pw_model, p.region AS pw_region, " \
+	"p.close_reason AS pw_close_reason"
+#define ALL_TRANSITIONS \
+	"(SELECT t1.*, " PATHWAY_COLUMNS ", cx.retracted, cx.fixed_at, " \
+	"cx.fixed_data FROM transitions t1 JOIN pathways p USING " \
+	"(pathway_id) LEFT JOIN cx ON cx.pathway_id = t1.pathway_id AND " \
+	"cx.corrects = t1.seq) t"
+/* The transitions of the pathways of LP (a FROM item naming pathway_id),
+ * one pathway after another, each with its pathway's row and its own
+ * corrections: a pathway without any costs one probe of
+ * transitions_corrects, and no plan scans transitions or pathways however
+ * stale their statistics (joined after the window functions, pathways was
+ * hashed whole for a region's live part, seconds at a million). */
+#define PATHWAY_TRANSITIONS(LP) \
+	LP " CROSS JOIN LATERAL (SELECT t1.*, " PATHWAY_COLUMNS ", " \
+	"cx.retracted, cx.fixed_at, cx.fixed_data FROM pathways p JOIN " \
+	"transitions t1 ON t1.pathway_id = p.pathway_id LEFT JOIN (" \
+	FIXES("c.corrects", "transitions c WHERE c.pathway_id = " \
+	      "lp.pathway_id") ") cx ON cx.corrects = t1.seq " \
+	"WHERE p.pathway_id = lp.pathway_id OFFSET 0) t"
 #define HISTORY(SOURCE) \
-	"t0 AS (SELECT t.pathway_id, t.seq, t.type, t.occurred_at, " \
+	"t0 AS (SELECT t.pathway_id, t.seq, t.type, " \
+	"CASE WHEN t.fixed_at IS NULL THEN t.occurred_at ELSE coalesce(" \
+	TIMESTAMP_OF("t.fixed_at") ", t.occurred_at) END AS occurred_at, " \
 	"t.recorded_at, t.to_level, t.unit, t.waited_since, t.paused_days, " \
-	"t.data, t.event FROM " SOURCE " " \
+	"coalesce(t.fixed_data, t.data) AS data, t.event, " \
+	"t.pw_model AS model, t.pw_region AS region FROM " SOURCE " " \
 	"WHERE t.type IN ('referral.sent', 'referral.received', " \
 	"'referral.accepted', 'referral.rejected', 'referral.withdrawn', " \
 	"'treatment.started', 'pathway.closed', 'free_choice.chosen') " \
-	"AND NOT EXISTS (SELECT 1 FROM transitions x WHERE x.pathway_id = " \
-	"t.pathway_id AND x.corrects = t.seq AND x.type = " \
-	"'event.retracted')), " \
+	"AND t.retracted IS NOT TRUE AND t.pw_close_reason IS DISTINCT " \
+	"FROM 'entered_in_error'), " \
 	/* The JSON texts are read only for the rows kept. */ \
 	"t1 AS (SELECT t0.*, " \
 	"CASE type WHEN 'referral.sent' THEN data::json ->> 'to_level' " \
@@ -79,19 +155,23 @@
 	"max(sent_level) OVER (PARTITION BY pathway_id, refno) AS ref_level, " \
 	"max(deadline) OVER (PARTITION BY pathway_id, refno ORDER BY seq) " \
 	"AS ref_deadline, " \
+	"max(occurred_at) FILTER (WHERE type = 'referral.received') OVER " \
+	"(PARTITION BY pathway_id, refno ORDER BY seq) AS ref_received_at, " \
 	"min(occurred_at) FILTER (WHERE type IN " WAIT_ENDS ") OVER " \
 	"(PARTITION BY pathway_id ORDER BY seq ROWS BETWEEN 1 FOLLOWING AND " \
 	"UNBOUNDED FOLLOWING) AS ended_at FROM t1), " \
 	"t3 AS (SELECT t2.*, max(unit_hint) OVER (PARTITION BY pathway_id, " \
 	"refno, ugrp) AS ref_unit FROM t2), " \
 	"hist AS (SELECT t3.type, t3.occurred_at, t3.recorded_at, " \
-	"t3.ended_at, t3.waited_since, t3.paused_days, t3.ref_deadline, " \
-	"p.model, p.region, mz.tz, mz.lim_kind, mz.lim_days, mz.lim_levels, " \
+	"t3.ended_at, CASE WHEN t3.waited_since IS NOT NULL THEN " \
+	"coalesce(t3.ref_received_at, t3.waited_since) END AS waited_since, " \
+	"t3.paused_days, t3.ref_deadline, " \
+	"t3.model, t3.region, mz.tz, mz.lim_kind, mz.lim_days, " \
+	"mz.lim_levels, " \
 	"coalesce(t3.ref_level, t3.to_level) AS level, " \
 	"coalesce(t3.ref_unit, t3.unit, '') AS unit, " \
 	"(t3.occurred_at AT TIME ZONE mz.tz)::date AS day " \
-	"FROM t3 JOIN pathways p USING (pathway_id) " \
-	"JOIN mz ON mz.model = p.model)"
+	"FROM t3 JOIN mz ON mz.model = t3.model)"
 
 /* A started treatment's wait and whether it was within its model's
  * limit (NULL: no limit applies), for the hist rows of days [LO, HI]
@@ -136,15 +216,13 @@
  */
 #define LIVE_PATHWAYS \
 	"(SELECT DISTINCT f.pathway_id FROM transitions f, b WHERE " \
-	"f.type IN " FLOW_TYPES " AND f.recorded_at >= b.mark) lp " \
-	"CROSS JOIN LATERAL (SELECT * FROM transitions t1 WHERE " \
-	"t1.pathway_id = lp.pathway_id OFFSET 0) t"
+	"f.type IN " FLOW_TYPES " AND f.recorded_at >= b.mark) lp"
 #define DAYS(SPAN) \
 	"b AS (SELECT ($1::date - (" SPAN "))::date AS lo, " \
 	"coalesce((SELECT cutoff FROM stats_build), '-infinity'::date) " \
 	"AS cutoff, coalesce((SELECT recorded_before FROM stats_build), " \
 	"'-infinity'::timestamptz) AS mark), " \
-	HISTORY(LIVE_PATHWAYS) ", " \
+	HISTORY(PATHWAY_TRANSITIONS(LIVE_PATHWAYS)) ", " \
 	EVENTS("(SELECT lo FROM b)", "$1::date", \
 	       "h.recorded_at >= (SELECT mark FROM b)") ", " \
 	"live0 AS (" DAY_ROWS "), " \
@@ -508,7 +586,8 @@ static const char deadlines_sql[] =
 /* The summary from the whole history, after STATS_BUILD_CLEAR in the
  * same transaction: readers see the old summary or the new, never half. */
 static const char build_sql[] =
-	"WITH " MZ_BUILD ", " HISTORY("transitions t") ", " BUILD_EVENTS ", "
+	"WITH " MZ_BUILD ", " ALL_FIXES ", " HISTORY(ALL_TRANSITIONS) ", "
+	BUILD_EVENTS ", "
 	"ins_d AS (INSERT INTO stats_days " DAY_ROWS " RETURNING 1), "
 	BUILD_ENDS ", " BUILD_MONTHS ", " BUILD_RECORD " "
 	"SELECT days_rows, month_rows FROM rec";
@@ -516,8 +595,9 @@ static const char build_sql[] =
 /*
  * An addition to the summary (every few minutes): the events recorded
  * since its watermark, added to their days' and months' rows, the
- * watermark moved on.  Retractions of summarised events wait for the next
- * nightly build.  $1..$5 the models.
+ * watermark moved on.  Corrections and retractions of summarised events
+ * (an opening retracted too) wait for the next nightly build.  $1..$5 the
+ * models.
  */
 #define ADD_MARKS \
 	"b AS (SELECT recorded_before AS mark, now() - " STATS_MARGIN \
@@ -525,8 +605,7 @@ static const char build_sql[] =
 #define ADD_PATHWAYS \
 	"(SELECT DISTINCT f.pathway_id FROM transitions f, b WHERE " \
 	"f.type IN " FLOW_TYPES " AND f.recorded_at >= b.mark AND " \
-	"f.recorded_at < b.upto) lp CROSS JOIN LATERAL (SELECT * FROM " \
-	"transitions t1 WHERE t1.pathway_id = lp.pathway_id OFFSET 0) t"
+	"f.recorded_at < b.upto) lp"
 #define MERGED_WAITS(T) \
 	"ARRAY(SELECT w FROM unnest(" T ".waits || EXCLUDED.waits) AS w " \
 	"ORDER BY w)"
@@ -564,7 +643,8 @@ static const char build_sql[] =
 static const char add_sql[] =
 	"WITH mz AS (SELECT * FROM unnest($1::text[], $2::text[], "
 	"$3::text[], $4::int[], $5::text[]) AS mz(model, tz, lim_kind, "
-	"lim_days, lim_levels)), " ADD_MARKS ", " HISTORY(ADD_PATHWAYS) ", "
+	"lim_days, lim_levels)), " ADD_MARKS ", "
+	HISTORY(PATHWAY_TRANSITIONS(ADD_PATHWAYS)) ", "
 	EVENTS("'-infinity'::date", "'infinity'::date",
 	       "h.recorded_at >= (SELECT mark FROM b) AND h.recorded_at < "
 	       "(SELECT upto FROM b)") ", "

@@ -18,6 +18,7 @@
 
 struct walk {
 	char region[64];
+	char ids[80]; /* the events' ids are <ids>-e<n>, the patient <ids>-p */
 	char patient[96];
 	char pathway[96];
 	int n;
@@ -29,28 +30,37 @@ static int post_as(const char *token, const char *body, struct http_response *r)
 	return http_request(PORT, "POST", "/v1/events", body, token, r);
 }
 
-/* Opens the walk's pathway in a region of its own, posting as token (NULL:
- * the suite's scoped admin). */
-static void walk_start_as(struct walk *w, const char *token, const char *model,
-			  const char *data, const char *at)
+/* Opens the walk's pathway (ids and region set), posting as w->token
+ * (NULL: the suite's scoped admin). */
+static void walk_open(struct walk *w, const char *model, const char *data,
+		      const char *at)
 {
 	struct http_response r;
 	char body[1024];
 
-	e2e_region(w->region, sizeof(w->region), "t");
-	snprintf(w->patient, sizeof(w->patient), "%s-p", w->region);
+	snprintf(w->patient, sizeof(w->patient), "%s-p", w->ids);
 	w->n = 0;
-	w->token = token;
 	snprintf(body, sizeof(body),
 		 "{\"event_id\":\"%s-e0\",\"type\":\"pathway.opened\","
 		 "\"patient_id\":\"%s\",\"occurred_at\":\"%s\","
 		 "\"model\":\"%s\",\"region\":\"%s\",\"unit\":\"gp-1\","
 		 "\"data\":%s}",
-		 w->region, w->patient, at, model, w->region, data);
-	ck_assert_int_eq(post_as(token, body, &r), 201);
+		 w->ids, w->patient, at, model, w->region, data);
+	ck_assert_int_eq(post_as(w->token, body, &r), 201);
 	snprintf(w->pathway, sizeof(w->pathway), "%s",
 		 e2e_str(r.json, "pathway.pathway_id"));
 	http_response_free(&r);
+}
+
+/* Opens the walk's pathway in a region of its own, posting as token (NULL:
+ * the suite's scoped admin). */
+static void walk_start_as(struct walk *w, const char *token, const char *model,
+			  const char *data, const char *at)
+{
+	e2e_region(w->region, sizeof(w->region), "t");
+	snprintf(w->ids, sizeof(w->ids), "%s", w->region);
+	w->token = token;
+	walk_open(w, model, data, at);
 }
 
 static void walk_start(struct walk *w, const char *model, const char *data,
@@ -59,7 +69,18 @@ static void walk_start(struct walk *w, const char *model, const char *data,
 	walk_start_as(w, NULL, model, data, at);
 }
 
-/* Posts the walk's next event (event id <region>-e<n>); returns the
+/* Another patient's walk in first's region, its ids <region>-<tag>. */
+static void walk_beside(struct walk *w, const struct walk *first,
+			const char *tag, const char *model, const char *data,
+			const char *at)
+{
+	snprintf(w->region, sizeof(w->region), "%s", first->region);
+	snprintf(w->ids, sizeof(w->ids), "%s-%s", first->region, tag);
+	w->token = first->token;
+	walk_open(w, model, data, at);
+}
+
+/* Posts the walk's next event (event id <ids>-e<n>); returns the
  * status, the answer in r. */
 static int step(struct walk *w, struct http_response *r, const char *type,
 		const char *at, const char *unit, const char *data)
@@ -73,7 +94,7 @@ static int step(struct walk *w, struct http_response *r, const char *type,
 		 "{\"event_id\":\"%s-e%d\",\"type\":\"%s\","
 		 "\"patient_id\":\"%s\",\"occurred_at\":\"%s\",%s"
 		 "\"data\":%s}",
-		 w->region, ++w->n, type, w->patient, at, unit_member,
+		 w->ids, ++w->n, type, w->patient, at, unit_member,
 		 data ? data : "{}");
 	return post_as(w->token, body, r);
 }
@@ -129,7 +150,7 @@ static int fix(struct walk *w, struct http_response *r, const char *type,
 
 	snprintf(data, sizeof(data),
 		 "{\"event_id\":\"%s-e%d\",\"reason\":\"entered wrong\"%s%s}",
-		 w->region, target, fields ? "," : "", fields ? fields : "");
+		 w->ids, target, fields ? "," : "", fields ? fields : "");
 	return step(w, r, type, at, NULL, data);
 }
 
@@ -534,6 +555,91 @@ START_TEST(opening_retracted_is_entered_in_error)
 }
 END_TEST
 
+/*
+ * The statistics read the history as corrected (Sweden, one clinic): the
+ * first patient's receipt, 10 March, is corrected to 5 March after the
+ * treatment started on 2 May: 58 days waited, not 53, and the receipt in
+ * week 10 (3-9 March), not 11.  The second patient (received 12 March,
+ * started 5 May) is entered in error: in no figure.
+ */
+START_TEST(statistics_follow_corrections_and_entered_in_error)
+{
+	struct walk w, e;
+	struct http_response r;
+	json_t *u;
+
+	walk_start(&w, "se-adult", "{\"age\":40}", "2025-03-03T09:00:00+01:00");
+	refer_to_clinic(&w, "2025-03-10T09:00:00+01:00");
+	ok(&w, "referral.accepted", "2025-03-11T09:00:00+01:00", "clinic-1",
+	   NULL);
+	ok(&w, "treatment.started", "2025-05-02T09:00:00+02:00", "clinic-1",
+	   NULL);
+	ck_assert_int_eq(fix(&w, &r, "event.corrected", 2,
+			     "2025-05-03T09:00:00+02:00",
+			     "\"occurred_at\":\"2025-03-05T09:00:00+01:00\""),
+			 201);
+	http_response_free(&r);
+	walk_beside(&e, &w, "x", "se-adult", "{\"age\":50}",
+		    "2025-03-03T09:00:00+01:00");
+	ok(&e, "referral.sent", "2025-03-11T09:00:00+01:00", "gp-1",
+	   "{\"to_level\":\"clinic\",\"to_unit\":\"clinic-1\"}");
+	ok(&e, "referral.received", "2025-03-12T09:00:00+01:00", "clinic-1",
+	   NULL);
+	ok(&e, "referral.accepted", "2025-03-13T09:00:00+01:00", "clinic-1",
+	   NULL);
+	ok(&e, "treatment.started", "2025-05-05T09:00:00+02:00", "clinic-1",
+	   NULL);
+	ck_assert_int_eq(fix(&e, &r, "event.retracted", 0,
+			     "2025-05-06T09:00:00+02:00", NULL),
+			 201);
+	ck_assert(json_is_true(e2e_at(r.json, "pathway.entered_in_error")));
+	http_response_free(&r);
+
+	ck_assert_int_eq(e2e_get(PORT, &r,
+				 "/v1/stats/waiting?region=%s&as_of=2025-05-21",
+				 w.region),
+			 200);
+	ck_assert_int_eq(json_array_size(e2e_at(r.json, "units")), 1);
+	u = e2e_at(r.json, "units.0");
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(u, "completed_90d")), 1);
+	ck_assert(json_number_value(
+			  json_object_get(u, "completed_median_days")) == 58);
+	http_response_free(&r);
+
+	ck_assert_int_eq(e2e_get(PORT, &r,
+				 "/v1/stats/flow?region=%s&as_of=2025-05-21"
+				 "&weeks=12",
+				 w.region),
+			 200);
+	ck_assert_str_eq(e2e_str(r.json, "weeks.0.week"), "2025-W10");
+	ck_assert_int_eq(json_integer_value(e2e_at(r.json, "weeks.0.received")),
+			 1);
+	/* 10-16 March: the first acceptance alone. */
+	ck_assert_int_eq(json_integer_value(e2e_at(r.json, "weeks.1.received")),
+			 0);
+	ck_assert_int_eq(json_integer_value(e2e_at(r.json, "weeks.1.accepted")),
+			 1);
+	/* 28 April - 4 May, 5-11 May: the first start alone. */
+	ck_assert_int_eq(json_integer_value(e2e_at(r.json, "weeks.8.started")),
+			 1);
+	ck_assert_int_eq(json_integer_value(e2e_at(r.json, "weeks.9.started")),
+			 0);
+	http_response_free(&r);
+
+	ck_assert_int_eq(e2e_get(PORT, &r,
+				 "/v1/stats/trend?region=%s&as_of=2025-05-21"
+				 "&months=1",
+				 w.region),
+			 200);
+	ck_assert_int_eq(json_integer_value(e2e_at(r.json, "months.0.started")),
+			 1);
+	ck_assert(json_number_value(e2e_at(r.json, "months.0.median_days")) ==
+		  58);
+	http_response_free(&r);
+}
+END_TEST
+
 /* painpath verify: every pathway the suite recorded so far -- corrected,
  * retracted, reopened, paused -- replays to its stored state; a row
  * changed by hand is named. */
@@ -859,6 +965,7 @@ void e2e_add_correction_tests(Suite *s)
 	tcase_add_test(tc, swedish_child_becomes_adult_at_18);
 	tcase_add_test(tc, swedish_treatment_clock_paused_by_the_patient);
 	tcase_add_test(tc, opening_retracted_is_entered_in_error);
+	tcase_add_test(tc, statistics_follow_corrections_and_entered_in_error);
 	tcase_add_test(tc,
 		       verify_replays_every_pathway_and_names_a_changed_row);
 	suite_add_tcase(s, tc);

@@ -4,9 +4,10 @@
  * figures computed by hand: medians and 90th percentiles (an even count,
  * ties, one wait, none), paused days left out of waits and reported
  * beside, days counted in each model's own time zone, the tiles' counts,
- * completed waits and their limits, retracted events, the deadlines
- * window, and the nightly summary giving the same answers as the live
- * derivation.
+ * completed waits and their limits, retracted events, corrected ones (a
+ * receipt, a start, a deadline) and pathways entered in error, the
+ * deadlines window, the nightly summary giving the same answers as the
+ * live derivation, and the reads reaching the transitions by indexes.
  *
  * percentile_cont interpolates between the two nearest ranks: over n
  * sorted values the p-th lies at position p * (n - 1), 0-based.
@@ -178,10 +179,11 @@ static void transition(const char *pathway_id, int seq, const char *type,
 		    11, params));
 }
 
-/* A referral to unit at to_level of pathway id: sent and received at
- * received (seq 2, 3); the caller adds what follows. */
-static void referral(const char *id, const char *unit, const char *to_level,
-		     const char *received)
+/* A referral to unit at to_level of pathway id, sent on sent and
+ * received on received (seq 2, 3); the caller adds what follows. */
+static void referral_sent(const char *id, const char *unit,
+			  const char *to_level, const char *sent,
+			  const char *received)
 {
 	char data[256];
 
@@ -189,10 +191,37 @@ static void referral(const char *id, const char *unit, const char *to_level,
 		 to_level, unit);
 	transition(id, 1, "pathway.opened", "2025-01-01T08:00:00Z", NULL, NULL,
 		   NULL, NULL, NULL);
-	transition(id, 2, "referral.sent", received, data, NULL, NULL, NULL,
-		   NULL);
+	transition(id, 2, "referral.sent", sent, data, NULL, NULL, NULL, NULL);
 	transition(id, 3, "referral.received", received, NULL, NULL, NULL, NULL,
 		   NULL);
+}
+
+/* The same, sent and received at once. */
+static void referral(const char *id, const char *unit, const char *to_level,
+		     const char *received)
+{
+	referral_sent(id, unit, to_level, received, received);
+}
+
+/* An event.corrected of event number target of pathway id, recorded as
+ * seq on on: the corrected occurred_at and data (a JSON object), each
+ * NULL when not corrected. */
+static void corrected(const char *id, int seq, int target, const char *on,
+		      const char *at, const char *data)
+{
+	char body[512], at_member[96] = "", data_member[256] = "", t[16];
+
+	if (at != NULL)
+		snprintf(at_member, sizeof(at_member),
+			 ",\"occurred_at\":\"%s\"", at);
+	if (data != NULL)
+		snprintf(data_member, sizeof(data_member), ",\"data\":%s",
+			 data);
+	snprintf(body, sizeof(body),
+		 "{\"event_id\":\"%s-%d\",\"reason\":\"entered wrong\"%s%s}",
+		 id, target, at_member, data_member);
+	snprintf(t, sizeof(t), "%d", target);
+	transition(id, seq, "event.corrected", on, body, NULL, NULL, NULL, t);
 }
 
 /* --- reading the statements --------------------------------------------- */
@@ -751,6 +780,462 @@ START_TEST(test_summary_addition)
 }
 END_TEST
 
+/* --- corrections (issue 12) ---------------------------------------------- */
+
+/* The events written since are derived live: a build's watermark (if
+ * one ran) is put before them. */
+static void derive_live(void)
+{
+	PQclear(run("UPDATE stats_build SET recorded_before = now() - "
+		    "interval '2 hours'",
+		    0, NULL));
+}
+
+/* The week of weeks (oldest first) that begins on monday. */
+static json_t *week_of(json_t *weeks, const char *monday)
+{
+	size_t i;
+	json_t *w;
+
+	json_array_foreach(weeks, i, w)
+	{
+		if (strcmp(json_string_value(json_object_get(w, "from")),
+			   monday) == 0)
+			return w;
+	}
+	ck_abort_msg("no week from %s", monday);
+	return NULL;
+}
+
+/* The one value a query answers, as text. */
+static void sql_is(const char *sql, const char *want)
+{
+	PGresult *res = run(sql, 0, NULL);
+
+	ck_assert_msg(strcmp(PQgetvalue(res, 0, 0), want) == 0,
+		      "%s: %s, not %s", sql, PQgetvalue(res, 0, 0), want);
+	PQclear(res);
+}
+
+/*
+ * Receipts corrected, se-adult (Stockholm), at two clinics:
+ *   u-late: received 10 Feb, started 5 Mar (23 days as recorded); after
+ *     the start the receipt is corrected twice, first to 21 January, then
+ *     to 20:30 on 26 January at -05:00, which is 02:30 on 27 January in
+ *     Stockholm, and last its data alone: the wait is 27 January to 5
+ *     March, 37 days, and the receipt moves from week 7 (9-15 Feb) to
+ *     week 5 (26 Jan - 1 Feb), so that it also waited at January's end.
+ *   u-early: received 4 Feb, corrected to 2 Feb before the start, which
+ *     then recorded the corrected receipt as its waited_since: 2 Feb to
+ *     4 Mar, 30 days (not moved twice).
+ */
+static void seed_receipts_corrected(const char *region)
+{
+	char id[64];
+
+	snprintf(id, sizeof(id), "%s-late", region);
+	pathway(&(struct pw){.id = id,
+			     .model = "se-adult",
+			     .region = region,
+			     .phase = "active"});
+	referral_sent(id, "u-late", "clinic", "2026-01-20T09:00:00Z",
+		      "2026-02-10T09:00:00Z");
+	transition(id, 4, "referral.accepted", "2026-02-11T09:00:00Z", NULL,
+		   NULL, NULL, NULL, NULL);
+	transition(id, 5, "treatment.started", "2026-03-05T09:00:00Z", NULL,
+		   NULL, "2026-02-10T09:00:00Z", "0", NULL);
+	corrected(id, 6, 3, "2026-03-06T09:00:00Z", "2026-01-21T09:00:00Z",
+		  NULL);
+	corrected(id, 7, 3, "2026-03-06T10:00:00Z", "2026-01-26T20:30:00-05:00",
+		  NULL);
+	corrected(id, 8, 3, "2026-03-06T11:00:00Z", NULL, "{}");
+	snprintf(id, sizeof(id), "%s-early", region);
+	pathway(&(struct pw){.id = id,
+			     .model = "se-adult",
+			     .region = region,
+			     .phase = "active"});
+	referral_sent(id, "u-early", "clinic", "2026-01-26T09:00:00Z",
+		      "2026-02-04T09:00:00Z");
+	corrected(id, 4, 3, "2026-02-04T10:00:00Z", "2026-02-02T09:00:00+01:00",
+		  NULL);
+	transition(id, 5, "referral.accepted", "2026-02-05T09:00:00Z", NULL,
+		   NULL, NULL, NULL, NULL);
+	transition(id, 6, "treatment.started", "2026-03-04T09:00:00Z", NULL,
+		   NULL, "2026-02-02T08:00:00Z", "0", NULL);
+}
+
+/* The figures of seed_receipts_corrected on 12 March, live or from the
+ * summary. */
+static void receipts_corrected_figures(const char *region)
+{
+	json_t *doc, *w;
+
+	doc = stats_json(STATS_WAITING, "2026-03-12", region, NULL, 11);
+	ck_assert_int_eq(json_array_size(doc), 2);
+	number_is(unit_row(doc, "u-late"), "completed_90d", 1);
+	number_is(unit_row(doc, "u-late"), "completed_median_days", 37);
+	number_is(unit_row(doc, "u-late"), "completed_within_limit_share", 1);
+	number_is(unit_row(doc, "u-early"), "completed_median_days", 30);
+	json_decref(doc);
+	doc = stats_json(STATS_FLOW, "2026-03-12", region, "8", 12);
+	ck_assert_int_eq(json_array_size(doc), 8);
+	w = week_of(doc, "2026-01-26");
+	ck_assert_str_eq(json_string_value(json_object_get(w, "week")),
+			 "2026-W05");
+	number_is(w, "received", 1);
+	number_is(week_of(doc, "2026-02-02"), "received", 1);
+	number_is(week_of(doc, "2026-02-09"), "received", 0);
+	number_is(week_of(doc, "2026-02-09"), "accepted", 1);
+	number_is(week_of(doc, "2026-03-02"), "started", 2);
+	json_decref(doc);
+	/* March: 30 and 37 days, the median halfway. */
+	doc = stats_json(STATS_TREND, "2026-03-12", region, "1", 12);
+	number_is(json_array_get(doc, 0), "started", 2);
+	number_is(json_array_get(doc, 0), "median_days", 33.5);
+	json_decref(doc);
+}
+
+START_TEST(test_receipt_corrected)
+{
+	json_t *months;
+
+	seed_receipts_corrected("crcv");
+	derive_live();
+	receipts_corrected_figures("crcv");
+	build("2026-04-15");
+	receipts_corrected_figures("crcv");
+	/* Who waited at the ends of January (the corrected receipt) and
+	 * February (both), from the summary. */
+	months = stats_json(STATS_TREND, "2026-03-12", "crcv", "3", 12);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_array_get(months, 0), "month")),
+			 "2026-01");
+	number_is(json_array_get(months, 0), "waiting_at_end", 1);
+	number_is(json_array_get(months, 1), "waiting_at_end", 2);
+	json_decref(months);
+	sql_is("SELECT string_agg(day::text, ',' ORDER BY day) FROM "
+	       "stats_days WHERE "
+	       "region = 'crcv' AND received > 0",
+	       "2026-01-27,2026-02-02");
+}
+END_TEST
+
+/*
+ * Treatment starts corrected:
+ *   u-se (se-adult, 90 days at a clinic): received 5 January, started 20
+ *     April as recorded (105 days, over); corrected to 05:00 on 31 March
+ *     at +20:00 (an offset timestamptz input refuses), 09:00 UTC on 30
+ *     March: 84 days, within, in week 14 (30 Mar - 5 Apr) and March.
+ *   u-no (Norway): received 1 February, started 5 March, 32 days; the
+ *     acceptance's deadline corrected from 1 to 10 March: within.
+ */
+static void seed_starts_corrected(const char *region)
+{
+	char id[64];
+
+	snprintf(id, sizeof(id), "%s-se", region);
+	pathway(&(struct pw){.id = id,
+			     .model = "se-adult",
+			     .region = region,
+			     .phase = "active"});
+	referral_sent(id, "u-se", "clinic", "2026-01-02T09:00:00Z",
+		      "2026-01-05T09:00:00Z");
+	transition(id, 4, "referral.accepted", "2026-01-06T09:00:00Z", NULL,
+		   NULL, NULL, NULL, NULL);
+	transition(id, 5, "treatment.started", "2026-04-20T09:00:00Z", NULL,
+		   NULL, "2026-01-05T09:00:00Z", "0", NULL);
+	corrected(id, 6, 5, "2026-04-21T09:00:00Z", "2026-03-31T05:00:00+20:00",
+		  NULL);
+	snprintf(id, sizeof(id), "%s-no", region);
+	pathway(&(struct pw){
+		.id = id, .model = "no", .region = region, .phase = "active"});
+	referral_sent(id, "u-no", "clinic", "2026-01-30T09:00:00Z",
+		      "2026-02-01T09:00:00Z");
+	transition(id, 4, "referral.accepted", "2026-02-03T09:00:00Z",
+		   "{\"deadline\":\"2026-03-01\"}", NULL, NULL, NULL, NULL);
+	transition(id, 5, "treatment.started", "2026-03-05T09:00:00Z", NULL,
+		   NULL, "2026-02-01T09:00:00Z", "0", NULL);
+	corrected(id, 6, 4, "2026-03-06T09:00:00Z", NULL,
+		  "{\"deadline\":\"2026-03-10\"}");
+}
+
+/* Its figures on 25 April, live or from the summary. */
+static void starts_corrected_figures(const char *region)
+{
+	json_t *doc;
+
+	doc = stats_json(STATS_WAITING, "2026-04-25", region, NULL, 11);
+	number_is(unit_row(doc, "u-se"), "completed_90d", 1);
+	number_is(unit_row(doc, "u-se"), "completed_median_days", 84);
+	number_is(unit_row(doc, "u-se"), "completed_within_limit_share", 1);
+	number_is(unit_row(doc, "u-no"), "completed_median_days", 32);
+	number_is(unit_row(doc, "u-no"), "completed_within_limit_share", 1);
+	json_decref(doc);
+	doc = stats_json(STATS_FLOW, "2026-04-25", region, "8", 12);
+	number_is(week_of(doc, "2026-03-02"), "started", 1);
+	number_is(week_of(doc, "2026-03-30"), "started", 1);
+	number_is(week_of(doc, "2026-04-20"), "started", 0);
+	json_decref(doc);
+}
+
+START_TEST(test_start_corrected)
+{
+	json_t *months, *m;
+
+	seed_starts_corrected("cstart");
+	derive_live();
+	starts_corrected_figures("cstart");
+	build("2026-04-15");
+	starts_corrected_figures("cstart");
+	/* March from the summary: 32 and 84 days, both within; none in
+	 * April. */
+	months = stats_json(STATS_TREND, "2026-04-25", "cstart", "2", 12);
+	m = json_array_get(months, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "month")),
+			 "2026-03");
+	number_is(m, "started", 2);
+	number_is(m, "median_days", 58);
+	number_is(m, "within_limit_share", 1);
+	number_is(json_array_get(months, 1), "started", 0);
+	json_decref(months);
+}
+END_TEST
+
+/* Pathway id's opening retracted as seq on on: the pathway as the daemon
+ * then stores it, closed and entered in error. */
+static void entered_in_error(const char *id, int seq, const char *on)
+{
+	char sql[256];
+
+	transition(id, seq, "event.retracted", on,
+		   "{\"event_id\":\"x\",\"reason\":\"wrong patient\"}", NULL,
+		   NULL, NULL, "1");
+	snprintf(sql, sizeof(sql),
+		 "UPDATE pathways SET phase = 'closed', closed_at = '%s', "
+		 "close_reason = 'entered_in_error' WHERE pathway_id = '%s'",
+		 on, id);
+	PQclear(run(sql, 0, NULL));
+}
+
+/*
+ * Pathways entered in error count nowhere; at u-e (se-adult):
+ *   eie-ok: received 2 Feb, started 2 Mar: 28 days.
+ *   eie-done: received 3 Feb, started 9 Mar (34 days), then entered in
+ *     error.
+ *   eie-open: received 16 Feb, entered in error while waiting.
+ */
+static void seed_entered_in_error(void)
+{
+	pathway(&(struct pw){.id = "eie-ok",
+			     .model = "se-adult",
+			     .region = "eie",
+			     .phase = "active"});
+	referral_sent("eie-ok", "u-e", "clinic", "2026-01-28T09:00:00Z",
+		      "2026-02-02T09:00:00Z");
+	transition("eie-ok", 4, "referral.accepted", "2026-02-03T09:00:00Z",
+		   NULL, NULL, NULL, NULL, NULL);
+	transition("eie-ok", 5, "treatment.started", "2026-03-02T09:00:00Z",
+		   NULL, NULL, "2026-02-02T09:00:00Z", "0", NULL);
+	pathway(&(struct pw){.id = "eie-done",
+			     .model = "se-adult",
+			     .region = "eie",
+			     .phase = "active"});
+	referral_sent("eie-done", "u-e", "clinic", "2026-01-28T09:00:00Z",
+		      "2026-02-03T09:00:00Z");
+	transition("eie-done", 4, "referral.accepted", "2026-02-04T09:00:00Z",
+		   NULL, NULL, NULL, NULL, NULL);
+	transition("eie-done", 5, "treatment.started", "2026-03-09T09:00:00Z",
+		   NULL, NULL, "2026-02-03T09:00:00Z", "0", NULL);
+	entered_in_error("eie-done", 6, "2026-03-10T09:00:00Z");
+	pathway(&(struct pw){.id = "eie-open",
+			     .model = "se-adult",
+			     .region = "eie",
+			     .phase = "assessing"});
+	referral_sent("eie-open", "u-e", "clinic", "2026-02-10T09:00:00Z",
+		      "2026-02-16T09:00:00Z");
+	entered_in_error("eie-open", 4, "2026-03-10T09:00:00Z");
+}
+
+/* Its figures on 12 March, live or from the summary: eie-ok's alone. */
+static void entered_in_error_figures(void)
+{
+	json_t *doc, *u;
+
+	doc = stats_json(STATS_WAITING, "2026-03-12", "eie", NULL, 11);
+	ck_assert_int_eq(json_array_size(doc), 1);
+	u = unit_row(doc, "u-e");
+	number_is(u, "waiting_now", 0);
+	number_is(u, "completed_90d", 1);
+	number_is(u, "completed_median_days", 28);
+	json_decref(doc);
+	doc = stats_json(STATS_FLOW, "2026-03-12", "eie", "6", 12);
+	number_is(week_of(doc, "2026-02-02"), "received", 1);
+	number_is(week_of(doc, "2026-02-02"), "accepted", 1);
+	number_is(week_of(doc, "2026-02-16"), "received", 0);
+	number_is(week_of(doc, "2026-03-02"), "started", 1);
+	number_is(week_of(doc, "2026-03-09"), "started", 0);
+	json_decref(doc);
+	doc = stats_json(STATS_TREND, "2026-03-12", "eie", "1", 12);
+	number_is(json_array_get(doc, 0), "started", 1);
+	number_is(json_array_get(doc, 0), "median_days", 28);
+	number_is(json_array_get(doc, 0), "waiting_at_end", 0);
+	json_decref(doc);
+}
+
+START_TEST(test_entered_in_error)
+{
+	json_t *months;
+
+	seed_entered_in_error();
+	derive_live();
+	entered_in_error_figures();
+	build("2026-04-15");
+	entered_in_error_figures();
+	/* At February's end eie-ok alone waited. */
+	months = stats_json(STATS_TREND, "2026-03-12", "eie", "2", 12);
+	number_is(json_array_get(months, 0), "waiting_at_end", 1);
+	json_decref(months);
+	sql_is("SELECT sum(received) || ' ' || sum(accepted) || ' ' || "
+	       "sum(started) || ' ' || (SELECT array_agg(w ORDER BY w) FROM "
+	       "stats_days d, unnest(d.waits) AS w WHERE d.region = 'eie')"
+	       "::text FROM stats_days WHERE region = 'eie'",
+	       "1 1 1 {28}");
+	sql_is("SELECT string_agg(month || ':' || waiting_at_end || ':' || "
+	       "started, ' ' ORDER BY month) FROM stats_months WHERE region = "
+	       "'eie'",
+	       "2026-02-01:1:0 2026-03-01:0:1");
+}
+END_TEST
+
+/* Every plan node of a JSON plan, depth first. */
+static void plan_nodes(json_t *plan, json_t *out)
+{
+	size_t i;
+	json_t *sub;
+
+	json_array_append(out, plan);
+	json_array_foreach(json_object_get(plan, "Plans"), i, sub)
+	{
+		plan_nodes(sub, out);
+	}
+}
+
+/* The reads' plans for as_of and region, as the daemon has them planned
+ * (custom plans for its parameters): the transitions reached by their
+ * indexes only (the events recorded since the summary, each pathway's
+ * history by its key, the corrections and retractions by theirs), never
+ * scanned; nor the pathways for the live part
+ * (regression_region_live_part_hashes_every_pathway, at a million
+ * pathways a region's flow took 0.8 s). */
+static void reads_use_indexes(const char *when, const char *as_of,
+			      const char *region)
+{
+	static const enum stats_stmt reads[] = {STATS_WAITING, STATS_TREND,
+						STATS_FLOW};
+	const char *p[12] = {as_of,	NULL,	   NULL,      NULL,
+			     NULL,	NULL,	   models[0], models[1],
+			     models[2], models[3], models[4], "12"};
+
+	p[1] = region;
+	for (size_t k = 0; k < sizeof(reads) / sizeof(reads[0]); k++) {
+		PGresult *res;
+		json_t *plan, *all = json_array(), *node;
+		char *sql;
+		size_t i;
+
+		ck_assert_int_gt(asprintf(&sql, "EXPLAIN (FORMAT JSON) %s",
+					  store_stats_sql[reads[k]]),
+				 0);
+		res = run(sql, reads[k] == STATS_WAITING ? 11 : 12, p);
+		free(sql);
+		plan = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+		PQclear(res);
+		ck_assert_ptr_nonnull(plan);
+		plan_nodes(json_object_get(json_array_get(plan, 0), "Plan"),
+			   all);
+		json_array_foreach(all, i, node)
+		{
+			const char *type = json_string_value(
+				json_object_get(node, "Node Type"));
+			const char *rel = json_string_value(
+				json_object_get(node, "Relation Name"));
+			ck_assert_msg(!(strcmp(type, "Seq Scan") == 0 && rel &&
+					strcmp(rel, "transitions") == 0),
+				      "%s: statement %d scans transitions",
+				      when, (int)reads[k]);
+			/* The flow reads pathways only for the live part's
+			 * few: a region's once hashed every pathway. */
+			ck_assert_msg(!(reads[k] == STATS_FLOW &&
+					strcmp(type, "Seq Scan") == 0 && rel &&
+					strcmp(rel, "pathways") == 0),
+				      "%s: the flow scans pathways", when);
+		}
+		json_decref(all);
+		json_decref(plan);
+	}
+}
+
+/*
+ * 20,000 pathways of one region, each sent, received, accepted and
+ * started, one in 50 with its receipt corrected and one in 100 entered
+ * in error, recorded days ago: with the summary built and without it,
+ * with the table's statistics gathered and not (as after a first load,
+ * issue 11), the reads reach the transitions by their indexes.
+ */
+START_TEST(test_reads_use_indexes)
+{
+	char sql[2048];
+
+	PQclear(run("INSERT INTO pathways (pathway_id, patient_id, model, "
+		    "region, level, unit, phase, version, opened_at, "
+		    "updated_at, last_change_at, doc, closed_at, close_reason) "
+		    "SELECT 'pl-' || g, 'pl-' || g || '-patient', 'se-adult', "
+		    "'plan', 'clinic', 'u-' || g % 40, CASE WHEN g % 100 = 0 "
+		    "THEN 'closed' ELSE 'active' END, 5, '2025-01-01Z', now(), "
+		    "now(), '{}', CASE WHEN g % 100 = 0 THEN now() END, CASE "
+		    "WHEN g % 100 = 0 THEN 'entered_in_error' END FROM "
+		    "generate_series(1, 20000) g",
+		    0, NULL));
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO transitions (pathway_id, seq, event_id, type, "
+		 "to_phase, from_level, to_level, unit, occurred_at, "
+		 "recorded_at, data, event, response, waited_since, "
+		 "paused_days, corrects) SELECT 'pl-' || g, s, "
+		 "'pl-' || g || '-' || s, (ARRAY['pathway.opened', "
+		 "'referral.sent', 'referral.received', 'referral.accepted', "
+		 "'treatment.started', 'event.corrected', "
+		 "'event.retracted'])[s], 'active', 'gp', 'clinic', 'u-' || g "
+		 "%% 40, '2025-06-01Z'::timestamptz + g * interval '20 min' + "
+		 "s * interval '9 days', now() - interval '3 days', CASE s "
+		 "WHEN 2 THEN '{\"to_level\":\"clinic\",\"to_unit\":\"u-' || "
+		 "g %% 40 || '\"}' WHEN 6 THEN '{\"event_id\":\"x\",\"reason\":"
+		 "\"late\",\"occurred_at\":\"2025-06-02T09:00:00Z\"}' ELSE "
+		 "'{}' END, '{}', '{}', CASE s WHEN 5 THEN '2025-06-01Z'::"
+		 "timestamptz + g * interval '20 min' + interval '27 days' "
+		 "END, CASE s WHEN 5 THEN 0 END, CASE s WHEN 6 THEN 3 WHEN 7 "
+		 "THEN 1 END FROM generate_series(1, 20000) g, "
+		 "generate_series(1, 7) s WHERE s <= 5 OR (s = 6 AND g %% 50 "
+		 "= 0) OR (s = 7 AND g %% 100 = 0)");
+	PQclear(run(sql, 0, NULL));
+	/* Without a summary (every event derived live), then with one. */
+	PQclear(run("BEGIN", 0, NULL));
+	PQclear(run("DELETE FROM stats_build", 0, NULL));
+	reads_use_indexes("no summary, not analysed", "2026-04-15", "plan");
+	PQclear(run("ROLLBACK", 0, NULL));
+	build("2026-04-15");
+	reads_use_indexes("summary, not analysed", "2026-04-15", "plan");
+	reads_use_indexes("summary, not analysed", "2026-04-15", NULL);
+	PQclear(run("ANALYZE pathways", 0, NULL));
+	PQclear(run("ANALYZE transitions", 0, NULL));
+	PQclear(run("BEGIN", 0, NULL));
+	PQclear(run("DELETE FROM stats_build", 0, NULL));
+	reads_use_indexes("no summary, analysed", "2026-04-15", "plan");
+	PQclear(run("ROLLBACK", 0, NULL));
+	reads_use_indexes("summary, analysed", "2026-04-15", "plan");
+	reads_use_indexes("summary, analysed", "2026-04-15", NULL);
+}
+END_TEST
+
 /* Deadlines in the window, with the escalation a night made of one. */
 START_TEST(test_deadlines)
 {
@@ -916,6 +1401,10 @@ Suite *stats_suite(void)
 	tcase_add_test(sql, test_summary_addition);
 	tcase_add_test(sql, test_deadlines);
 	tcase_add_test(sql, test_zones_sync);
+	tcase_add_test(sql, test_receipt_corrected);
+	tcase_add_test(sql, test_start_corrected);
+	tcase_add_test(sql, test_entered_in_error);
+	tcase_add_test(sql, test_reads_use_indexes);
 	suite_add_tcase(s, sql);
 	tcase_add_test(params, test_models_params);
 	suite_add_tcase(s, params);
