@@ -300,7 +300,7 @@
 
 /* A paused clock in the clocks text: its fourth field is a date where a
  * running one has "-".  The index predicate's form, and the rule's. */
-#define PAUSED_ANY "'[a-z] \\S+ -?\\d+ \\d'"
+#define PAUSED_ANY STATS_PAUSED_ANY
 #define PAUSED_RULE "'(?:^|;)([a-z_]+) \\S+ -?\\d+ \\d'"
 
 /* A referral clock's level and unit are the referral's; the level

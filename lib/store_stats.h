@@ -34,6 +34,11 @@
 
 #include "pgarray.h"
 
+/* A paused clock in the clocks text (its fourth field a date where a
+ * running one has "-"): the predicate of the partial index
+ * pathways_stats_paused, written alike wherever a query means to use it. */
+#define STATS_PAUSED_ANY "'[a-z] \\S+ -?\\d+ \\d'"
+
 enum stats_stmt {
 	/* $1 as_of, $2 region, $3 level, $4 unit, $5 model, $6 the token's
 	 * regions: model, rule, running, overdue, paused, the share of the

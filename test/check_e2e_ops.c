@@ -116,8 +116,8 @@ static bool metrics_show(const char *const *lines, int n, char *last,
 
 START_TEST(metrics_count_open_pathways_and_overdue_clocks)
 {
-	char region[64], a[96], b[96], lines[3][256], last[65536];
-	const char *want[3] = {lines[0], lines[1], lines[2]};
+	char region[64], a[96], b[96], c[96], lines[4][256], last[65536];
+	const char *want[4] = {lines[0], lines[1], lines[2], lines[3]};
 	struct http_response r;
 	double give_up = now_s() + 60;
 	struct timespec poll = {0, 20 * 1000 * 1000};
@@ -126,7 +126,9 @@ START_TEST(metrics_count_open_pathways_and_overdue_clocks)
 	e2e_region(region, sizeof(region), "t");
 	snprintf(a, sizeof(a), "%s-a", region);
 	snprintf(b, sizeof(b), "%s-b", region);
-	for (int i = 0; i < 2; i++) {
+	snprintf(c, sizeof(c), "%s-c", region);
+	for (int i = 0; i < 3; i++) {
+		const char *who = i == 0 ? a : i == 1 ? b : c;
 		ck_assert_int_eq(
 			e2e_post(PORT, &r,
 				 "{\"event_id\":\"%s-open\",\"type\":\"pathway."
@@ -135,7 +137,7 @@ START_TEST(metrics_count_open_pathways_and_overdue_clocks)
 				 "\"2025-05-01T09:00:00+02:00\",\"model\":"
 				 "\"dk\","
 				 "\"region\":\"%s\",\"unit\":\"gp-1\"}",
-				 i ? b : a, i ? b : a, region),
+				 who, who, region),
 			201);
 		http_response_free(&r);
 	}
@@ -145,6 +147,24 @@ START_TEST(metrics_count_open_pathways_and_overdue_clocks)
 				   "\"c-1\"}",
 				   NULL),
 			 201);
+	/* c's wait paused at the patient's request (Denmark's assessment). */
+	ck_assert_int_eq(e2e_event(PORT, c, "referral.sent",
+				   "2025-05-02T09:00:00+02:00",
+				   "{\"to_level\":\"clinic\",\"to_unit\":"
+				   "\"c-1\"}",
+				   NULL),
+			 201);
+	ck_assert_int_eq(e2e_event(PORT, c, "referral.received",
+				   "2025-05-03T09:00:00+02:00", "{}", NULL),
+			 201);
+	ck_assert_int_eq(e2e_event(PORT, c, "clock.paused",
+				   "2025-05-04T09:00:00+02:00",
+				   "{\"rule\":\"assessment\",\"reason\":"
+				   "\"patient_requested\"}",
+				   NULL),
+			 201);
+	snprintf(lines[3], sizeof(lines[3]),
+		 "painpath_waits_paused{region=\"%s\"} 1\n", region);
 	snprintf(lines[0], sizeof(lines[0]),
 		 "painpath_open_pathways{region=\"%s\",phase=\"active\","
 		 "level=\"gp\"} 1\n",
@@ -157,7 +177,7 @@ START_TEST(metrics_count_open_pathways_and_overdue_clocks)
 		 "painpath_clocks_overdue{region=\"%s\",rule=\"transit\"} "
 		 "1\n",
 		 region);
-	while (!(seen = metrics_show(want, 3, last, sizeof(last))) &&
+	while (!(seen = metrics_show(want, 4, last, sizeof(last))) &&
 	       now_s() < give_up)
 		nanosleep(&poll, NULL);
 	ck_assert_msg(seen, "metrics never showed %s: %.2000s", lines[0], last);
