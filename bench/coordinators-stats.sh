@@ -58,8 +58,11 @@ echo "== without the summary (an empty stats_build: the whole history live; a fe
 sql "CREATE TABLE bench_kept_build AS SELECT * FROM stats_build; DELETE FROM stats_build" >/dev/null
 for call in "trend 12 months|/v1/stats/trend?$q&months=12" \
 	"flow 12 weeks|/v1/stats/flow?$q&weeks=12"; do
-	run_client -q -n 3 -l "${call%%|*} (no summary)" "${call#*|}" ||
-		say "${call%%|*} without the summary failed (statement_timeout?)"
+	# The client directly: run_client would end the run on the errors
+	# this step may well see (the statement timeout, 503).
+	"$client" -p "$port" -t "$TOKEN" -q -n 3 \
+		-l "${call%%|*} (no summary)" "${call#*|}" ||
+		echo "   ${call%%|*} without the summary: errors (the 10 s statement timeout: 503)"
 done
 sql "INSERT INTO stats_build SELECT * FROM bench_kept_build; DROP TABLE bench_kept_build" >/dev/null
 
