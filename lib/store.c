@@ -124,10 +124,32 @@
 
 #define STMT(id, sql) [id - 1] = {#id, sql}
 
+/* clang-format off */
 /* One rule's running and overdue clocks (each model's today from m). */
-#define METRICS_RULE(R)                                                        \
-	"count(p.due_" R ") AS " R "_n, count(*) FILTER (WHERE p.due_" R       \
+#define METRICS_RULE(R) \
+	"count(p.due_" R ") AS " R "_n, count(*) FILTER (WHERE p.due_" R \
 	" < m.today) AS " R "_o"
+#define METRICS_CLOCKS_SQL \
+	"WITH m AS (SELECT * FROM unnest($1::text[], $2::date[]) AS " \
+	"m(model, today)), " \
+	"c AS (SELECT p.region, " METRICS_RULE("transit") ", " \
+	METRICS_RULE("assessment") ", " METRICS_RULE("treatment") ", " \
+	METRICS_RULE("free_choice") ", " METRICS_RULE("level_review") " " \
+	"FROM pathways p JOIN m ON m.model = p.model WHERE p.closed_at IS " \
+	"NULL AND p.next_due IS NOT NULL GROUP BY p.region), " \
+	"z AS (SELECT p.region, count(*) AS n FROM pathways p JOIN m ON " \
+	"m.model = p.model WHERE p.closed_at IS NULL AND p.clocks ~ " \
+	STATS_PAUSED_ANY " AND p.ref_paused_on IS NOT NULL GROUP BY 1) " \
+	"SELECT region, rule, n, o FROM (SELECT c.region, v.rule, v.n, v.o " \
+	"FROM c CROSS JOIN LATERAL (VALUES " \
+	"('transit', transit_n, transit_o), " \
+	"('assessment', assessment_n, assessment_o), " \
+	"('treatment', treatment_n, treatment_o), " \
+	"('free_choice', free_choice_n, free_choice_o), " \
+	"('level_review', level_review_n, level_review_o)) AS v(rule, n, o) " \
+	"WHERE v.n > 0 UNION ALL SELECT region, 'paused', n, 0 FROM z) x " \
+	"ORDER BY 1, 2"
+/* clang-format on */
 
 /* --- FHIR (issue 13) --- */
 
@@ -372,185 +394,7 @@ const struct db_statement store_statements[] = {
 	 * every rule counted by FILTER (a row per pathway and rule scanned
 	 * the table: 1.5-2.8 s at a million pathways, every 30 s); the
 	 * paused waits from their own partial index. */
-	STMT(
-		STMT_METRICS_CLOCKS,
-		"WITH m AS (SELECT * FROM unnest($1::text[], $2::date[]) AS "
-		"m(model, today)), c AS (SELECT p.region, " METRICS_RULE("trans"
-									 "it") ", " METRICS_RULE("assessment") ", " METRICS_RULE("treatment") ", " METRICS_RULE(
-			"free_choice") ", " METRICS_RULE("level_review") " FROM"
-									 " path"
-									 "ways "
-									 "p "
-									 "JOIN "
-									 "m ON "
-									 "m."
-									 "model"
-									 " = "
-									 "p."
-									 "model"
-									 " WHER"
-									 "E "
-									 "p."
-									 "close"
-									 "d_at "
-									 "IS "
-									 "NULL "
-									 "AND "
-									 "p."
-									 "next_"
-									 "due "
-									 "IS "
-									 "NOT "
-									 "NULL "
-									 "GROUP"
-									 " BY "
-									 "p."
-									 "regio"
-									 "n), "
-									 "z AS "
-									 "(SELE"
-									 "CT "
-									 "p."
-									 "regio"
-									 "n, "
-									 "count"
-									 "(*) "
-									 "AS n "
-									 "FROM "
-									 "pathw"
-									 "ays "
-									 "p "
-									 "JOIN "
-									 "m ON "
-									 "m."
-									 "model"
-									 " = "
-									 "p."
-									 "model"
-									 " WHER"
-									 "E "
-									 "p."
-									 "close"
-									 "d_at "
-									 "IS "
-									 "NULL "
-									 "AND "
-									 "p."
-									 "clock"
-									 "s "
-									 "~"
-									 " " STATS_PAUSED_ANY
-									 " AND "
-									 "p."
-									 "ref_"
-									 "pause"
-									 "d_on "
-									 "IS "
-									 "NOT "
-									 "NULL "
-									 "GROUP"
-									 " BY "
-									 "1) "
-									 "SELEC"
-									 "T "
-									 "regio"
-									 "n, "
-									 "rule,"
-									 " "
-									 "n, o "
-									 "FROM "
-									 "(SELE"
-									 "CT "
-									 "c."
-									 "regio"
-									 "n, "
-									 "v."
-									 "rule,"
-									 " v.n,"
-									 " v.o "
-									 "FROM "
-									 "c "
-									 "CROSS"
-									 " JOIN"
-									 " "
-									 "LATER"
-									 "AL "
-									 "(VALU"
-									 "ES "
-									 "('"
-									 "trans"
-									 "it', "
-									 "trans"
-									 "it_n,"
-									 " tran"
-									 "sit_"
-									 "o), "
-									 "('"
-									 "asses"
-									 "sment"
-									 "', "
-									 "asses"
-									 "sment"
-									 "_n, "
-									 "asses"
-									 "sment"
-									 "_o), "
-									 "('"
-									 "treat"
-									 "ment'"
-									 ", "
-									 "treat"
-									 "ment_"
-									 "n, "
-									 "treat"
-									 "ment_"
-									 "o), "
-									 "('"
-									 "free_"
-									 "choic"
-									 "e', "
-									 "free_"
-									 "choic"
-									 "e_n, "
-									 "free_"
-									 "choic"
-									 "e_o),"
-									 " "
-									 "('"
-									 "level"
-									 "_revi"
-									 "ew', "
-									 "level"
-									 "_revi"
-									 "ew_n,"
-									 " leve"
-									 "l_"
-									 "revie"
-									 "w_o))"
-									 " AS "
-									 "v("
-									 "rule,"
-									 " n, "
-									 "o) "
-									 "WHERE"
-									 " v.n "
-									 "> 0 "
-									 "UNION"
-									 " ALL "
-									 "SELEC"
-									 "T "
-									 "regio"
-									 "n, "
-									 "'paus"
-									 "ed', "
-									 "n, 0 "
-									 "FROM "
-									 "z) "
-									 "x "
-									 "ORDER"
-									 " BY "
-									 "1, "
-									 "2"),
+	STMT(STMT_METRICS_CLOCKS, METRICS_CLOCKS_SQL),
 	STMT(STMT_FHIR_VIEW, FHIR_VIEW_WHERE("p.pathway_id = $1")),
 	STMT(STMT_FHIR_VIEW_HASH, FHIR_VIEW_WHERE(FHIR_HASH " = $1")),
 	STMT(STMT_FHIR_VIEW_OPEN,
