@@ -70,7 +70,8 @@
  * event's own unit, or the unit a free choice moved the wait to), the
  * deadline set on acceptance, and for a receipt the time its wait ended.
  * One pass of window functions over each pathway's transitions in order;
- * SOURCE yields the rows of transitions as t: all of them for the nightly
+ * SOURCE yields the rows of transitions as t, each with its pathway's
+ * model, region and close_reason (pw_*): all of them for the nightly
  * build, those of the pathways with flow events recorded since it for the
  * live part.
  *
