@@ -1332,6 +1332,18 @@ START_TEST(test_zones_sync)
 		  0, NULL);
 	ck_assert_str_eq(PQgetvalue(res, 0, 0), "2026-03-02");
 	PQclear(res);
+	/* No zone changed: only the receipts without a day are set (the
+	 * statement without the OR, by the partial index). */
+	PQclear(run("UPDATE pathways SET ref_received_on = NULL WHERE "
+		    "pathway_id = 'zs-1'",
+		    0, NULL));
+	ck_assert(stats_zones_sync(conn, &set, &updated, err, sizeof(err)));
+	ck_assert_int_ge(updated, 1);
+	res = run("SELECT ref_received_on FROM pathways WHERE pathway_id = "
+		  "'zs-1'",
+		  0, NULL);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "2026-03-02");
+	PQclear(res);
 	model_set_free(&set);
 }
 END_TEST
