@@ -187,6 +187,22 @@ static void check_plan(const char *when, enum store_stmt id, const char *args,
 	json_decref(plan);
 }
 
+/* The group's pathway update (the session has the group transaction's
+ * settings, set above): each row by its key.  Its 43 column arrays are
+ * NULL here; the plan is what matters. */
+static void check_group_update(const char *when)
+{
+	static const char *const by_key[] = {"pathways_pkey", NULL};
+	char args[512] = "";
+	size_t used = 0;
+
+	for (int i = 0; i < 43; i++)
+		used += (size_t)snprintf(args + used, sizeof(args) - used,
+					 "NULL, ");
+	snprintf(args + used, sizeof(args) - used, "0");
+	check_plan(when, STMT_PATHWAY_UPDATE, args, by_key);
+}
+
 static void check_hot_statements(const char *when)
 {
 	static const char *const lock[] = {"pathways_pkey",
@@ -207,6 +223,7 @@ static void check_hot_statements(const char *when)
 	check_plan(when, STMT_HISTORY, "'{\"pw-5\"}', NULL, '{\"p-8\"}'",
 		   history);
 	check_plan(when, STMT_PATHWAY_GET, "'pw-5', '{\"r1\"}'", by_id);
+	check_group_update(when);
 }
 
 START_TEST(hot_statements_plan_by_their_keys_however_stale_the_statistics)
