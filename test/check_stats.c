@@ -1286,6 +1286,17 @@ START_TEST(test_deadlines)
 }
 END_TEST
 
+static void receipt_day_is(const char *pathway_id, const char *want)
+{
+	const char *p[1] = {pathway_id};
+	PGresult *res = run("SELECT ref_received_on FROM pathways WHERE "
+			    "pathway_id = $1",
+			    1, p);
+
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), want);
+	PQclear(res);
+}
+
 /* The receipt day is stored with the pathway in its model's zone; a
  * receipt written before its zone was known gets it at the daemon's next
  * start, and one of a model whose zone changed is counted again. */
@@ -1314,11 +1325,7 @@ START_TEST(test_zones_sync)
 	ck_assert_msg(stats_zones_sync(conn, &set, &updated, err, sizeof(err)),
 		      "%s", err);
 	ck_assert_int_ge(updated, 1);
-	res = run("SELECT ref_received_on FROM pathways WHERE pathway_id = "
-		  "'zs-1'",
-		  0, NULL);
-	ck_assert_str_eq(PQgetvalue(res, 0, 0), "2026-03-02");
-	PQclear(res);
+	receipt_day_is("zs-1", "2026-03-02");
 	/* A zone written wrong (and days counted in it) is put right. */
 	PQclear(run("UPDATE stats_zones SET tz = 'America/New_York' WHERE "
 		    "model = 'dk'",
@@ -1327,23 +1334,15 @@ START_TEST(test_zones_sync)
 		    "WHERE pathway_id = 'zs-1'",
 		    0, NULL));
 	ck_assert(stats_zones_sync(conn, &set, &updated, err, sizeof(err)));
-	res = run("SELECT ref_received_on FROM pathways WHERE pathway_id = "
-		  "'zs-1'",
-		  0, NULL);
-	ck_assert_str_eq(PQgetvalue(res, 0, 0), "2026-03-02");
-	PQclear(res);
+	receipt_day_is("zs-1", "2026-03-02");
 	/* No zone changed: only the receipts without a day are set (the
-	 * statement without the OR, by the partial index). */
+	 * statement without the OR over the changed models). */
 	PQclear(run("UPDATE pathways SET ref_received_on = NULL WHERE "
 		    "pathway_id = 'zs-1'",
 		    0, NULL));
 	ck_assert(stats_zones_sync(conn, &set, &updated, err, sizeof(err)));
 	ck_assert_int_ge(updated, 1);
-	res = run("SELECT ref_received_on FROM pathways WHERE pathway_id = "
-		  "'zs-1'",
-		  0, NULL);
-	ck_assert_str_eq(PQgetvalue(res, 0, 0), "2026-03-02");
-	PQclear(res);
+	receipt_day_is("zs-1", "2026-03-02");
 	model_set_free(&set);
 }
 END_TEST
