@@ -25,15 +25,44 @@ FROM stats_days UNION ALL
 SELECT 'stats_months', count(*), pg_size_pretty(pg_total_relation_size('stats_months'))
 FROM stats_months"
 
-# Every call of the page, with the admin's token of every region and with
-# the largest region asked for; keep-alive, quickack (the daemon's cost).
+# The whole country's figures answer from the snapshots (schema 008) the
+# daemon computes every half minute at this size: wait for those of the
+# summary just built (a minute at most).
+snapshots_since() {
+	sql "SELECT count(*) FROM stats_snapshots WHERE computed_at > '$1'"
+}
+built_at=$(sql "SELECT now()")
+for _ in $(seq 120); do
+	[[ $(snapshots_since "$built_at") == 4 ]] && break
+	sleep 0.5
+done
+[[ $(snapshots_since "$built_at") == 4 ]] ||
+	say "no snapshots after the build: the whole country's figures below are live"
+
+# Every call of the page, with the admin's token of every region (from the
+# snapshots), the same counted live (snapshots off: stats_snapshot_pathways
+# raised by a reload, the snapshots dropped), and with the largest region
+# asked for; keep-alive, quickack (the daemon's cost).
 echo
-echo "== the page's figures ($stats_n requests each, as_of $NIGHT; all regions, then region=$stats_region)"
+echo "== the page's figures ($stats_n requests each, as_of $NIGHT; all regions from the snapshots, all regions live, region=$stats_region)"
 echo "   label                                 n  median     p90     p99     max   req/s  bytes"
 q="as_of=$NIGHT"
-for scope in all region; do
+snapshots_off() {
+	printf 'stats_snapshot_pathways = 2000000000\n' >>"$tmp/painpath.conf"
+	kill -HUP "$daemon_pid"
+	# The reload is done when the daemon has answered after it.
+	curl -sS -o /dev/null "http://127.0.0.1:$port/v1/health"
+	# A refresh begun before the reload ends first.
+	while [[ $(sql "SELECT count(*) FROM pg_stat_activity WHERE query
+		LIKE 'INSERT INTO stats_snapshots%' AND state = 'active'") != 0 ]]; do
+		sleep 0.2
+	done
+	sql "DELETE FROM stats_snapshots" >/dev/null
+}
+for scope in all live region; do
 	extra=
 	[[ $scope == region ]] && extra="&region=$stats_region"
+	[[ $scope == live ]] && snapshots_off
 	for call in \
 		"whoami|/v1/whoami" \
 		"clocks|/v1/stats/clocks?$q$extra" \
@@ -46,7 +75,7 @@ for scope in all region; do
 		"deadlines 14 days|/v1/deadlines?within_days=14$extra"; do
 		label="${call%%|*} ($scope)"
 		path="${call#*|}"
-		[[ $scope == region && $path == /v1/whoami ]] && continue
+		[[ $scope != all && $path == /v1/whoami ]] && continue
 		run_client -q -n "$stats_n" -l "$label" "$path"
 	done
 done

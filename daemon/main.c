@@ -29,6 +29,7 @@
 #include "long_pool.h"
 #include "static.h"
 #include "stats_build.h"
+#include "stats_snapshot.h"
 #include "stats_public.h"
 #include "store.h"
 #include "version.h"
@@ -36,6 +37,9 @@
 #define CTX "main"
 /* How often /metrics' clinic figures are counted again. */
 #define CLINIC_REFRESH_S 30
+/* The whole country's snapshots are looked at this often (each is
+ * recomputed when older than 25 s: stats_snapshot.h). */
+#define SNAPSHOT_TICK_S 10
 
 struct options {
 	const char *config_path;
@@ -244,6 +248,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	escalations_schedule_stop();
 	outbox_stop_claiming();
 	stats_build_schedule_stop();
+	stats_snapshot_stop();
 	/* Deadline for the drain, and a check each tick until it is done. */
 	shutdown_timer = evtimer_new(app->base, exit_at_deadline, app);
 	evtimer_add(shutdown_timer, &grace);
@@ -565,7 +570,8 @@ static bool start(struct app *app, const struct options *o,
 	if (!outbox_start(app) || !escalations_schedule_start(app) ||
 	    !stats_build_schedule_start(app))
 		return false;
-	if (!clinic_start(app, CLINIC_REFRESH_S))
+	if (!clinic_start(app, CLINIC_REFRESH_S) ||
+	    !stats_snapshot_start(app, SNAPSHOT_TICK_S))
 		return false;
 	signals[0] = evsignal_new(app->base, SIGTERM, on_signal, app);
 	signals[1] = evsignal_new(app->base, SIGINT, on_signal, app);
@@ -627,6 +633,7 @@ out:
 	clinic_stop();
 	outbox_free();
 	stats_build_schedule_stop();
+	stats_snapshot_stop();
 	http_free(&app);
 	tls_free(app.tls);
 	stats_build_free();

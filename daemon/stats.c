@@ -15,6 +15,7 @@
 #include "export_stream.h"
 #include "reads.h"
 #include "stats_params.h"
+#include "stats_snapshot.h"
 #include "textbuf.h"
 
 #define BAND_DAYS 7
@@ -39,15 +40,18 @@ enum handled whoami_get(struct request *r, struct reply *out)
 }
 
 /* Sends statement id with $1..$11 and the route's own parameters, after
- * STATS_NO_JIT: renders read the last result. */
+ * STATS_NO_JIT: renders read the last result.  A read of the whole
+ * country (def_only: the route's own parameters are its defaults) takes
+ * the snapshot's variant. */
 static enum handled stats_read(struct request *r, struct reply *out,
 			       enum stats_stmt id, int nparams,
 			       const char *const *extra, int nextra,
-			       render_fn render)
+			       bool def_only, render_fn render)
 {
 	struct stats_params sp;
-	struct db_query q[2] = {{.sql = store_stats_sql[STATS_NO_JIT]},
-				{.sql = store_stats_sql[id]}};
+	struct db_query q[2] = {
+		{.sql = store_stats_sql[STATS_NO_JIT]},
+		{.sql = store_stats_sql[stats_snapshot_read(r, id, def_only)]}};
 	enum handled h;
 
 	if (!stats_params_read(r, &sp, out)) {
@@ -87,16 +91,23 @@ static void add_json(struct textbuf *t, json_t *v)
 	json_decref(v);
 }
 
-/* {"as_of": "...", then the caller's members, "}" by the caller. */
-static void open_answer(struct request *r, struct textbuf *t)
+/* {"as_of": "...", "snapshot_at" when res came from a snapshot, then
+ * the caller's members, "}" by the caller. */
+static void open_answer(struct request *r, const PGresult *res,
+			struct textbuf *t)
 {
 	char as_of[CAL_DATE_LEN];
+	int at = PQfnumber(res, "snapshot_at");
 
 	textbuf_init(t);
 	if (stats_as_of(r, as_of))
 		textbuf_printf(t, "{\"as_of\":\"%s\"", as_of);
 	else
 		textbuf_printf(t, "{\"as_of\":null");
+	/* A UTC timestamp the statement formatted: no escaping. */
+	if (at >= 0 && PQntuples(res) > 0 && !PQgetisnull(res, 0, at))
+		textbuf_printf(t, ",\"snapshot_at\":\"%s\"",
+			       PQgetvalue(res, 0, at));
 }
 
 /* --- tiles --------------------------------------------------------------- */
@@ -118,7 +129,7 @@ static void render_clocks(struct request *r, PGresult **res, int n,
 	const PGresult *q = res[n - 1];
 	struct textbuf t;
 
-	open_answer(r, &t);
+	open_answer(r, q, &t);
 	textbuf_printf(&t, ",\"rules\":[");
 	for (int i = 0; i < PQntuples(q); i++) {
 		const char *model = PQgetvalue(q, i, 0);
@@ -143,7 +154,8 @@ static void render_clocks(struct request *r, PGresult **res, int n,
 
 enum handled stats_clocks_get(struct request *r, struct reply *out)
 {
-	return stats_read(r, out, STATS_CLOCKS, 6, NULL, 0, render_clocks);
+	return stats_read(r, out, STATS_CLOCKS, 6, NULL, 0, true,
+			  render_clocks);
 }
 
 /* --- by unit ------------------------------------------------------------- */
@@ -154,7 +166,7 @@ static void render_list(struct request *r, const PGresult *q, struct answer *a,
 {
 	struct textbuf t;
 
-	open_answer(r, &t);
+	open_answer(r, q, &t);
 	textbuf_printf(&t, ",\"%s\":%s}", key, PQgetvalue(q, 0, 0));
 	answer_raw_json(a, textbuf_take(&t));
 }
@@ -169,7 +181,8 @@ enum handled stats_waiting_get(struct request *r, struct reply *out)
 {
 	if (export_wants_csv(r))
 		return stats_waiting_csv(r, out);
-	return stats_read(r, out, STATS_WAITING, 11, NULL, 0, render_waiting);
+	return stats_read(r, out, STATS_WAITING, 11, NULL, 0, true,
+			  render_waiting);
 }
 
 /* --- histogram ----------------------------------------------------------- */
@@ -196,7 +209,7 @@ static void render_histogram(struct request *r, PGresult **res, int n,
 	const PGresult *q = res[n - 1];
 	struct textbuf t;
 
-	open_answer(r, &t);
+	open_answer(r, q, &t);
 	textbuf_printf(&t,
 		       ",\"band_days\":%d,\"bands\":%s,\"waiting\":%s,"
 		       "\"paused\":%s,\"median_days\":",
@@ -215,7 +228,7 @@ enum handled stats_histogram_get(struct request *r, struct reply *out)
 {
 	const char *rule[1] = {request_query(r, "rule")};
 
-	return stats_read(r, out, STATS_HISTOGRAM, 12, rule, 1,
+	return stats_read(r, out, STATS_HISTOGRAM, 12, rule, 1, rule[0] == NULL,
 			  render_histogram);
 }
 
@@ -240,7 +253,8 @@ enum handled stats_trend_get(struct request *r, struct reply *out)
 
 	if (!stats_count_param(r, "months", 12, 36, months, out))
 		return HANDLED_NOW;
-	return stats_read(r, out, STATS_TREND, 12, extra, 1, render_trend);
+	return stats_read(r, out, STATS_TREND, 12, extra, 1,
+			  strcmp(months, "12") == 0, render_trend);
 }
 
 enum handled stats_flow_get(struct request *r, struct reply *out)
@@ -250,5 +264,5 @@ enum handled stats_flow_get(struct request *r, struct reply *out)
 
 	if (!stats_count_param(r, "weeks", 12, 52, weeks, out))
 		return HANDLED_NOW;
-	return stats_read(r, out, STATS_FLOW, 12, extra, 1, render_flow);
+	return stats_read(r, out, STATS_FLOW, 12, extra, 1, false, render_flow);
 }

@@ -108,6 +108,7 @@ static const struct config_key table[] = {
 	SECS(shutdown_grace_s, 0, 3600, 10, 0),
 	SECS(retry_after_s, 1, 3600, 1, 0),
 	BOOL(report_enabled, 1, RESTART),
+	INT(stats_snapshot_pathways, 0, 2000000000, 200000, 0),
 	TIME(report_time, "02:00", 0),
 	STR(report_zone, "Europe/Oslo", check_zone, 0),
 	ENUM(log_level, log_levels, "info", 0),

@@ -59,6 +59,9 @@ struct config {
 	char *tls_key_file;
 	int behind_tls_proxy; /* bool */
 	char *metrics_allow;  /* comma-separated CIDR list; "" = token needed */
+	/* Whole-country statistics from snapshots (schema 008) once the
+	 * pathways are at least this many; 0: always. */
+	int stats_snapshot_pathways;
 };
 
 enum config_type {

@@ -317,36 +317,38 @@
 
 /* Each pathway is read once (an index-only scan of the clocks index),
  * every rule counted by FILTER, the counts unfolded per rule after. */
-static const char clocks_sql[] =
-	"WITH c AS (SELECT p.model, "
-	RULE_COUNTS("due_transit", REF_FILTER) ", "
-	RULE_COUNTS("due_assessment", REF_FILTER) ", "
-	RULE_COUNTS("due_treatment", REF_FILTER) ", "
-	RULE_COUNTS("due_free_choice", REF_FILTER) ", "
-	RULE_COUNTS("due_level_review", OWN_FILTER) " "
-	"FROM pathways p WHERE p.closed_at IS NULL AND p.next_due IS NOT NULL "
-	"AND " SCOPE("p") " GROUP BY p.model), "
-	"r AS (SELECT c.model, v.rule, v.n, v.o FROM c AS c(model, tn, tov, "
-	"an, ao, mn, mo, fn, fo, ln, lo) CROSS JOIN LATERAL (VALUES "
-	"('transit', tn, tov), ('assessment', an, ao), ('treatment', mn, mo), "
-	"('free_choice', fn, fo), ('level_review', ln, lo)) AS v(rule, n, o)), "
-	/* The paused ones: the index on the clocks text finds them. */
-	"pz AS (SELECT p.model, m[1] AS rule FROM pathways p "
-	"CROSS JOIN LATERAL regexp_matches(p.clocks, " PAUSED_RULE ", 'g') "
-	"AS m WHERE p.closed_at IS NULL AND p.clocks ~ " PAUSED_ANY " "
-	"AND " SCOPE("p") " "
-	"AND ($3::text IS NULL OR CASE WHEN m[1] = 'level_review' "
-	"THEN p.level ELSE p.ref_to_level END = $3) "
-	"AND ($4::text IS NULL OR CASE WHEN m[1] = 'level_review' "
-	"THEN p.unit ELSE p.ref_unit END = $4)), "
-	"a AS (SELECT model, rule, n AS running, o AS overdue, 0 AS paused "
-	"FROM r UNION ALL SELECT model, rule, 0, 0, count(*) FROM pz "
-	"GROUP BY 1, 2) "
-	"SELECT model, rule, sum(running)::int, sum(overdue)::int, "
-	"sum(paused)::int, CASE WHEN sum(running) > 0 THEN "
-	"round((sum(running) - sum(overdue)) / sum(running), 4) END "
-	"FROM a GROUP BY 1, 2 HAVING sum(running) + sum(paused) > 0 "
-	"ORDER BY 1, 2";
+#define CLOCKS_SQL \
+	"WITH c AS (SELECT p.model, " \
+	RULE_COUNTS("due_transit", REF_FILTER) ", " \
+	RULE_COUNTS("due_assessment", REF_FILTER) ", " \
+	RULE_COUNTS("due_treatment", REF_FILTER) ", " \
+	RULE_COUNTS("due_free_choice", REF_FILTER) ", " \
+	RULE_COUNTS("due_level_review", OWN_FILTER) " " \
+	"FROM pathways p WHERE p.closed_at IS NULL AND p.next_due IS NOT NULL " \
+	"AND " SCOPE("p") " GROUP BY p.model), " \
+	"r AS (SELECT c.model, v.rule, v.n, v.o FROM c AS c(model, tn, tov, " \
+	"an, ao, mn, mo, fn, fo, ln, lo) CROSS JOIN LATERAL (VALUES " \
+	"('transit', tn, tov), ('assessment', an, ao), ('treatment', mn, mo), " \
+	"('free_choice', fn, fo), ('level_review', ln, lo)) AS v(rule, n, o)), " \
+	/* The paused ones: the index on the clocks text finds them. */ \
+	"pz AS (SELECT p.model, m[1] AS rule FROM pathways p " \
+	"CROSS JOIN LATERAL regexp_matches(p.clocks, " PAUSED_RULE ", 'g') " \
+	"AS m WHERE p.closed_at IS NULL AND p.clocks ~ " PAUSED_ANY " " \
+	"AND " SCOPE("p") " " \
+	"AND ($3::text IS NULL OR CASE WHEN m[1] = 'level_review' " \
+	"THEN p.level ELSE p.ref_to_level END = $3) " \
+	"AND ($4::text IS NULL OR CASE WHEN m[1] = 'level_review' " \
+	"THEN p.unit ELSE p.ref_unit END = $4)), " \
+	"a AS (SELECT model, rule, n AS running, o AS overdue, 0 AS paused " \
+	"FROM r UNION ALL SELECT model, rule, 0, 0, count(*) FROM pz " \
+	"GROUP BY 1, 2) " \
+	"SELECT model, rule, sum(running)::int, sum(overdue)::int, " \
+	"sum(paused)::int, CASE WHEN sum(running) > 0 THEN " \
+	"round((sum(running) - sum(overdue)) / sum(running), 4) END " \
+	"FROM a GROUP BY 1, 2 HAVING sum(running) + sum(paused) > 0 " \
+	"ORDER BY 1, 2"
+
+static const char clocks_sql[] = CLOCKS_SQL;
 
 #define WAITING_SQL \
 	"WITH " MZ_READS ", " WAITING_NOW("") ", " DAYS("89") ", " \
@@ -415,19 +417,21 @@ static const char waiting_rows_sql[] =
 	"pathways q WHERE q.pathway_id = p.pathway_id AND q.clocks ~ " \
 	"('(^|;)' || $12 || ' \\S+ -?\\d+ \\d'))))"
 
-static const char histogram_sql[] =
-	"WITH " MZ_READS ", " WAITING_NOW(HISTOGRAM_RULE) ", "
-	"g AS (SELECT 1 AS k, days, count(*) AS c, count(*) FILTER (WHERE "
-	"paused_now) AS pn FROM now_w GROUP BY days), "
-	RANKS("g", "k", "") ", "
-	"s AS (SELECT coalesce(sum(c), 0) AS n, coalesce(sum(pn), 0) AS "
-	"paused, max(days / 7) AS top FROM g), "
-	"h AS (SELECT days / 7 AS band, sum(c) AS n FROM g GROUP BY 1) "
-	"SELECT s.n, s.paused, (SELECT median FROM pct), (SELECT p90 FROM "
-	"pct), (SELECT coalesce(json_agg(json_build_object('from_days', g * 7, "
-	"'to_days', g * 7 + 6, 'count', coalesce(h.n, 0)) ORDER BY g), '[]') "
-	"FROM generate_series(0, s.top) AS g LEFT JOIN h ON h.band = g)::text "
-	"FROM s";
+#define HISTOGRAM_SQL \
+	"WITH " MZ_READS ", " WAITING_NOW(HISTOGRAM_RULE) ", " \
+	"g AS (SELECT 1 AS k, days, count(*) AS c, count(*) FILTER (WHERE " \
+	"paused_now) AS pn FROM now_w GROUP BY days), " \
+	RANKS("g", "k", "") ", " \
+	"s AS (SELECT coalesce(sum(c), 0) AS n, coalesce(sum(pn), 0) AS " \
+	"paused, max(days / 7) AS top FROM g), " \
+	"h AS (SELECT days / 7 AS band, sum(c) AS n FROM g GROUP BY 1) " \
+	"SELECT s.n, s.paused, (SELECT median FROM pct), (SELECT p90 FROM " \
+	"pct), (SELECT coalesce(json_agg(json_build_object('from_days', g * 7, " \
+	"'to_days', g * 7 + 6, 'count', coalesce(h.n, 0)) ORDER BY g), '[]') " \
+	"FROM generate_series(0, s.top) AS g LEFT JOIN h ON h.band = g)::text " \
+	"FROM s"
+
+static const char histogram_sql[] = HISTOGRAM_SQL;
 
 /* The months: those before the cutoff's month from stats_months, the
  * rest from the days. */
@@ -436,52 +440,54 @@ static const char histogram_sql[] =
  * the nightly build has not run for a month then). */
 #define TREND_SPAN "$1::date - date_trunc('month', $1::date)::date"
 
-static const char trend_sql[] =
-	"WITH " MZ_READS ", " WAITING_NOW("") ", " DAYS(TREND_SPAN) ", "
-	"months AS (SELECT (date_trunc('month', $1::date) - "
-	"k * interval '1 month')::date AS month "
-	"FROM generate_series(0, $12::int - 1) AS k), "
-	"sm AS (SELECT s.* FROM stats_months s, b "
-	"WHERE s.month >= (SELECT min(month) FROM months) "
-	"AND s.month < date_trunc('month', b.cutoff) AND " SCOPE("s") " "
-	"AND ($3::text IS NULL OR s.level = $3) "
-	"AND ($4::text IS NULL OR s.unit = $4)), "
-	/* The cutoff's month and after from the days and the live events
-	 * of that span; a month before the cutoff's is the summary's alone
-	 * (an event of it recorded late shows after the next build, as the
-	 * README says). */
-	"dm AS (SELECT date_trunc('month', d.day)::date AS month, "
-	"d.started, d.limited, d.within, d.waits "
-	"FROM (SELECT s.* FROM sum_days s, b "
-	"WHERE s.day >= date_trunc('month', b.cutoff) "
-	"UNION ALL SELECT * FROM live) d "
-	"WHERE ($3::text IS NULL OR d.level = $3) "
-	"AND ($4::text IS NULL OR d.unit = $4)), "
-	"src AS (SELECT month, waiting_at_end, started, limited, within, "
-	"waits FROM sm UNION ALL SELECT month, 0, started, limited, within, "
-	"waits FROM dm), "
-	"agg AS (SELECT month, sum(waiting_at_end) AS waiting, "
-	"sum(started) AS started, sum(limited) AS limited, "
-	"sum(within) AS within FROM src GROUP BY 1), "
-	/* Percentiles from the count of each wait in each month. */
-	"g AS (SELECT month, w AS days, count(*) AS c FROM src CROSS JOIN "
-	"LATERAL unnest(waits) AS w GROUP BY 1, 2), "
-	RANKS("g", "month", "") ", "
-	/* as_of's month ends now: who waits is counted from the pathways.
-	 * Months after the summary and before as_of's are not known. */
-	"cur AS (SELECT count(*) AS n FROM now_w) "
-	"SELECT coalesce(json_agg(json_build_object("
-	"'month', to_char(m.month, 'YYYY-MM'), "
-	"'waiting_at_end', CASE WHEN m.month = date_trunc('month', $1::date) "
-	"THEN (SELECT n FROM cur) "
-	"WHEN m.month < date_trunc('month', (SELECT cutoff FROM b)) "
-	"THEN coalesce(a.waiting, 0) END, "
-	"'started', coalesce(a.started, 0), "
-	"'median_days', p.median, 'p90_days', p.p90, "
-	"'within_limit_share', CASE WHEN a.limited > 0 THEN "
-	"round(a.within::numeric / a.limited, 4) END) ORDER BY m.month), "
-	"'[]')::text FROM months m LEFT JOIN agg a ON a.month = m.month "
-	"LEFT JOIN pct p ON p.month = m.month";
+#define TREND_SQL \
+	"WITH " MZ_READS ", " WAITING_NOW("") ", " DAYS(TREND_SPAN) ", " \
+	"months AS (SELECT (date_trunc('month', $1::date) - " \
+	"k * interval '1 month')::date AS month " \
+	"FROM generate_series(0, $12::int - 1) AS k), " \
+	"sm AS (SELECT s.* FROM stats_months s, b " \
+	"WHERE s.month >= (SELECT min(month) FROM months) " \
+	"AND s.month < date_trunc('month', b.cutoff) AND " SCOPE("s") " " \
+	"AND ($3::text IS NULL OR s.level = $3) " \
+	"AND ($4::text IS NULL OR s.unit = $4)), " \
+	/* The cutoff's month and after from the days and the live events \
+	 * of that span; a month before the cutoff's is the summary's alone \
+	 * (an event of it recorded late shows after the next build, as the \
+	 * README says). */ \
+	"dm AS (SELECT date_trunc('month', d.day)::date AS month, " \
+	"d.started, d.limited, d.within, d.waits " \
+	"FROM (SELECT s.* FROM sum_days s, b " \
+	"WHERE s.day >= date_trunc('month', b.cutoff) " \
+	"UNION ALL SELECT * FROM live) d " \
+	"WHERE ($3::text IS NULL OR d.level = $3) " \
+	"AND ($4::text IS NULL OR d.unit = $4)), " \
+	"src AS (SELECT month, waiting_at_end, started, limited, within, " \
+	"waits FROM sm UNION ALL SELECT month, 0, started, limited, within, " \
+	"waits FROM dm), " \
+	"agg AS (SELECT month, sum(waiting_at_end) AS waiting, " \
+	"sum(started) AS started, sum(limited) AS limited, " \
+	"sum(within) AS within FROM src GROUP BY 1), " \
+	/* Percentiles from the count of each wait in each month. */ \
+	"g AS (SELECT month, w AS days, count(*) AS c FROM src CROSS JOIN " \
+	"LATERAL unnest(waits) AS w GROUP BY 1, 2), " \
+	RANKS("g", "month", "") ", " \
+	/* as_of's month ends now: who waits is counted from the pathways. \
+	 * Months after the summary and before as_of's are not known. */ \
+	"cur AS (SELECT count(*) AS n FROM now_w) " \
+	"SELECT coalesce(json_agg(json_build_object(" \
+	"'month', to_char(m.month, 'YYYY-MM'), " \
+	"'waiting_at_end', CASE WHEN m.month = date_trunc('month', $1::date) " \
+	"THEN (SELECT n FROM cur) " \
+	"WHEN m.month < date_trunc('month', (SELECT cutoff FROM b)) " \
+	"THEN coalesce(a.waiting, 0) END, " \
+	"'started', coalesce(a.started, 0), " \
+	"'median_days', p.median, 'p90_days', p.p90, " \
+	"'within_limit_share', CASE WHEN a.limited > 0 THEN " \
+	"round(a.within::numeric / a.limited, 4) END) ORDER BY m.month), " \
+	"'[]')::text FROM months m LEFT JOIN agg a ON a.month = m.month " \
+	"LEFT JOIN pct p ON p.month = m.month"
+
+static const char trend_sql[] = TREND_SQL;
 
 #define FLOW_SPAN \
 	"$1::date - (date_trunc('week', $1::date) - " \
@@ -655,6 +661,52 @@ static const char add_sql[] =
 	"SELECT (SELECT count(*) FROM up_d), (SELECT count(*) FROM up_m), "
 	"(SELECT count(*) FROM rec)";
 
+/*
+ * The whole country's answers from snapshots (schema 008).  A read
+ * (SNAPSHOT_READ) takes the rows of its statement's snapshot of $1 when
+ * one was computed within SNAPSHOT_FRESH, with the time it was computed
+ * as a last column (snapshot_at), and else runs the statement itself (its
+ * rows with snapshot_at NULL): the NOT EXISTS is decided once, before the
+ * statement would run.  A refresh (SNAPSHOT_REFRESH) writes the rows of
+ * the statement, named by NAMES, unless a daemon has within
+ * SNAPSHOT_REFRESH_AFTER or holds the lock now.
+ */
+#define SNAPSHOT_FRESH "interval '60 seconds'"
+#define SNAPSHOT_REFRESH_AFTER "interval '25 seconds'"
+/* "snapshot" in ASCII. */
+#define SNAPSHOT_LOCK_KEY "115110097112"
+#define SNAPSHOT_READ(NAME, COLS, LIVE) \
+	"WITH snap AS MATERIALIZED (SELECT s.rows, s.computed_at " \
+	"FROM stats_snapshots s WHERE s.name = '" NAME "' AND " \
+	"s.as_of = $1::date AND s.computed_at > now() - " SNAPSHOT_FRESH ") " \
+	"SELECT r.*, to_char(snap.computed_at AT TIME ZONE 'UTC', " \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS snapshot_at FROM snap " \
+	"CROSS JOIN LATERAL json_to_recordset(snap.rows) AS r(" COLS ") " \
+	"UNION ALL SELECT l.*, NULL FROM (" LIVE ") l " \
+	"WHERE NOT EXISTS (SELECT 1 FROM snap)"
+#define SNAPSHOT_REFRESH(NAME, NAMES, LIVE) \
+	"INSERT INTO stats_snapshots (name, as_of, computed_at, rows) " \
+	"SELECT '" NAME "', $1::date, now(), (SELECT json_agg(l) FROM (" \
+	LIVE ") AS l(" NAMES ")) WHERE pg_try_advisory_xact_lock(" \
+	SNAPSHOT_LOCK_KEY ") AND NOT EXISTS (SELECT 1 FROM stats_snapshots " \
+	"s WHERE s.name = '" NAME "' AND s.as_of = $1::date AND " \
+	"s.computed_at > now() - " SNAPSHOT_REFRESH_AFTER ") " \
+	"ON CONFLICT (name) DO UPDATE SET as_of = EXCLUDED.as_of, " \
+	"computed_at = EXCLUDED.computed_at, rows = EXCLUDED.rows"
+
+/* Each statement's columns, in its order: names, and names with types
+ * (as the statement's own: read back, they print as it prints them). */
+#define CLOCKS_NAMES "model, rule, running, overdue, paused, share"
+#define CLOCKS_COLS \
+	"model text, rule text, running int, overdue int, paused int, " \
+	"share numeric"
+#define HISTOGRAM_NAMES "waiting, paused, median, p90, bands"
+#define HISTOGRAM_COLS \
+	"waiting numeric, paused numeric, median float8, p90 float8, " \
+	"bands text"
+#define BODY_NAMES "body"
+#define BODY_COLS "body text"
+
 const char *const store_stats_sql[STATS_STMT_COUNT] = {
 	[STATS_CLOCKS] = clocks_sql,
 	[STATS_WAITING] = waiting_sql,
@@ -670,6 +722,25 @@ const char *const store_stats_sql[STATS_STMT_COUNT] = {
 	[STATS_BUILD_TIMEOUT] = "SET LOCAL statement_timeout = '30min'",
 	[STATS_NO_JIT] = "SELECT set_config('jit', 'off', false), "
 			 "set_config('work_mem', '32MB', false)",
+	[STATS_CLOCKS_SNAPSHOT] = SNAPSHOT_READ("clocks", CLOCKS_COLS,
+						CLOCKS_SQL) " ORDER BY 1, 2",
+	[STATS_WAITING_SNAPSHOT] = SNAPSHOT_READ("waiting", BODY_COLS,
+						 WAITING_SQL),
+	[STATS_HISTOGRAM_SNAPSHOT] = SNAPSHOT_READ("histogram",
+						   HISTOGRAM_COLS,
+						   HISTOGRAM_SQL),
+	[STATS_TREND_SNAPSHOT] = SNAPSHOT_READ("trend", BODY_COLS, TREND_SQL),
+	[STATS_CLOCKS_REFRESH] = SNAPSHOT_REFRESH("clocks", CLOCKS_NAMES,
+						  CLOCKS_SQL),
+	[STATS_WAITING_REFRESH] = SNAPSHOT_REFRESH("waiting", BODY_NAMES,
+						   WAITING_SQL),
+	[STATS_HISTOGRAM_REFRESH] = SNAPSHOT_REFRESH("histogram",
+						     HISTOGRAM_NAMES,
+						     HISTOGRAM_SQL),
+	[STATS_TREND_REFRESH] = SNAPSHOT_REFRESH("trend", BODY_NAMES,
+						 TREND_SQL),
+	[STATS_PATHWAYS_ESTIMATE] = "SELECT reltuples::bigint FROM pg_class "
+				    "WHERE oid = 'pathways'::regclass",
 	[STATS_BUILD_STATE] =
 		"SELECT cutoff::text, to_char(built_at AT TIME ZONE 'UTC', "
 		"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM stats_build",

@@ -83,6 +83,24 @@ enum stats_stmt {
 	STATS_NO_JIT,
 	/* One row: cutoff, built_at (UTC text), or none. */
 	STATS_BUILD_STATE,
+	/* The whole country's reads (schema 008): the parameters and rows
+	 * of STATS_CLOCKS, WAITING, HISTOGRAM and TREND, from the
+	 * snapshot of $1 when a fresh one is there, each row with a last
+	 * column snapshot_at (UTC text; NULL when counted live). */
+	STATS_CLOCKS_SNAPSHOT,
+	STATS_WAITING_SNAPSHOT,
+	STATS_HISTOGRAM_SNAPSHOT,
+	STATS_TREND_SNAPSHOT,
+	/* Their refreshes, with the same parameters (all regions, no
+	 * filter): write the snapshot of $1 unless it is recent or another
+	 * daemon writes it now. */
+	STATS_CLOCKS_REFRESH,
+	STATS_WAITING_REFRESH,
+	STATS_HISTOGRAM_REFRESH,
+	STATS_TREND_REFRESH,
+	/* One row: the pathways as the planner's statistics count them
+	 * (-1 before the table was first analysed). */
+	STATS_PATHWAYS_ESTIMATE,
 	STATS_STMT_COUNT
 };
 

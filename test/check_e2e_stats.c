@@ -1039,6 +1039,126 @@ static void page_is(int port, const char *want)
 	http_response_free(&r);
 }
 
+/* --- the whole country's snapshot ---------------------------------------- */
+
+/* The four figures of the whole country, as an all-regions coordinator
+ * reads them (today, no filter): bodies[i] owned, and whether each came
+ * from a snapshot (its snapshot_at, removed from the body, into at). */
+static const char *const country_paths[] = {
+	"/v1/stats/clocks", "/v1/stats/waiting", "/v1/stats/histogram",
+	"/v1/stats/trend?months=12"};
+#define COUNTRY_READS (sizeof(country_paths) / sizeof(*country_paths))
+
+static void read_country(int port, json_t *bodies[COUNTRY_READS],
+			 char at[COUNTRY_READS][32])
+{
+	for (size_t i = 0; i < COUNTRY_READS; i++) {
+		struct http_response r;
+		json_t *snap;
+
+		http_request(port, "GET", country_paths[i], NULL, COORD_ALL,
+			     &r);
+		ck_assert_msg(r.status == 200, "%s: %d", country_paths[i],
+			      r.status);
+		snap = json_object_get(r.json, "snapshot_at");
+		snprintf(at[i], 32, "%s", snap ? json_string_value(snap) : "");
+		json_object_del(r.json, "snapshot_at");
+		bodies[i] = json_incref(r.json);
+		http_response_free(&r);
+	}
+}
+
+static void free_country(json_t *bodies[COUNTRY_READS])
+{
+	for (size_t i = 0; i < COUNTRY_READS; i++)
+		json_decref(bodies[i]);
+}
+
+/*
+ * Schema 008: a daemon told to snapshot from 0 pathways computes the
+ * whole country's figures; an all-regions read of today without a filter
+ * answers them with snapshot_at, and they equal the figures counted live
+ * just before.  A pathway received after it shows at once in a read of
+ * its region, and in the whole country's only with the next snapshot.
+ * Without the snapshots the reads count live again.  The suite's daemon
+ * (stats_snapshot_pathways at its default) never writes one.
+ */
+START_TEST(whole_country_answers_from_a_fresh_snapshot)
+{
+	char region[64], unit[96], dir[64], conf[128], log[128];
+	char live_at[COUNTRY_READS][32], snap_at[COUNTRY_READS][32];
+	char later_at[COUNTRY_READS][32];
+	const char *flags[] = {"--config", conf, NULL};
+	struct daemon_options o = {.extra = flags, .log_path = log};
+	json_t *live[COUNTRY_READS], *snap[COUNTRY_READS];
+	json_t *later[COUNTRY_READS];
+	struct daemon_instance d;
+	struct http_response r;
+
+	e2e_region(region, sizeof(region), "wait");
+	snprintf(unit, sizeof(unit), "%s-clinic", region);
+	seed_region(region, unit);
+	read_country(PORT, live, live_at);
+	for (size_t i = 0; i < COUNTRY_READS; i++)
+		ck_assert_msg(live_at[i][0] == '\0', "%s from a snapshot",
+			      country_paths[i]);
+
+	e2e_temp_dir(dir, sizeof(dir));
+	snprintf(conf, sizeof(conf), "%s/painpath.conf", dir);
+	snprintf(log, sizeof(log), "%s/daemon.log", dir);
+	e2e_write_text(conf,
+		       "report_enabled = 0\nstats_snapshot_pathways = 0\n");
+	ck_assert_msg(harness_daemon_start_with(&d, e2e_pg.conninfo, &o),
+		      "see %s", log);
+	wait_count("SELECT count(*) FROM stats_snapshots", 4);
+	read_country(PORT, snap, snap_at);
+	for (size_t i = 0; i < COUNTRY_READS; i++) {
+		ck_assert_msg(snap_at[i][0] != '\0', "%s counted live",
+			      country_paths[i]);
+		ck_assert_msg(json_equal(snap[i], live[i]),
+			      "%s: the snapshot differs from the live count",
+			      country_paths[i]);
+	}
+
+	/* One more waiting: its region's read counts it now. */
+	seed(&(struct seed){.region = region,
+			    .patient = "snapshot-e",
+			    .model = "no",
+			    .unit = unit,
+			    .received = "2025-05-20T09:00:00+02:00"});
+	ck_assert_int_eq(
+		get_as(COORD, &r, "/v1/stats/waiting?region=%s", region), 200);
+	ck_assert_ptr_null(json_object_get(r.json, "snapshot_at"));
+	ck_assert_int_eq(
+		num(find_by(json_object_get(r.json, "units"), "unit", unit),
+		    "waiting_now"),
+		4);
+	http_response_free(&r);
+	/* The whole country's: the same snapshot, or a newer one with it. */
+	read_country(PORT, later, later_at);
+	for (size_t i = 0; i < COUNTRY_READS; i++)
+		ck_assert_msg(strcmp(later_at[i], snap_at[i]) == 0
+				      ? json_equal(later[i], snap[i])
+				      : !json_equal(later[i], snap[i]),
+			      "%s: snapshot %s then %s", country_paths[i],
+			      snap_at[i], later_at[i]);
+	free_country(later);
+
+	ck_assert_int_eq(harness_daemon_stop(&d), 0);
+	ck_assert_int_eq(e2e_count("WITH d AS (DELETE FROM stats_snapshots "
+				   "RETURNING 1) SELECT count(*) FROM d"),
+			 4);
+	read_country(PORT, later, later_at);
+	for (size_t i = 0; i < COUNTRY_READS; i++)
+		ck_assert_msg(later_at[i][0] == '\0', "%s from a snapshot",
+			      country_paths[i]);
+	free_country(later);
+	free_country(snap);
+	free_country(live);
+	e2e_remove_dir(dir);
+}
+END_TEST
+
 /* SIGHUP reads the web root again; one that cannot be read leaves the
  * pages served as they were.  The reload counter tells when it ran. */
 START_TEST(web_root_reloads_and_keeps_the_old_on_failure)
@@ -1088,6 +1208,7 @@ void e2e_add_stats_tests(Suite *s)
 	tcase_add_test(stats, deadlines_are_audited_figures_are_not);
 	tcase_add_test(stats, bad_parameters_are_refused);
 	tcase_add_test(stats, routes_refuse_by_token_and_role);
+	tcase_add_test(stats, whole_country_answers_from_a_fresh_snapshot);
 	suite_add_tcase(s, stats);
 	tcase_add_test(exports, worklist_csv_equals_the_json);
 	tcase_add_test(exports, waiting_csv_is_a_table_of_units);
