@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -21,6 +22,7 @@ struct refresh {
 	char today[CAL_DATE_LEN];
 	struct stats_models models;
 	bool models_ready;
+	struct timespec started;
 };
 
 static struct event *timer;
@@ -37,16 +39,36 @@ static void refresh_end(struct refresh *f)
 	refreshing = false;
 }
 
+static long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 +
+	       (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* res: BEGIN, NO_JIT, the refreshes, COMMIT. */
 static void on_refreshed(struct db_conn *conn, PGresult **res, int n, void *arg)
 {
+	struct refresh *f = arg;
+	int written = 0;
+
 	(void)conn;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		if (!db_result_ok(res[i])) {
 			log_warning(CTX, "the whole country's snapshots: %s",
 				    DB_WHY(res[i]));
-			break;
+			return refresh_end(f);
 		}
-	refresh_end(arg);
+		if (i >= 2 && i < n - 1)
+			written += atoi(PQcmdTuples(res[i]));
+	}
+	if (written > 0)
+		log_debug(CTX,
+			  "the whole country's snapshots: %d written (%ld ms)",
+			  written, elapsed_ms(&f->started));
+	refresh_end(f);
 }
 
 /* Every refresh in one transaction: $1 today, no region, level, unit,
@@ -96,6 +118,7 @@ static void on_sized(struct db_conn *conn, PGresult **res, int n, void *arg)
 	if (f->app->cfg.stats_snapshot_pathways > 0 &&
 	    pathways < f->app->cfg.stats_snapshot_pathways)
 		return refresh_end(f);
+	clock_gettime(CLOCK_MONOTONIC, &f->started);
 	if (!stats_today(f->app, f->today) ||
 	    !(f->models_ready = stats_models_init(&f->models, &f->app->models)))
 		return refresh_end(f);
