@@ -238,11 +238,19 @@ function bindFilters() {
   });
 }
 
-function showAsOf(asOf) {
+// The whole country's figures may come from a snapshot up to a minute
+// old: the time it was counted is shown with the day.
+function showAsOf(asOf, snapshotAt) {
   const el = $('#asof');
   const day = asOf || state.filters.as_of;
-  el.textContent = day ? t('asof.today', { date: date(day, true) }) : '';
+  const time = snapshotAt
+    ? new Date(snapshotAt).toLocaleTimeString(i18n.locale(), { hour: '2-digit', minute: '2-digit' })
+    : '';
+  if (!day) el.textContent = '';
+  else if (time) el.textContent = t('asof.snapshot', { date: date(day, true), time });
+  else el.textContent = t('asof.today', { date: date(day, true) });
   el.dataset.asOf = day || '';
+  el.dataset.snapshotAt = snapshotAt || '';
 }
 
 /* Worklist from the other sections ----------------------------------- */

@@ -46,6 +46,7 @@ const S = {
   'filter.reset': ['Clear filters', 'Nulstil filtre', 'Nullstill filtre', 'Återställ filter'],
   'filter.refresh': ['Refresh', 'Opdater', 'Oppdater', 'Uppdatera'],
   'asof.today': ['Figures as of {date}', 'Tal pr. {date}', 'Tall per {date}', 'Siffror per {date}'],
+  'asof.snapshot': ['Figures as of {date}, counted at {time}', 'Tal pr. {date}, opgjort kl. {time}', 'Tall per {date}, telt kl. {time}', 'Siffror per {date}, räknade kl. {time}'],
 
   'level.gp': ['GP', 'Almen praksis', 'Fastlege', 'Primärvård'],
   'level.team': ['Primary-care team', 'Kommunale tilbud', 'Kommunale tjenester', 'Primärvårdsteam'],

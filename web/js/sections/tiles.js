@@ -98,7 +98,7 @@ export default {
   render(ctx) {
     const box = clear($('#tiles'));
     const rules = this.data ? sortRules(this.data.rules || []) : [];
-    ctx.showAsOf(this.data ? this.data.as_of : null);
+    ctx.showAsOf(this.data ? this.data.as_of : null, this.data ? this.data.snapshot_at : null);
     if (this.data && rules.length === 0) box.append(h('p', { class: 'empty' }, t('tiles.empty')));
     rules.forEach((r, i) => box.append(tile(ctx, r, i)));
     ctx.rulesKnown(rules);
