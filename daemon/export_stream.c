@@ -105,6 +105,7 @@ static void on_fetched(struct db_conn *conn, PGresult **res, int n, void *arg)
 {
 	struct export_job *job = arg;
 	struct textbuf t;
+	size_t written;
 	int rows;
 
 	(void)conn;
@@ -121,14 +122,18 @@ static void on_fetched(struct db_conn *conn, PGresult **res, int n, void *arg)
 		textbuf_free(&t);
 		return job_end(job, false, ERR_INTERNAL, "out of memory");
 	}
-	if (t.len > 0)
-		request_stream_write(job->req, t.buf, t.len);
+	written = t.len;
+	if (written > 0)
+		request_stream_write(job->req, t.buf, written);
 	textbuf_free(&t);
 	if (rows < job->spec.fetch_rows)
 		return job_end(job, true, ERR_NONE, NULL);
 	/* The next rows only once the socket has taken these (nothing
-	 * written: at once, no drain will come). */
-	if (t.len == 0)
+	 * written: at once, no drain will come).  The length is the one
+	 * written: textbuf_free zeroes t, and reading t.len after it made
+	 * every fetch follow at once, the whole export piling up in the
+	 * daemon behind a slow client (420 MB at a million pathways). */
+	if (written == 0)
 		return send_fetch(job);
 	job->state = EX_DRAIN;
 }
