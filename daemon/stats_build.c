@@ -26,6 +26,7 @@
 #include "log.h"
 #include "long_pool.h"
 #include "stats_build.h"
+#include "stats_params.h"
 #include "store_stats.h"
 
 #define CTX	     "stats"
@@ -71,15 +72,6 @@ static time_t monotonic_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return now.tv_sec;
-}
-
-static long elapsed_ms(const struct timespec *since)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - since->tv_sec) * 1000 +
-	       (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
 static void answer(struct build_job *job, struct reply *rep)
@@ -135,15 +127,15 @@ static void on_built(struct db_conn *conn, PGresult **res, int n, void *arg)
 	known_cutoff = job->cutoff;
 	log_info(CTX, "summary to %s: %s day rows, %s month rows (%ld ms)",
 		 job->cutoff_text, PQgetvalue(res[1], 0, 0),
-		 PQgetvalue(res[1], 0, 1), elapsed_ms(&job->started));
+		 PQgetvalue(res[1], 0, 1), stats_elapsed_ms(&job->started));
 	reply_init(&rep);
 	reply_json(&rep, 200,
 		   json_pack("{s:s, s:i, s:i, s:I, s:s}", "cutoff",
 			     job->cutoff_text, "day_rows",
 			     atoi(PQgetvalue(res[1], 0, 0)), "month_rows",
 			     atoi(PQgetvalue(res[1], 0, 1)), "millis",
-			     (json_int_t)elapsed_ms(&job->started), "built_by",
-			     job->built_by));
+			     (json_int_t)stats_elapsed_ms(&job->started),
+			     "built_by", job->built_by));
 	answer(job, &rep);
 	job_end(job, true, NULL);
 }
@@ -176,7 +168,7 @@ static void on_added(struct db_conn *conn, PGresult **res, int n, void *arg)
 	log_debug(CTX,
 		  "added to the summary: %s day rows, %s month rows (%ld ms)",
 		  PQgetvalue(res[0], 0, 0), PQgetvalue(res[0], 0, 1),
-		  elapsed_ms(&job->started));
+		  stats_elapsed_ms(&job->started));
 	job_end(job, true, NULL);
 }
 

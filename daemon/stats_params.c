@@ -45,6 +45,15 @@ static const struct {
 	{"as_of", valid_date, "a date, YYYY-MM-DD"},
 };
 
+long stats_elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 +
+	       (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
 bool stats_today(const struct app *app, char out[CAL_DATE_LEN])
 {
 	struct cal_zone zone;

@@ -12,6 +12,7 @@
 #define PAINPATHD_STATS_PARAMS_H
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "calendar.h"
 #include "db.h"
@@ -45,6 +46,8 @@ struct app;
 /* Today in the report's zone (report_zone). */
 bool stats_today(const struct app *app, char out[CAL_DATE_LEN])
 	__attribute__((warn_unused_result));
+/* Milliseconds of CLOCK_MONOTONIC since `since`, for the logs. */
+long stats_elapsed_ms(const struct timespec *since);
 /* as_of, or today in the report's zone. */
 bool stats_as_of(struct request *r, char out[CAL_DATE_LEN])
 	__attribute__((warn_unused_result));

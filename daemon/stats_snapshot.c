@@ -39,15 +39,6 @@ static void refresh_end(struct refresh *f)
 	refreshing = false;
 }
 
-static long elapsed_ms(const struct timespec *since)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - since->tv_sec) * 1000 +
-	       (now.tv_nsec - since->tv_nsec) / 1000000;
-}
-
 /* res: BEGIN, NO_JIT, the refreshes, COMMIT. */
 static void on_refreshed(struct db_conn *conn, PGresult **res, int n, void *arg)
 {
@@ -67,7 +58,7 @@ static void on_refreshed(struct db_conn *conn, PGresult **res, int n, void *arg)
 	if (written > 0)
 		log_debug(CTX,
 			  "the whole country's snapshots: %d written (%ld ms)",
-			  written, elapsed_ms(&f->started));
+			  written, stats_elapsed_ms(&f->started));
 	refresh_end(f);
 }
 
@@ -103,53 +94,69 @@ static void send_refreshes(struct refresh *f)
 		refresh_end(f);
 }
 
+static void on_refresh_lease(struct db_conn *conn, void *arg)
+{
+	struct refresh *f = arg;
+
+	f->conn = conn;
+	if (conn == NULL)
+		return refresh_end(f);
+	send_refreshes(f);
+}
+
 /* res: the pathways' estimated count. */
 static void on_sized(struct db_conn *conn, PGresult **res, int n, void *arg)
 {
 	struct refresh *f = arg;
-	double pathways;
-
-	(void)conn;
-	if (n != 1 || !db_result_ok(res[0]) || PQntuples(res[0]) != 1)
-		return refresh_end(f);
+	bool sized = n == 1 && db_result_ok(res[0]) && PQntuples(res[0]) == 1;
 	/* -1 before the table was first analysed: few, or just loaded
 	 * (autovacuum analyses it soon). */
-	pathways = atof(PQgetvalue(res[0], 0, 0));
-	if (f->app->cfg.stats_snapshot_pathways > 0 &&
-	    pathways < f->app->cfg.stats_snapshot_pathways)
+	double pathways = sized ? atof(PQgetvalue(res[0], 0, 0)) : 0;
+	long threshold = f->app->cfg.stats_snapshot_pathways;
+	struct db_pool *pool;
+
+	/* The count is a catalogue read on the main pool; only the refresh
+	 * holds a long-work connection, so a daemon below the threshold
+	 * never opens that pool for it. */
+	db_release(conn);
+	f->conn = NULL;
+	if (!sized || (threshold > 0 && pathways < threshold))
 		return refresh_end(f);
 	clock_gettime(CLOCK_MONOTONIC, &f->started);
 	if (!stats_today(f->app, f->today) ||
 	    !(f->models_ready = stats_models_init(&f->models, &f->app->models)))
 		return refresh_end(f);
-	send_refreshes(f);
+	if ((pool = long_pool(f->app)) == NULL)
+		return refresh_end(f);
+	db_acquire(pool, on_refresh_lease, f);
 }
 
-static void on_lease(struct db_conn *conn, void *arg)
+static void on_size_lease(struct db_conn *conn, void *arg)
 {
 	struct refresh *f = arg;
 	struct db_query q = {.sql = store_stats_sql[STATS_PATHWAYS_ESTIMATE]};
 
-	f->conn = conn;
-	if (conn == NULL || !db_send(conn, &q, 1, on_sized, f))
+	if (conn == NULL)
+		return refresh_end(f);
+	if (!db_send(conn, &q, 1, on_sized, f)) {
+		db_release(conn);
 		refresh_end(f);
+	}
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct app *app = arg;
-	struct db_pool *pool = long_pool(app);
 	struct refresh *f;
 
 	(void)fd;
 	(void)what;
 	/* A pool still connecting queues the lease. */
-	if (refreshing || app->draining || pool == NULL ||
-	    (f = calloc(1, sizeof(*f))) == NULL)
+	if (refreshing || app->draining || (f = calloc(1, sizeof(*f))) == NULL)
 		return;
 	f->app = app;
 	refreshing = true;
-	db_acquire(pool, on_lease, f);
+	db_acquire(app->pool, on_size_lease, f);
 }
 
 bool stats_snapshot_start(struct app *app, int every_s)
