@@ -15,6 +15,7 @@
 #   BENCH_GET_CONCURRENCY="16 64"     connections for the read test
 #   BENCH_IDLE=1000            idle connections for the memory test
 #   BENCH_POOL_SIZE=           the daemon's pool_size (default: the config's)
+#   BENCH_INGEST_GROUPS=       the daemon's ingest_groups (default: the config's)
 #   BENCH_PERF=1               a perf profile of the warm 16-connection run
 #   BENCH_WRITE_TOKEN=dev-ehr, BENCH_READ_TOKEN=dev-coordinator   bearer tokens
 set -euo pipefail
@@ -33,6 +34,7 @@ PERF=${BENCH_PERF:-}
 read -r -a GET_CONCURRENCY <<<"${BENCH_GET_CONCURRENCY:-16 64}"
 IDLE=${BENCH_IDLE:-1000}
 POOL_SIZE=${BENCH_POOL_SIZE:-}
+INGEST_GROUPS=${BENCH_INGEST_GROUPS:-}
 # The development tokens of config/dev-tokens.conf (loopback only).
 WRITE_TOKEN=${BENCH_WRITE_TOKEN:-dev-ehr}
 READ_TOKEN=${BENCH_READ_TOKEN:-dev-coordinator}
@@ -179,6 +181,9 @@ config=$tmp/painpath.conf
 cp "$CONFIG" "$config"
 if [[ -n $POOL_SIZE ]]; then
 	echo "pool_size = $POOL_SIZE" >>"$config"
+fi
+if [[ -n $INGEST_GROUPS ]]; then
+	echo "ingest_groups = $INGEST_GROUPS" >>"$config"
 fi
 # 1,000 idle connections need more descriptors than a default 1024.
 ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
@@ -506,13 +511,14 @@ rss_idle=$(field rss_kb "$idle_line")
 read -r lp_pathways lp_transitions lp_size <<<"$counts"
 read -r fp_pathways fp_transitions fp_size <<<"$final_counts"
 pool=$(awk -F' *= *' '$1 == "pool_size" { v = $2 } END { print v }' "$config")
+groups=$(awk -F' *= *' '$1 == "ingest_groups" { v = $2 } END { print v }' "$config")
 
 cat <<EOF
 
 painpath bench  $(date -u '+%Y-%m-%d %H:%M UTC')
   machine     $ncpu CPU ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -r)
   postgres    $(psql -c 'SHOW server_version'), fsync=$(psql -c 'SHOW fsync'), synchronous_commit=$(psql -c 'SHOW synchronous_commit'), full_page_writes=$(psql -c 'SHOW full_page_writes'), wal_sync_method=$(psql -c 'SHOW wal_sync_method'), shared_buffers=$(psql -c 'SHOW shared_buffers')
-  painpathd   $daemon, pool_size=$pool; every answer after its durable commit
+  painpathd   $daemon, pool_size=$pool, ingest_groups=${groups:-default}; every answer after its durable commit
 
 1. Opening a pathway for a new patient, one ~350-byte event per request,
    keep-alive, one request in flight per connection
