@@ -24,7 +24,8 @@
 #include "long_pool.h"
 #include "store_export.h"
 
-enum export_state { EX_OPEN, EX_AUDIT, EX_FETCH, EX_DRAIN };
+/* EX_DONE: being freed, so that it leaves every count. */
+enum export_state { EX_OPEN, EX_AUDIT, EX_FETCH, EX_DRAIN, EX_DONE };
 
 struct export_job {
 	struct request *req;
@@ -39,7 +40,23 @@ struct export_job {
 	bool streaming, gone, wrote_first;
 };
 
-static int running;
+static int running, waiting;
+static unsigned long long rows_fetched;
+
+void export_stream_stats(struct export_stats *st)
+{
+	st->running = running;
+	st->waiting = waiting;
+	st->rows = rows_fetched;
+}
+
+/* Every change of state goes through here, so that /metrics can tell
+ * how many exports wait for their clients. */
+static void job_state(struct export_job *job, enum export_state s)
+{
+	waiting += (s == EX_DRAIN) - (job->state == EX_DRAIN);
+	job->state = s;
+}
 
 bool export_wants_csv(struct request *r)
 {
@@ -63,6 +80,7 @@ static void job_free(struct export_job *job)
 	free(job->declare);
 	free(job->audit);
 	free(job->set_snapshot);
+	job_state(job, EX_DONE);
 	free(job);
 	running--;
 }
@@ -115,6 +133,7 @@ static void on_fetched(struct db_conn *conn, PGresult **res, int n, void *arg)
 		return job_end(job, false, ERR_UNAVAILABLE,
 			       "the database failed");
 	rows = PQntuples(res[0]);
+	rows_fetched += (unsigned long long)rows;
 	textbuf_init(&t);
 	job->spec.format(&t, res[0], !job->wrote_first, job->spec.ctx);
 	job->wrote_first = true;
@@ -135,14 +154,14 @@ static void on_fetched(struct db_conn *conn, PGresult **res, int n, void *arg)
 	 * daemon behind a slow client (420 MB at a million pathways). */
 	if (written == 0)
 		return send_fetch(job);
-	job->state = EX_DRAIN;
+	job_state(job, EX_DRAIN);
 }
 
 static void send_fetch(struct export_job *job)
 {
 	struct db_query q = {.sql = job->fetch};
 
-	job->state = EX_FETCH;
+	job_state(job, EX_FETCH);
 	if (!db_send(job->a, &q, 1, on_fetched, job))
 		job_end(job, false, ERR_UNAVAILABLE,
 			"the database cannot be reached");
@@ -241,7 +260,7 @@ static void on_opened(struct db_conn *conn, PGresult **res, int n, void *arg)
 	if (job->set_snapshot == NULL)
 		return job_end(job, false, ERR_INTERNAL,
 			       "the snapshot has no usable name");
-	job->state = EX_AUDIT;
+	job_state(job, EX_AUDIT);
 	db_acquire(long_pool(job->req->app), on_audit_lease, job);
 }
 

@@ -51,6 +51,14 @@ struct export_spec {
 enum handled export_stream(struct request *r, const struct export_spec *spec,
 			   struct reply *out);
 
+/* What GET /metrics shows of them. */
+struct export_stats {
+	int running;
+	int waiting;		 /* for the client to take the last rows sent */
+	unsigned long long rows; /* fetched, since the daemon started */
+};
+void export_stream_stats(struct export_stats *st);
+
 /* Whether the request asks for CSV: Accept: text/csv or ?format=csv. */
 bool export_wants_csv(struct request *r);
 

@@ -172,6 +172,20 @@ int http_open_connections(void)
 	return srv.open;
 }
 
+/* Walks the connections rather than keeping a sum: a scrape is rare, a
+ * write is not. */
+size_t http_streams_unsent(void)
+{
+	struct conn *c;
+	size_t bytes = 0;
+
+	for (c = LIST_FIRST(&srv.conns); c != NULL; c = LIST_NEXT(c, link))
+		if (c->state == CONN_STREAMING)
+			bytes += evbuffer_get_length(
+				bufferevent_get_output(c->bev));
+	return bytes;
+}
+
 const char *request_query(const struct request *r, const char *key)
 {
 	return r->query ? evhttp_find_header(r->query, key) : NULL;

@@ -104,6 +104,9 @@ int http_in_flight(void);
 int http_unflushed(void);
 /* Client connections open, from accept to close. */
 int http_open_connections(void);
+/* Bytes of streamed answers held in the daemon that their sockets have
+ * not taken yet: with back-pressure, at most a piece per stream. */
+size_t http_streams_unsent(void);
 
 const char *request_query(const struct request *r, const char *key);
 const char *request_header(const struct request *r, const char *name);

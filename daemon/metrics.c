@@ -8,6 +8,7 @@
 #include "db.h"
 #include "clinic.h"
 #include "commit.h"
+#include "export_stream.h"
 #include "http.h"
 #include "textbuf.h"
 
@@ -200,6 +201,33 @@ static void render_commits(struct textbuf *t)
 			       commit_size_bucket_le[b], st.size_bucket[b]);
 }
 
+static void render_exports(struct textbuf *t)
+{
+	struct export_stats st;
+
+	export_stream_stats(&st);
+	textbuf_printf(
+		t,
+		"# HELP painpath_exports_running Exports and CSV answers "
+		"streaming.\n"
+		"# TYPE painpath_exports_running gauge\n"
+		"painpath_exports_running %d\n"
+		"# HELP painpath_exports_waiting_for_client Those whose client "
+		"has not yet taken the last rows sent (the next are fetched "
+		"once it has).\n"
+		"# TYPE painpath_exports_waiting_for_client gauge\n"
+		"painpath_exports_waiting_for_client %d\n"
+		"# HELP painpath_export_bytes_queued Bytes of them held in "
+		"the daemon, not yet taken by the clients' sockets.\n"
+		"# TYPE painpath_export_bytes_queued gauge\n"
+		"painpath_export_bytes_queued %zu\n"
+		"# HELP painpath_export_rows_total Rows they fetched from "
+		"the database.\n"
+		"# TYPE painpath_export_rows_total counter\n"
+		"painpath_export_rows_total %llu\n",
+		st.running, st.waiting, http_streams_unsent(), st.rows);
+}
+
 char *metrics_render(const struct app *app)
 {
 	struct textbuf t;
@@ -227,6 +255,7 @@ char *metrics_render(const struct app *app)
 		       http_in_flight(), http_open_connections(), reloads[1],
 		       reloads[0]);
 	render_commits(&t);
+	render_exports(&t);
 	clinic_render(&t);
 	return textbuf_take(&t);
 }

@@ -4,7 +4,8 @@
  * for an explicit other region, no audit row for aggregates), the
  * deadlines (audited), the CSV forms (streamed, RFC 4180, equal to the
  * JSON), the registry export (admin, NDJSON, corrections marked, one
- * audit row, the CLI's equal), the pages and the public waiting times.
+ * audit row, the CLI's equal, held back by a client that reads nothing),
+ * the pages and the public waiting times.
  *
  * Each test has a region of its own; "outside" regions are written with
  * a development token the suite's scoped tokens do not share.
@@ -16,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -916,6 +919,214 @@ START_TEST(a_third_export_is_refused)
 }
 END_TEST
 
+/* --- back-pressure ---------------------------------------------------------
+ */
+
+/* Rows per fetch of the registry export (daemon/export_registry.c). */
+#define REGISTRY_FETCH_ROWS 100
+/* Pathways in the stalled export: 8 MB of it (4 kB a line), four times
+ * what the kernel's socket buffers took off the daemon on loopback (2 MB,
+ * the sender's buffer grown for a handful of 64 kB segments) before the
+ * export stalled. */
+#define STALL_PATHWAYS	 2000
+#define STALL_NAME_BYTES 3000
+
+/* What /metrics says of the exports, in one answer. */
+struct export_gauges {
+	long long running, waiting, queued, rows;
+};
+
+static long long metric_line(const char *text, const char *name)
+{
+	char key[96];
+	const char *at;
+
+	/* From the line's start: "# HELP name" must not match. */
+	snprintf(key, sizeof(key), "\n%s ", name);
+	at = strstr(text, key);
+	ck_assert_msg(at != NULL, "/metrics has no %s", name);
+	return strtoll(at + strlen(key), NULL, 10);
+}
+
+static void export_gauges(struct export_gauges *g)
+{
+	struct http_response r;
+
+	ck_assert_int_eq(http_request(PORT, "GET", "/metrics", NULL, NULL, &r),
+			 200);
+	g->running = metric_line(r.body, "painpath_exports_running");
+	g->waiting = metric_line(r.body, "painpath_exports_waiting_for_client");
+	g->queued = metric_line(r.body, "painpath_export_bytes_queued");
+	g->rows = metric_line(r.body, "painpath_export_rows_total");
+	http_response_free(&r);
+}
+
+/* Polls until no export runs (an earlier test's clients that left end
+ * theirs at its next step), into g. */
+static void wait_exports_idle(struct export_gauges *g)
+{
+	const struct timespec pause = {0, 20 * 1000 * 1000};
+
+	for (int waited = 0; waited < E2E_POLL_LIMIT_MS; waited += 20) {
+		export_gauges(g);
+		if (g->running == 0 && g->waiting == 0 && g->queued == 0)
+			return;
+		nanosleep(&pause, NULL);
+	}
+	ck_abort_msg("exports still running: %lld, %lld waiting, %lld bytes",
+		     g->running, g->waiting, g->queued);
+}
+
+/* The i-th stalled pathway's opening, or its report: one instrument's
+ * long name makes each pathway's line some kilobytes, so that few
+ * events make megabytes of export. */
+static int stall_event(char *out, const char *region, int i, bool report)
+{
+	char name[STALL_NAME_BYTES + 1] = "";
+
+	if (!report)
+		return sprintf(out,
+			       "{\"event_id\":\"%s-%d\",\"type\":"
+			       "\"pathway.opened\",\"patient_id\":\"%s-%d\","
+			       "\"occurred_at\":\"2025-01-02T09:00:00+01:00\","
+			       "\"model\":\"dk\",\"region\":\"%s\",\"unit\":"
+			       "\"gp-1\",\"data\":{\"age\":50}}",
+			       region, i, region, i, region);
+	memset(name, 'x', STALL_NAME_BYTES);
+	return sprintf(out,
+		       "{\"event_id\":\"%s-%d-pro\",\"type\":"
+		       "\"pro.reported\",\"patient_id\":\"%s-%d\","
+		       "\"occurred_at\":\"2025-01-03T09:00:00+01:00\","
+		       "\"data\":{\"instrument\":\"%s\",\"scores\":"
+		       "{\"pain\":5}}}",
+		       region, i, region, i, name);
+}
+
+/* The stalled pathways' openings, or their reports, in batches: one
+ * event a request would take most of the test's time.  A batch of
+ * reports stays under max_body_bytes (4 MiB). */
+static void post_stall_events(const char *region, bool report)
+{
+	const int batch = report ? 500 : 1000;
+	char *body = malloc((size_t)batch * (STALL_NAME_BYTES + 512));
+	struct http_response r;
+
+	ck_assert_ptr_nonnull(body);
+	for (int from = 0; from < STALL_PATHWAYS; from += batch) {
+		int used = sprintf(body, "{\"events\":[");
+		for (int i = from; i < STALL_PATHWAYS && i < from + batch;
+		     i++) {
+			if (i > from)
+				body[used++] = ',';
+			used += stall_event(body + used, region, i, report);
+		}
+		sprintf(body + used, "]}");
+		ck_assert_int_eq(http_request(PORT, "POST", "/v1/events", body,
+					      NULL, &r),
+				 200);
+		ck_assert_msg(strstr(r.body, "\"error\":{") == NULL, "%.500s",
+			      r.body);
+		http_response_free(&r);
+	}
+	free(body);
+}
+
+/* Asks for path and never reads the answer.  The receive buffer is set
+ * small before connecting, as the window the handshake offers follows
+ * it, so the kernel takes little of the answer off the daemon. */
+static int stalled_client(const char *path)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 4096;
+	char req[1024];
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)),
+		0);
+	to.sin_port = htons((uint16_t)PORT);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0);
+	snprintf(req, sizeof(req),
+		 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", path,
+		 http_default_headers);
+	ck_assert(http_send(fd, req, strlen(req), 5000));
+	return fd;
+}
+
+/* Polls until the export waits for its client, which must hold at most
+ * bound bytes in the daemon then; fails when it fetched every row
+ * first.  from is the gauges before the export. */
+static void wait_stalled(const struct export_gauges *from, long long bound)
+{
+	const struct timespec pause = {0, 20 * 1000 * 1000};
+	struct export_gauges g;
+
+	for (int waited = 0; waited < E2E_POLL_LIMIT_MS; waited += 20) {
+		export_gauges(&g);
+		ck_assert_msg(g.rows - from->rows < STALL_PATHWAYS,
+			      "the export fetched all %d rows from the "
+			      "database without waiting for a client that "
+			      "reads nothing (%lld bytes queued in the daemon, "
+			      "%lld exports running)",
+			      STALL_PATHWAYS, g.queued, g.running);
+		ck_assert_msg(g.queued <= bound,
+			      "the daemon holds %lld bytes of the export for "
+			      "a client that reads nothing (at most %lld: two "
+			      "fetches), having fetched %lld rows, waiting: "
+			      "%lld",
+			      g.queued, bound, g.rows - from->rows, g.waiting);
+		if (g.waiting == 1 && g.running == 1)
+			return;
+		nanosleep(&pause, NULL);
+	}
+	ck_abort_msg("the export never waited for its client: %lld running, "
+		     "%lld rows fetched, %lld bytes queued",
+		     g.running, g.rows - from->rows, g.queued);
+}
+
+/* 799f7e3: on_fetched read the length written after textbuf_free had
+ * zeroed it, so it fetched the next rows at once, every time, and an
+ * export to a client that read slowly or not at all piled up in the
+ * daemon (420-580 MB at a million pathways).  The client here reads
+ * nothing: the export must stop with at most a fetch or two in the
+ * daemon's buffers, and end when the client leaves. */
+START_TEST(export_fetches_again_only_after_the_socket_took_the_last_rows)
+{
+	char region[64], path[256];
+	struct export_gauges before, after;
+	struct http_response r;
+	long long lines = 0, longest = 0;
+	int fd;
+
+	e2e_region(region, sizeof(region), "t");
+	post_stall_events(region, false);
+	post_stall_events(region, true);
+	snprintf(path, sizeof(path),
+		 "/v1/export?from=2025-01-01&to=2025-01-31&region=%s", region);
+	/* Read whole, by a client that reads: the longest line is the
+	 * bound's unit. */
+	ck_assert_int_eq(e2e_get(PORT, &r, "%s", path), 200);
+	for (const char *l = r.body, *nl; (nl = strchr(l, '\n')); l = nl + 1) {
+		lines++;
+		if (nl + 1 - l > longest)
+			longest = nl + 1 - l;
+	}
+	http_response_free(&r);
+	ck_assert_int_eq(lines, STALL_PATHWAYS);
+
+	wait_exports_idle(&before);
+	fd = stalled_client(path);
+	wait_stalled(&before, 2 * REGISTRY_FETCH_ROWS * longest + 1024);
+	close(fd);
+	/* Gone, the client's job ends; the daemon serves on. */
+	wait_exports_idle(&after);
+	ck_assert_int_lt(after.rows - before.rows, STALL_PATHWAYS);
+	ck_assert_int_eq(e2e_get(PORT, &r, "/healthz"), 200);
+	http_response_free(&r);
+}
+END_TEST
+
 /* --- the pages -------------------------------------------------------------
  */
 
@@ -1217,6 +1428,9 @@ void e2e_add_stats_tests(Suite *s)
 	tcase_add_test(exports, cli_export_matches_the_daemon);
 	tcase_add_test(exports, export_client_leaving_frees_its_slot);
 	tcase_add_test(exports, a_third_export_is_refused);
+	tcase_add_test(
+		exports,
+		export_fetches_again_only_after_the_socket_took_the_last_rows);
 	suite_add_tcase(s, exports);
 	tcase_add_test(pages, pages_are_served_with_their_headers);
 	tcase_add_test(pages, public_waiting_times);
