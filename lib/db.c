@@ -686,7 +686,9 @@ static char *build_options(const char *conninfo, int statement_timeout_ms,
 	}
 	/* Every statement is planned with its values and the table as it is
 	 * now: a generic plan made on an empty table must not outlive it
-	 * (issue 11: a new installation's first load collapsed). */
+	 * (issue 11: a new installation's first load collapsed).  The group
+	 * transactions alone reuse plans, made with sequential scans off
+	 * (daemon/commit_tx.c). */
 	if (statement_timeout_ms > 0)
 		len = asprintf(&out,
 			       "%s%s-c statement_timeout=%d -c "
