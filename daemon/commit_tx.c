@@ -284,18 +284,7 @@ void commit_tx_start(struct db_conn *conn, void *arg)
 		qsort(g->items, (size_t)g->n, sizeof(g->items[0]), by_patient);
 	gather_keys(g);
 	q[nq++] = (struct db_query){.sql = "BEGIN"};
-	/* Keyed lookups only, however small or unanalysed the tables: the
-	 * plan of the first events of a new installation must be the plan
-	 * of its millionth (issue 11).  With scans off that plan does not
-	 * depend on the values either, so each connection plans a statement
-	 * once: planning it anew at every group, against the 20 indexes of
-	 * pathways, cost the database more than running it (warm events at
-	 * 16 connections 1,328 -> 1,829/s, the pathway cycle 638 -> 1,228/s,
-	 * in one bench run; check_store pins the cached plans). */
-	q[nq++] = (struct db_query){
-		.sql = "SELECT set_config('enable_seqscan', 'off', true), "
-		       "set_config('plan_cache_mode', 'force_generic_plan', "
-		       "true)"};
+	q[nq++] = (struct db_query){.stmt = STMT_GROUP_PLANS};
 	q[nq++] = (struct db_query){
 		.stmt = STMT_LOCK,
 		.nparams = 3,

@@ -7,9 +7,9 @@
  * element with pgarray (quoted), never pasted.
  *
  * Recording a group of events takes two round trips:
- *   1. BEGIN; STMT_LOCK (the group's pathways, FOR UPDATE, in patient
- *      order); STMT_EVENT_LOOKUP (the events already recorded under the
- *      same source and event_id); STMT_HISTORY when a correction needs it.
+ *   1. BEGIN; STMT_GROUP_PLANS; STMT_LOCK (the group's pathways, FOR UPDATE, in
+ * patient order); STMT_EVENT_LOOKUP (the events already recorded under the same
+ * source and event_id); STMT_HISTORY when a correction needs it.
  *   2. the writes of a struct store_group (set-based: one INSERT or UPDATE
  *      for all the group's rows of a table); COMMIT.
  */
@@ -33,6 +33,9 @@ enum store_stmt {
 	 * latest pathway (each NULL when none): those rows, locked,
 	 * STORE_PATHWAY_COLUMNS. */
 	STMT_LOCK,
+	/* First in a group's transaction: its statements keyed lookups only
+	 * (sequential scans off), each planned once per connection. */
+	STMT_GROUP_PLANS,
 	/* $1 sources, $2 event_ids: k (1-based), source, pathway_id, event,
 	 * response, region of each one recorded. */
 	STMT_EVENT_LOOKUP,

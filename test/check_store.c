@@ -244,10 +244,19 @@ START_TEST(hot_statements_plan_by_their_keys_however_stale_the_statistics)
 }
 END_TEST
 
-/* The group transactions reuse one plan per statement and connection
- * (commit_tx.c): the plan made at a new installation's first event, on
- * empty tables, is the one its millionth event runs until an ANALYZE
- * replaces it.  Both must be keyed lookups. */
+static void setting_is(const char *name, const char *value)
+{
+	const char *params[1] = {name};
+	PGresult *res = PQexecParams(conn, "SELECT current_setting($1)", 1,
+				     NULL, params, NULL, NULL, 0);
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
+		      PQerrorMessage(conn));
+	ck_assert_msg(strcmp(PQgetvalue(res, 0, 0), value) == 0,
+		      "%s is %s, not %s", name, PQgetvalue(res, 0, 0), value);
+	PQclear(res);
+}
+
 /* conn becomes a session as setup's on a new database of the schema
  * alone: tables never loaded nor analysed, whatever ran before. */
 static void fresh_database(const char *name)
@@ -268,16 +277,30 @@ static void fresh_database(const char *name)
 	setup_session();
 }
 
+/* The group transactions reuse one plan per statement and connection
+ * (commit_tx.c): the plan made at a new installation's first event, on
+ * empty tables, is the one its millionth event runs until an ANALYZE
+ * replaces it.  Both must be keyed lookups. */
 START_TEST(generic_plans_made_on_empty_tables_stay_keyed)
 {
+	char sql[128];
+
 	fresh_database("generic_plans");
-	exec_ok("SET plan_cache_mode = force_generic_plan");
+	/* In one transaction, as a group's: its settings are local to it. */
+	exec_ok("SET enable_seqscan = on");
+	exec_ok("BEGIN");
+	snprintf(sql, sizeof(sql), "EXECUTE \"%s\"",
+		 store_statements[STMT_GROUP_PLANS - 1].name);
+	exec_ok(sql);
+	setting_is("enable_seqscan", "off");
+	setting_is("plan_cache_mode", "force_generic_plan");
 	check_hot_statements("empty, generic plan");
 	load();
 	check_hot_statements("loaded, the empty table's generic plan");
 	exec_ok("ANALYZE pathways");
 	exec_ok("ANALYZE transitions");
 	check_hot_statements("loaded, analysed, generic plan");
+	exec_ok("COMMIT");
 }
 END_TEST
 
