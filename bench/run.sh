@@ -16,6 +16,8 @@
 #   BENCH_IDLE=1000            idle connections for the memory test
 #   BENCH_POOL_SIZE=           the daemon's pool_size (default: the config's)
 #   BENCH_INGEST_GROUPS=       the daemon's ingest_groups (default: the config's)
+#   BENCH_PG_CONF=             lines added to the cluster's postgresql.conf,
+#                              e.g. "wal_compression = lz4"
 #   BENCH_PERF=1               a perf profile of the warm 16-connection run
 #   BENCH_WRITE_TOKEN=dev-ehr, BENCH_READ_TOKEN=dev-coordinator   bearer tokens
 set -euo pipefail
@@ -35,6 +37,7 @@ read -r -a GET_CONCURRENCY <<<"${BENCH_GET_CONCURRENCY:-16 64}"
 IDLE=${BENCH_IDLE:-1000}
 POOL_SIZE=${BENCH_POOL_SIZE:-}
 INGEST_GROUPS=${BENCH_INGEST_GROUPS:-}
+PG_CONF=${BENCH_PG_CONF:-}
 # The development tokens of config/dev-tokens.conf (loopback only).
 WRITE_TOKEN=${BENCH_WRITE_TOKEN:-dev-ehr}
 READ_TOKEN=${BENCH_READ_TOKEN:-dev-coordinator}
@@ -164,6 +167,7 @@ synchronous_commit = on
 full_page_writes = on
 max_wal_size = 8GB
 checkpoint_timeout = 1h
+$PG_CONF
 CONF
 pg_started=1
 as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 120 -s \
@@ -517,7 +521,7 @@ cat <<EOF
 
 painpath bench  $(date -u '+%Y-%m-%d %H:%M UTC')
   machine     $ncpu CPU ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -r)
-  postgres    $(psql -c 'SHOW server_version'), fsync=$(psql -c 'SHOW fsync'), synchronous_commit=$(psql -c 'SHOW synchronous_commit'), full_page_writes=$(psql -c 'SHOW full_page_writes'), wal_sync_method=$(psql -c 'SHOW wal_sync_method'), shared_buffers=$(psql -c 'SHOW shared_buffers')
+  postgres    $(psql -c 'SHOW server_version'), fsync=$(psql -c 'SHOW fsync'), synchronous_commit=$(psql -c 'SHOW synchronous_commit'), full_page_writes=$(psql -c 'SHOW full_page_writes'), wal_sync_method=$(psql -c 'SHOW wal_sync_method'), shared_buffers=$(psql -c 'SHOW shared_buffers'), wal_compression=$(psql -c 'SHOW wal_compression')
   painpathd   $daemon, pool_size=$pool, ingest_groups=${groups:-default}; every answer after its durable commit
 
 1. Opening a pathway for a new patient, one ~350-byte event per request,
