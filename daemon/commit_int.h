@@ -72,8 +72,9 @@ void commit_count_retry(void);
 /* commit_tx.c: runs a group from its lease to its end. */
 void commit_tx_start(struct db_conn *conn, void *group);
 
-/* Step 1's results, by position: BEGIN, the session setting, then: */
-enum step1 { STEP1_LOCK = 2, STEP1_LOOKUP, STEP1_HISTORY };
+/* Step 1's queries and results, by position; the history only when a
+ * correction needs it. */
+enum step1 { STEP1_BEGIN, STEP1_LOCK, STEP1_LOOKUP, STEP1_HISTORY };
 
 /* commit_resolve.c: decides every running item from step 1's results
  * and adds the writes to g->writes.  False when the writes

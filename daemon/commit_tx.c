@@ -272,8 +272,8 @@ static bool keys_built(const struct group *g)
 void commit_tx_start(struct db_conn *conn, void *arg)
 {
 	struct group *g = arg;
-	struct db_query q[5];
-	int nq = 0;
+	struct db_query q[STEP1_HISTORY + 1];
+	int nq = STEP1_LOOKUP + 1;
 
 	g->conn = conn;
 	if (conn == NULL)
@@ -283,26 +283,27 @@ void commit_tx_start(struct db_conn *conn, void *arg)
 	if (!g->atomic)
 		qsort(g->items, (size_t)g->n, sizeof(g->items[0]), by_patient);
 	gather_keys(g);
-	q[nq++] = (struct db_query){.sql = "BEGIN"};
-	q[nq++] = (struct db_query){.stmt = STMT_GROUP_PLANS};
-	q[nq++] = (struct db_query){
+	q[STEP1_BEGIN] = (struct db_query){.sql = "BEGIN"};
+	q[STEP1_LOCK] = (struct db_query){
 		.stmt = STMT_LOCK,
 		.nparams = 3,
 		.params = {array_or_null(&g->ids),
 			   pgarray_text(&g->open_patients),
 			   array_or_null(&g->latest_patients)}};
-	q[nq++] = (struct db_query){.stmt = STMT_EVENT_LOOKUP,
-				    .nparams = 2,
-				    .params = {pgarray_text(&g->sources),
-					       pgarray_text(&g->events)}};
+	q[STEP1_LOOKUP] =
+		(struct db_query){.stmt = STMT_EVENT_LOOKUP,
+				  .nparams = 2,
+				  .params = {pgarray_text(&g->sources),
+					     pgarray_text(&g->events)}};
 	if (g->wants_history)
 		q[nq++] = (struct db_query){
 			.stmt = STMT_HISTORY,
 			.nparams = 3,
 			.params = {array_or_null(&g->history_ids), NULL,
 				   array_or_null(&g->history_patients)}};
-	if (!keys_built(g) || q[2].params[1] == NULL ||
-	    q[3].params[0] == NULL || q[3].params[1] == NULL)
+	if (!keys_built(g) || q[STEP1_LOCK].params[1] == NULL ||
+	    q[STEP1_LOOKUP].params[0] == NULL ||
+	    q[STEP1_LOOKUP].params[1] == NULL)
 		return group_unavailable(g);
 	if (!db_send(conn, q, nq, on_checked, g))
 		group_unavailable(g);

@@ -163,11 +163,13 @@ static void render_pool(struct textbuf *t, const char *name,
 		"painpath_db_waiting{pool=\"%s\"} %d\n"
 		"painpath_db_connects_total{pool=\"%s\"} %llu\n"
 		"painpath_db_errors_total{pool=\"%s\"} %llu\n"
-		"painpath_db_queries_total{pool=\"%s\"} %llu\n",
+		"painpath_db_queries_total{pool=\"%s\"} %llu\n"
+		"painpath_db_plan_switches_total{pool=\"%s\"} %llu\n",
 		name, st.size, name, st.connected, name, st.leased, name,
 		st.waiting, name, (unsigned long long)st.connects, name,
 		(unsigned long long)st.failures, name,
-		(unsigned long long)st.queries);
+		(unsigned long long)st.queries, name,
+		(unsigned long long)st.plan_switches);
 }
 
 static void render_commits(struct textbuf *t)
@@ -241,7 +243,10 @@ char *metrics_render(const struct app *app)
 		       "# TYPE painpath_db_waiting gauge\n"
 		       "# TYPE painpath_db_connects_total counter\n"
 		       "# TYPE painpath_db_errors_total counter\n"
-		       "# TYPE painpath_db_queries_total counter\n");
+		       "# TYPE painpath_db_queries_total counter\n"
+		       "# HELP painpath_db_plan_switches_total Sessions moved "
+		       "between planning per call and keyed plans.\n"
+		       "# TYPE painpath_db_plan_switches_total counter\n");
 	render_pool(&t, "primary", app->pool);
 	render_pool(&t, "read", app->read_pool);
 	textbuf_printf(&t,

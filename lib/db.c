@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 
 #include <event2/event.h>
@@ -38,6 +39,25 @@ enum conn_state {
 	CONN_BROKEN,	 /* leased but dead: waits for db_release */
 };
 
+/* How a session plans (db.h, struct db_statement). */
+enum plans {
+	PLANS_ANY,	/* a batch that plans nothing */
+	PLANS_PER_CALL, /* the session's settings at connect */
+	PLANS_KEYED,	/* db_plans_keyed_sql */
+	PLANS_UNKNOWN,	/* a switch failed: set it again before relying */
+};
+
+/* Keyed: no plan that reads a whole table or index, whatever the
+ * statistics say; a join is a loop of index lookups (a merge join, chosen
+ * on empty tables, reads all of an index). */
+#define PLANS_SQL(mode, on)                                                    \
+	"SELECT set_config('plan_cache_mode', '" mode "', $1::bool), "         \
+	"set_config('enable_seqscan', '" on "', $1::bool), "                   \
+	"set_config('enable_mergejoin', '" on "', $1::bool), "                 \
+	"set_config('enable_hashjoin', '" on "', $1::bool)"
+const char db_plans_keyed_sql[] = PLANS_SQL("force_generic_plan", "off");
+static const char plans_per_call_sql[] = PLANS_SQL("force_custom_plan", "on");
+
 enum lease_state {
 	LEASE_NEW,
 	LEASE_WAITING, /* queued for a connection, timer = acquire timeout */
@@ -60,9 +80,11 @@ struct db_conn {
 	struct db_pool *pool;
 	PGconn *pg;
 	enum conn_state state;
-	bool attempted; /* first connect attempt has finished */
-	bool flushing;	/* PQflush returned 1: more to send */
-	int backoff_ms; /* delay before the next connect attempt */
+	bool attempted;	  /* first connect attempt has finished */
+	bool flushing;	  /* PQflush returned 1: more to send */
+	enum plans plans; /* the session's, outside a transaction */
+	bool switching;	  /* a switch of plans leads the batch in flight */
+	int backoff_ms;	  /* delay before the next connect attempt */
 	struct event *timer;
 	struct event *poll_ev; /* while connecting: fd and direction vary */
 	struct event *rev;
@@ -103,6 +125,7 @@ struct db_pool {
 	uint64_t connects;
 	uint64_t failures;
 	uint64_t queries;
+	uint64_t plan_switches;
 	char last_error[256];
 };
 
@@ -327,6 +350,8 @@ static void conn_close_pg(struct db_conn *conn)
 		conn->results[i] = NULL;
 	}
 	conn->flushing = false;
+	conn->switching = false;
+	conn->plans = PLANS_PER_CALL;
 	conn->cb = NULL;
 	conn->arg = NULL;
 }
@@ -427,6 +452,7 @@ static void conn_start_prepare(struct db_conn *conn)
 		event_free(conn->poll_ev);
 	conn->poll_ev = NULL;
 	conn_set_state(conn, CONN_PREPARING);
+	conn->plans = PLANS_PER_CALL;
 	if (PQsetnonblocking(pg, 1) != 0 || PQenterPipelineMode(pg) != 1)
 		goto fail;
 	conn->rev = event_new(pool->base, fd, EV_READ | EV_PERSIST,
@@ -539,6 +565,21 @@ static void conn_take_result(struct db_conn *conn, PGresult *res)
 	PQclear(res);
 }
 
+/* The results of a switch of plans, which has a sync of its own: the
+ * caller's batch starts after it. */
+static void conn_take_switch(struct db_conn *conn, PGresult *res)
+{
+	if (res == NULL)
+		return;
+	if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+		conn->switching = false;
+	} else if (!db_result_ok(res)) {
+		log_warning("db", "planning settings: %s", DB_WHY(res));
+		conn->plans = PLANS_UNKNOWN;
+	}
+	PQclear(res);
+}
+
 static void conn_deliver(struct db_conn *conn)
 {
 	PGresult *res[DB_MAX_BATCH];
@@ -607,6 +648,10 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	while (!PQisBusy(conn->pg)) {
 		res = PQgetResult(conn->pg);
+		if (conn->switching) {
+			conn_take_switch(conn, res);
+			continue;
+		}
 		if (!res) {
 			/* End of one query's results; more NULLs than
 			 * queries means libpq has nothing left for us. */
@@ -684,11 +729,8 @@ static char *build_options(const char *conninfo, int statement_timeout_ms,
 		if (!strcmp(o->keyword, "options") && o->val)
 			user = o->val;
 	}
-	/* Every statement is planned with its values and the table as it is
-	 * now: a generic plan made on an empty table must not outlive it
-	 * (issue 11: a new installation's first load collapsed).  The group
-	 * transactions alone reuse plans, made with sequential scans off
-	 * (daemon/commit_tx.c). */
+	/* A session starts planning per call (db.h): a generic plan made on
+	 * an empty table must not outlive it. */
 	if (statement_timeout_ms > 0)
 		len = asprintf(&out,
 			       "%s%s-c statement_timeout=%d -c "
@@ -776,6 +818,7 @@ struct db_pool *db_pool_new(struct event_base *base,
 	for (i = 0; i < n; i++) {
 		pool->stmts[i].name = strdup(config->statements[i].name);
 		pool->stmts[i].sql = strdup(config->statements[i].sql);
+		pool->stmts[i].keyed = config->statements[i].keyed;
 		pool->nstmts++;
 		if (!pool->stmts[i].name || !pool->stmts[i].sql)
 			goto fail;
@@ -853,6 +896,7 @@ void db_pool_stats(const struct db_pool *pool, struct db_pool_stats *out)
 	out->connects = pool->connects;
 	out->failures = pool->failures;
 	out->queries = pool->queries;
+	out->plan_switches = pool->plan_switches;
 }
 
 void db_acquire(struct db_pool *pool, db_lease_cb cb, void *arg)
@@ -887,6 +931,66 @@ void db_acquire(struct db_pool *pool, db_lease_cb cb, void *arg)
 	}
 }
 
+/* Statements that only steer the transaction: no table is planned. */
+static bool controls_transaction(const char *sql)
+{
+	static const char *const verbs[] = {
+		"BEGIN",     "COMMIT",	"ROLLBACK", "SET LOCAL ",
+		"SAVEPOINT", "RELEASE", NULL};
+
+	for (int i = 0; verbs[i] != NULL; i++)
+		if (strncasecmp(sql, verbs[i], strlen(verbs[i])) == 0)
+			return true;
+	return false;
+}
+
+/* Keyed only when every query that plans is keyed. */
+static enum plans batch_plans(const struct db_pool *pool,
+			      const struct db_query *queries, int n)
+{
+	enum plans want = PLANS_ANY;
+
+	for (int i = 0; i < n; i++) {
+		const struct db_query *q = &queries[i];
+		if (q->stmt ? !pool->stmts[q->stmt - 1].keyed
+			    : !controls_transaction(q->sql))
+			return PLANS_PER_CALL;
+		if (q->stmt)
+			want = PLANS_KEYED;
+	}
+	return want;
+}
+
+/*
+ * Queues, ahead of a batch and with a sync of its own, the settings the
+ * batch plans with, when the session has others.  Outside a transaction
+ * the switch is the session's and commits on its own, whatever the batch
+ * does.  Inside one it is local to it, and only towards planning per
+ * call: a keyed statement planned per call is merely slower, a statement
+ * planned without sequential scans and without its values may be far
+ * slower.
+ */
+static bool conn_queue_plans(struct db_conn *conn, enum plans want)
+{
+	bool in_transaction = PQtransactionStatus(conn->pg) != PQTRANS_IDLE;
+	const char *local[1] = {in_transaction ? "true" : "false"};
+
+	if (want == PLANS_ANY || want == conn->plans ||
+	    (in_transaction && want == PLANS_KEYED))
+		return true;
+	if (!PQsendQueryParams(conn->pg,
+			       want == PLANS_KEYED ? db_plans_keyed_sql
+						   : plans_per_call_sql,
+			       1, NULL, local, NULL, NULL, 0) ||
+	    PQpipelineSync(conn->pg) != 1)
+		return false;
+	conn->switching = true;
+	if (!in_transaction)
+		conn->plans = want;
+	conn->pool->plan_switches++;
+	return true;
+}
+
 bool db_send(struct db_conn *conn, const struct db_query *queries, int n,
 	     db_result_cb cb, void *arg)
 {
@@ -904,6 +1008,8 @@ bool db_send(struct db_conn *conn, const struct db_query *queries, int n,
 		    q->nparams > DB_MAX_PARAMS)
 			goto out;
 	}
+	if (!conn_queue_plans(conn, batch_plans(conn->pool, queries, n)))
+		goto broken;
 	for (i = 0; i < n; i++) {
 		q = &queries[i];
 		if (q->stmt)

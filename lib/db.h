@@ -31,11 +31,26 @@ struct db_conn;
 #define DB_MAX_PARAMS 64
 #define DB_MAX_BATCH  256
 
-/* A statement every connection prepares right after connecting. */
+/*
+ * A statement every connection prepares right after connecting.
+ *
+ * How it is planned: by default with its values and the tables as they are
+ * now, at every call, so that a plan made on an empty table never outlives
+ * it (issue 11: a new installation's first load collapsed).  A keyed
+ * statement finds its rows by an index key whatever the tables hold; it is
+ * planned once per connection, with sequential scans off, and the plan
+ * reused: planning a lookup anew against every index of a table cost the
+ * database more than running it.  The pool switches a session between the
+ * two modes when a batch needs the other one (db_plans_keyed_sql).
+ */
 struct db_statement {
 	const char *name;
 	const char *sql;
+	bool keyed;
 };
+
+/* The settings of a session running keyed statements; $1 is is_local. */
+extern const char db_plans_keyed_sql[];
 
 struct db_pool_config {
 	const char *conninfo;	  /* libpq conninfo; multi-host allowed */
@@ -52,7 +67,9 @@ struct db_pool_config {
 
 /* One query of a batch: a prepared statement by its id (1-based index
  * into the pool's statement table), or ad-hoc SQL when stmt is 0.
- * params[i] NULL means SQL NULL.  Text format both ways. */
+ * params[i] NULL means SQL NULL.  Text format both ways.  Ad-hoc SQL is
+ * planned per call, unless it only controls the transaction (BEGIN,
+ * COMMIT, ROLLBACK, SET LOCAL, ...), which plans nothing. */
 struct db_query {
 	int stmt;
 	const char *sql;
@@ -68,6 +85,7 @@ struct db_pool_stats {
 	uint64_t connects; /* successful connects, including reconnects */
 	uint64_t failures; /* failed connects and broken connections */
 	uint64_t queries;
+	uint64_t plan_switches; /* sessions moved between planning modes */
 };
 
 /* conn is NULL when the database is unavailable (no connection up, the

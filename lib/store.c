@@ -122,7 +122,10 @@
 
 #define REGIONS(n) "($" #n "::text[] IS NULL OR region = ANY ($" #n "::text[]))"
 
-#define STMT(id, sql) [id - 1] = {#id, sql}
+#define STMT(id, sql) [id - 1] = {#id, sql, false}
+/* Finds its rows by index keys, whatever the tables hold (db.h): planned
+ * once per connection.  check_store pins each one's plan. */
+#define KEYED(id, sql) [id - 1] = {#id, sql, true}
 
 /* clang-format off */
 /* One rule's running and overdue clocks (each model's today from m). */
@@ -303,65 +306,53 @@ const char store_fhir_count_sql[] =
 const struct db_statement store_statements[] = {
 	/* Rows are locked in patient order, the same in every group of
 	 * every daemon, so groups never deadlock on each other. */
-	STMT(STMT_LOCK,
-	     "SELECT " LOCK_COLUMNS " FROM pathways WHERE pathway_id IN "
-	     "(" FOUND_PATHWAYS ") ORDER BY patient_id, pathway_id FOR "
-	     "UPDATE"),
-	/* Keyed lookups only, however small or unanalysed the tables: the
-	 * plan of the first events of a new installation must be the plan
-	 * of its millionth (issue 11).  With scans off that plan does not
-	 * depend on the values either, so each connection plans a statement
-	 * once: planning it anew at every group, against the 20 indexes of
-	 * pathways, cost the database more than running it (warm events at
-	 * 16 connections 1,328 -> 1,829/s, the pathway cycle 638 -> 1,228/s,
-	 * in one bench run; check_store pins the cached plans).  Local to
-	 * the transaction: every other statement plans with its values. */
-	STMT(STMT_GROUP_PLANS,
-	     "SELECT set_config('enable_seqscan', 'off', true), "
-	     "set_config('plan_cache_mode', 'force_generic_plan', true)"),
+	KEYED(STMT_LOCK,
+	      "SELECT " LOCK_COLUMNS " FROM pathways WHERE pathway_id IN "
+	      "(" FOUND_PATHWAYS ") ORDER BY patient_id, pathway_id FOR "
+	      "UPDATE"),
 	/* After the lock in the same pipeline: a concurrent post of the same
 	 * event that committed while we waited is seen here. */
-	STMT(STMT_EVENT_LOOKUP,
-	     "SELECT k.i, t.source, t.pathway_id, t.event, t.response, "
-	     "p.region FROM unnest($1::text[], $2::text[]) WITH ORDINALITY "
-	     "AS k(source, event_id, i) JOIN transitions t ON t.event_id = "
-	     "k.event_id AND t.source IN (k.source, '') JOIN pathways p ON "
-	     "p.pathway_id = t.pathway_id ORDER BY k.i, t.source DESC"),
-	STMT(STMT_HISTORY,
-	     "SELECT pathway_id, seq, source, event_id, event, " MS(
-		     "recorded_at") " FROM transitions WHERE pathway_id IN "
-				    "(" FOUND_PATHWAYS ") ORDER BY "
-				    "pathway_id, seq"),
-	STMT(STMT_PATHWAY_INSERT, INSERT_SQL("pathways", PATHWAY_WRITE)),
-	STMT(STMT_PATHWAY_UPDATE, PATHWAY_UPDATE_SQL),
-	STMT(STMT_TRANSITION_INSERT,
-	     INSERT_SQL("transitions", TRANSITION_WRITE)),
+	KEYED(STMT_EVENT_LOOKUP,
+	      "SELECT k.i, t.source, t.pathway_id, t.event, t.response, "
+	      "p.region FROM unnest($1::text[], $2::text[]) WITH ORDINALITY "
+	      "AS k(source, event_id, i) JOIN transitions t ON t.event_id = "
+	      "k.event_id AND t.source IN (k.source, '') JOIN pathways p ON "
+	      "p.pathway_id = t.pathway_id ORDER BY k.i, t.source DESC"),
+	KEYED(STMT_HISTORY,
+	      "SELECT pathway_id, seq, source, event_id, event, " MS(
+		      "recorded_at") " FROM transitions WHERE pathway_id IN "
+				     "(" FOUND_PATHWAYS ") ORDER BY "
+				     "pathway_id, seq"),
+	KEYED(STMT_PATHWAY_INSERT, INSERT_SQL("pathways", PATHWAY_WRITE)),
+	KEYED(STMT_PATHWAY_UPDATE, PATHWAY_UPDATE_SQL),
+	KEYED(STMT_TRANSITION_INSERT,
+	      INSERT_SQL("transitions", TRANSITION_WRITE)),
 	/* Any constant: the only advisory lock the schema's users take. */
-	STMT(STMT_NOTIFICATION_ORDER, "SELECT pg_advisory_xact_lock(3170003)"),
-	STMT(STMT_NOTIFICATION_INSERT,
-	     INSERT_SQL("notifications", NOTIFICATION_WRITE)),
-	STMT(STMT_PATHWAY_GET,
-	     "SELECT doc, patient_id, region FROM pathways WHERE pathway_id = "
-	     "$1 AND " REGIONS(2)),
+	KEYED(STMT_NOTIFICATION_ORDER, "SELECT pg_advisory_xact_lock(3170003)"),
+	KEYED(STMT_NOTIFICATION_INSERT,
+	      INSERT_SQL("notifications", NOTIFICATION_WRITE)),
+	KEYED(STMT_PATHWAY_GET,
+	      "SELECT doc, patient_id, region FROM pathways WHERE pathway_id = "
+	      "$1 AND " REGIONS(2)),
 	/* The corrections are gathered once, not looked up per row: a long
 	 * history is a thousand rows. */
-	STMT(STMT_PATHWAY_TRANSITIONS,
-	     "WITH c AS (SELECT corrects, json_agg(event_id ORDER BY seq) "
-	     "FILTER (WHERE type = 'event.corrected') AS corrected_by, "
-	     "min(event_id) FILTER (WHERE type = 'event.retracted') AS "
-	     "retracted_by FROM transitions WHERE pathway_id = $1 AND "
-	     "corrects IS NOT NULL GROUP BY corrects) "
-	     "SELECT t.seq, coalesce(t.doc, (t.response::json -> "
-	     "'transition')::text), c.corrected_by::text, c.retracted_by, "
-	     "p.patient_id, p.region FROM transitions t "
-	     "JOIN pathways p USING (pathway_id) LEFT JOIN c ON c.corrects = "
-	     "t.seq WHERE t.pathway_id = $1 AND "
-	     "($2::text[] IS NULL OR p.region = ANY ($2::text[])) ORDER BY "
-	     "t.seq"),
-	STMT(STMT_PATIENT_PATHWAYS,
-	     "SELECT doc, region FROM pathways WHERE patient_id = $1 "
-	     "AND " REGIONS(
-		     2) " ORDER BY closed_at IS NOT NULL, opened_at DESC"),
+	KEYED(STMT_PATHWAY_TRANSITIONS,
+	      "WITH c AS (SELECT corrects, json_agg(event_id ORDER BY seq) "
+	      "FILTER (WHERE type = 'event.corrected') AS corrected_by, "
+	      "min(event_id) FILTER (WHERE type = 'event.retracted') AS "
+	      "retracted_by FROM transitions WHERE pathway_id = $1 AND "
+	      "corrects IS NOT NULL GROUP BY corrects) "
+	      "SELECT t.seq, coalesce(t.doc, (t.response::json -> "
+	      "'transition')::text), c.corrected_by::text, c.retracted_by, "
+	      "p.patient_id, p.region FROM transitions t "
+	      "JOIN pathways p USING (pathway_id) LEFT JOIN c ON c.corrects = "
+	      "t.seq WHERE t.pathway_id = $1 AND "
+	      "($2::text[] IS NULL OR p.region = ANY ($2::text[])) ORDER BY "
+	      "t.seq"),
+	KEYED(STMT_PATIENT_PATHWAYS,
+	      "SELECT doc, region FROM pathways WHERE patient_id = $1 "
+	      "AND " REGIONS(
+		      2) " ORDER BY closed_at IS NOT NULL, opened_at DESC"),
 	STMT(STMT_NOTIFICATIONS_AFTER,
 	     "SELECT coalesce(json_agg(jsonb_build_object('notification_id', "
 	     "notification_id::text, 'created_at', to_char(created_at AT "
@@ -380,10 +371,10 @@ const struct db_statement store_statements[] = {
 	     "* FROM audit_log WHERE patient_ids @> ARRAY[$1::text] AND "
 	     "($3::text[] IS NULL OR regions <@ $3::text[]) ORDER BY "
 	     "audit_id DESC LIMIT $2::int) a"),
-	STMT(STMT_AUDIT_INSERT,
-	     "INSERT INTO audit_log (token_id, method, route, uri, "
-	     "patient_ids, remote, status, regions) VALUES ($1, $2, $3, $4, "
-	     "$5::text[], $6, $7::int, $8::text[])"),
+	KEYED(STMT_AUDIT_INSERT,
+	      "INSERT INTO audit_log (token_id, method, route, uri, "
+	      "patient_ids, remote, status, regions) VALUES ($1, $2, $3, $4, "
+	      "$5::text[], $6, $7::int, $8::text[])"),
 	STMT(STMT_VERIFY_PAGE,
 	     "SELECT " LOCK_COLUMNS
 	     ", due_transit::text, due_assessment::text, "
@@ -407,17 +398,15 @@ const struct db_statement store_statements[] = {
 	 * the table: 1.5-2.8 s at a million pathways, every 30 s); the
 	 * paused waits from their own partial index. */
 	STMT(STMT_METRICS_CLOCKS, METRICS_CLOCKS_SQL),
-	STMT(STMT_FHIR_VIEW, FHIR_VIEW_WHERE("p.pathway_id = $1")),
-	STMT(STMT_FHIR_VIEW_HASH, FHIR_VIEW_WHERE(FHIR_HASH " = $1")),
-	STMT(STMT_FHIR_VIEW_OPEN,
-	     FHIR_VIEW_WHERE("p.patient_id = $1 AND p.closed_at IS NULL")),
-	STMT(STMT_FHIR_VIEWS,
-	     "SELECT " FHIR_VIEW_COLUMNS ", NULL::text FROM pathways p WHERE "
-	     "(p.pathway_id = ANY ($1::text[]) OR (p.patient_id = ANY "
-	     "($2::text[]) AND p.closed_at IS NULL) OR " FHIR_HASH " = ANY "
-	     "($4::text[])) AND ($3::text[] IS NULL OR p.region = ANY "
-	     "($3::text[])) ORDER BY p.pathway_id"),
-	STMT(STMT_FHIR_CONTEXT, "SELECT $1::text"),
+	KEYED(STMT_FHIR_VIEW, FHIR_VIEW_WHERE("p.pathway_id = $1")),
+	KEYED(STMT_FHIR_VIEW_HASH, FHIR_VIEW_WHERE(FHIR_HASH " = $1")),
+	KEYED(STMT_FHIR_VIEWS,
+	      "SELECT " FHIR_VIEW_COLUMNS ", NULL::text FROM pathways p WHERE "
+	      "(p.pathway_id = ANY ($1::text[]) OR (p.patient_id = ANY "
+	      "($2::text[]) AND p.phase <> 'closed') OR " FHIR_HASH " = ANY "
+	      "($4::text[])) AND ($3::text[] IS NULL OR p.region = ANY "
+	      "($3::text[])) ORDER BY p.pathway_id"),
+	KEYED(STMT_FHIR_CONTEXT, "SELECT $1::text"),
 	STMT(STMT_SUB_INSERT,
 	     "INSERT INTO fhir_subscriptions (subscription_id, resource_type, "
 	     "criteria, patients, units, statuses, endpoint, full_payload, "
@@ -467,8 +456,8 @@ const struct db_statement store_statements[] = {
 	     "DELETE FROM outbox WHERE outbox_id IN (SELECT outbox_id FROM "
 	     "outbox WHERE delivered_at < now() - interval '1 day' LIMIT "
 	     "1000)"),
-	STMT(STMT_OUTBOX_INSERT, OUTBOX_INSERT_SQL),
-	{NULL, NULL},
+	KEYED(STMT_OUTBOX_INSERT, OUTBOX_INSERT_SQL),
+	{NULL, NULL, false},
 };
 
 /* --- reading a row

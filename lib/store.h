@@ -7,9 +7,9 @@
  * element with pgarray (quoted), never pasted.
  *
  * Recording a group of events takes two round trips:
- *   1. BEGIN; STMT_GROUP_PLANS; STMT_LOCK (the group's pathways, FOR UPDATE, in
- * patient order); STMT_EVENT_LOOKUP (the events already recorded under the same
- * source and event_id); STMT_HISTORY when a correction needs it.
+ *   1. BEGIN; STMT_LOCK (the group's pathways, FOR UPDATE, in patient order);
+ *      STMT_EVENT_LOOKUP (the events already recorded under the same source
+ *      and event_id); STMT_HISTORY when a correction needs it.
  *   2. the writes of a struct store_group (set-based: one INSERT or UPDATE
  *      for all the group's rows of a table); COMMIT.
  */
@@ -33,9 +33,6 @@ enum store_stmt {
 	 * latest pathway (each NULL when none): those rows, locked,
 	 * STORE_PATHWAY_COLUMNS. */
 	STMT_LOCK,
-	/* First in a group's transaction: its statements keyed lookups only
-	 * (sequential scans off), each planned once per connection. */
-	STMT_GROUP_PLANS,
 	/* $1 sources, $2 event_ids: k (1-based), source, pathway_id, event,
 	 * response, region of each one recorded. */
 	STMT_EVENT_LOOKUP,
@@ -87,10 +84,9 @@ enum store_stmt {
 	 * A pathway as FHIR renders it: doc, transitions (json array, seq
 	 * order), patient_id, region, model, and $3 echoed back (the render
 	 * function's context).  $2 the token's regions or NULL.  By $1: the
-	 * pathway id; the hash of a "pw.h" id; the patient's open one. */
+	 * pathway id; the hash of a "pw.h" id. */
 	STMT_FHIR_VIEW,
 	STMT_FHIR_VIEW_HASH,
-	STMT_FHIR_VIEW_OPEN,
 	/* $1 pathway ids, $2 patients whose open pathway, $3 regions, $4
 	 * hashes of "pw.h" ids (text[] each, NULL for none): the same
 	 * columns, a row per pathway. */

@@ -22,13 +22,20 @@ static struct pg_instance pg;
 static bool pg_ok;
 
 /* Statement ids: 1-based positions in the table below. */
-enum { ECHO = 1, ADD, COUNT_T };
+enum { ECHO = 1, ADD, COUNT_T, PLANS_KEYED, PLANS_PER_CALL, DIVIDE_KEYED };
+
+#define SHOW_PLANS                                                             \
+	"SELECT current_setting('plan_cache_mode') || ' ' || "                 \
+	"current_setting('enable_seqscan')"
 
 static const struct db_statement statements[] = {
-	{"echo", "SELECT $1::text"},
-	{"add", "SELECT $1::int + $2::int"},
-	{"count_t", "SELECT count(*) FROM db_t"},
-	{NULL, NULL},
+	{"echo", "SELECT $1::text", false},
+	{"add", "SELECT $1::int + $2::int", false},
+	{"count_t", "SELECT count(*) FROM db_t", false},
+	{"plans_keyed", SHOW_PLANS, true},
+	{"plans_per_call", SHOW_PLANS, false},
+	{"divide_keyed", "SELECT 1 / $1::int", true},
+	{NULL, NULL, false},
 };
 
 static void pg_setup(void)
@@ -366,6 +373,93 @@ START_TEST(test_session_settings)
 	call_run(&c);
 	ck_assert_str_eq(val(&c, 0), "painpathd");
 	call_clear(&c);
+	db_pool_free(c.pool);
+	loop_done(&lp);
+}
+END_TEST
+
+/* How the session plans, as seen by a batch of q (the last query's first
+ * value), and how many switches the pool has made so far. */
+static const char *plans_seen(struct call *c, const struct db_query *q, int n,
+			      uint64_t *switches)
+{
+	static char seen[64];
+	struct db_pool_stats st;
+
+	call_clear(c);
+	c->q = q;
+	c->n = n;
+	call_run(c);
+	ck_assert_int_eq(c->nres, n);
+	snprintf(seen, sizeof(seen), "%s", val(c, n - 1));
+	db_pool_stats(c->pool, &st);
+	*switches = st.plan_switches;
+	return seen;
+}
+
+/* A session plans per call until a batch of keyed statements needs it
+ * keyed (db.h), and switches only when a batch needs the other mode.  A
+ * switch outside a transaction is the session's and survives the batch
+ * failing; one inside a transaction ends with it. */
+START_TEST(test_plans_follow_the_batch)
+{
+	struct db_pool_config cfg = base_config(1);
+	const struct db_query keyed = {.stmt = PLANS_KEYED},
+			      per_call = {.stmt = PLANS_PER_CALL},
+			      adhoc = {.sql = SHOW_PLANS},
+			      begin = {.sql = "BEGIN"},
+			      rollback = {.sql = "ROLLBACK"},
+			      fails = {.stmt = DIVIDE_KEYED,
+				       .nparams = 1,
+				       .params = {"0"}};
+	const struct db_query begin_keyed[] = {begin, keyed},
+			      keyed_then_fails[] = {keyed, fails};
+	const char *const generic = "force_generic_plan off";
+	const char *const custom = "force_custom_plan on";
+	struct loop lp;
+	struct call c = {0};
+	uint64_t n;
+
+	loop_init(&lp);
+	c.lp = &lp;
+	c.pool = pool_up(&lp, &cfg);
+	ck_assert_str_eq(plans_seen(&c, &per_call, 1, &n), custom);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_str_eq(plans_seen(&c, &keyed, 1, &n), generic);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(plans_seen(&c, &keyed, 1, &n), generic);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(plans_seen(&c, &adhoc, 1, &n), custom);
+	ck_assert_uint_eq(n, 2);
+
+	/* Inside a transaction: per call for its rest, keyed after it. */
+	c.keep = true;
+	ck_assert_str_eq(plans_seen(&c, begin_keyed, 2, &n), generic);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(plans_seen(&c, &per_call, 1, &n), custom);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(plans_seen(&c, &keyed, 1, &n), custom);
+	call_clear(&c);
+	c.q = &rollback;
+	c.n = 1;
+	call_run(&c);
+	ck_assert_str_eq(plans_seen(&c, &keyed, 1, &n), generic);
+	ck_assert_uint_eq(n, 4);
+
+	/* The batch fails; the switch before it stands. */
+	ck_assert_str_eq(plans_seen(&c, &per_call, 1, &n), custom);
+	ck_assert_uint_eq(n, 5);
+	call_clear(&c);
+	c.q = keyed_then_fails;
+	c.n = 2;
+	call_run(&c);
+	ck_assert_int_eq(c.nres, 2);
+	ck_assert_str_eq(val(&c, 0), generic);
+	ck_assert_str_eq(db_result_sqlstate(c.res[1]), "22012");
+	ck_assert_str_eq(plans_seen(&c, &keyed, 1, &n), generic);
+	ck_assert_uint_eq(n, 6);
+	call_clear(&c);
+	db_release(c.conn);
 	db_pool_free(c.pool);
 	loop_done(&lp);
 }
@@ -1105,6 +1199,7 @@ Suite *db_suite(void)
 	tcase_add_test(tc, test_bad_arguments);
 	tcase_add_test(tc, test_batch_in_order);
 	tcase_add_test(tc, test_session_settings);
+	tcase_add_test(tc, test_plans_follow_the_batch);
 	tcase_add_test(tc, test_conninfo_forms);
 	tcase_add_test(tc, test_error_aborts_rest_of_batch);
 	tcase_add_test(tc, test_send_rules);

@@ -388,6 +388,10 @@ START_TEST(coordinator_reads_can_go_to_a_replica)
 	 * primary (a standby refuses writes). */
 	ck_assert(metric(d.port, "painpath_db_queries_total{pool=\"read\"} ") >
 		  0);
+	/* A read by id is keyed: the standby's session planned it so. */
+	ck_assert(metric(d.port,
+			 "painpath_db_plan_switches_total{pool=\"read\"} ") >
+		  0);
 	char *audited =
 		harness_psql(&primary, "SELECT count(*) FROM audit_log WHERE "
 				       "route = '/v1/pathways/:id'");

@@ -1,13 +1,13 @@
 /*
  * check_store: the store's statements against a real PostgreSQL, planned
- * as the daemon plans them (custom plans, plan_cache_mode =
- * force_custom_plan).  Issue 11: a new installation's first load collapsed
- * because a plan chosen on an empty table scanned every open pathway until
- * autovacuum analysed the table.  No plan of the hot path may depend on
+ * as the daemon plans them.  Issue 11: a new installation's first load
+ * collapsed because a plan chosen on an empty table scanned every open
+ * pathway until autovacuum analysed the table.  A keyed statement is
+ * planned once per connection (db.h), so its plan must not depend on
  * statistics being current: on an empty table, on a loaded table never
- * analysed, and on an analysed one, each statement reaches its rows by the
- * keys it names -- no sequential scan of pathways or transitions, no index
- * but the ones listed.
+ * analysed, and on an analysed one, it reaches its rows by the keys it
+ * names -- no sequential scan, no index scanned whole, no index but the
+ * ones listed.
  */
 #include <check.h>
 #include <stdio.h>
@@ -94,9 +94,14 @@ static void setup_session(void)
 	/* As a fresh installation: nothing analyses behind the test's back. */
 	exec_ok("ALTER TABLE pathways SET (autovacuum_enabled = false)");
 	exec_ok("ALTER TABLE transitions SET (autovacuum_enabled = false)");
-	exec_ok("SET plan_cache_mode = force_custom_plan");
-	/* As the daemon's group transactions (commit_tx.c). */
-	exec_ok("SET enable_seqscan = off");
+	/* As a pooled session before its keyed statements (db.c). */
+	const char *session[1] = {"false"};
+	PGresult *res = PQexecParams(conn, db_plans_keyed_sql, 1, NULL, session,
+				     NULL, NULL, 0);
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
+		      PQerrorMessage(conn));
+	PQclear(res);
 	prepare_all(conn);
 }
 
@@ -152,20 +157,46 @@ static bool allowed(const char *index, const char *const *list)
 	return false;
 }
 
-/* EXPLAIN (FORMAT JSON) EXECUTE of a prepared statement with literal
- * parameters; fails the test on a scan of pathways or transitions or an
- * index not in the list. */
-static void check_plan(const char *when, enum store_stmt id, const char *args,
-		       const char *const *indexes)
+/* "NULL, NULL, ..." for each parameter of a prepared statement: a generic
+ * plan does not depend on the values. */
+static void null_args(const char *name, char *out, size_t cap)
 {
-	char sql[4096];
+	const char *params[1] = {name};
+	PGresult *res = PQexecParams(conn,
+				     "SELECT cardinality(parameter_types) FROM "
+				     "pg_prepared_statements WHERE name = $1",
+				     1, NULL, params, NULL, NULL, 0);
+	int n;
+	size_t used = 0;
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK &&
+			      PQntuples(res) == 1,
+		      "%s: %s", name, PQerrorMessage(conn));
+	n = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	out[0] = '\0';
+	for (int i = 0; i < n; i++)
+		used += (size_t)snprintf(out + used, cap - used, "%sNULL",
+					 i ? ", " : "");
+	ck_assert_uint_lt(used, cap);
+}
+
+/* EXPLAIN (FORMAT JSON) EXECUTE of a prepared statement: fails the test
+ * on a sequential scan, on an index scanned without a condition (all of
+ * it) unless it is the one named whole, or on an index not in the list. */
+static void check_plan(const char *when, enum store_stmt id,
+		       const char *const *indexes, const char *whole)
+{
+	const char *name = store_statements[id - 1].name;
+	char sql[4096], args[1024];
 	PGresult *res;
 	json_t *plan, *all = json_array();
 	size_t i;
 	json_t *node;
 
-	snprintf(sql, sizeof(sql), "EXPLAIN (FORMAT JSON) EXECUTE \"%s\"(%s)",
-		 store_statements[id - 1].name, args);
+	null_args(name, args, sizeof(args));
+	snprintf(sql, sizeof(sql), "EXPLAIN (FORMAT JSON) EXECUTE \"%s\"%s%s%s",
+		 name, *args ? "(" : "", args, *args ? ")" : "");
 	res = PQexec(conn, sql);
 	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
 		      PQerrorMessage(conn));
@@ -181,68 +212,67 @@ static void check_plan(const char *when, enum store_stmt id, const char *args,
 			json_object_get(node, "Relation Name"));
 		const char *index =
 			json_string_value(json_object_get(node, "Index Name"));
-		ck_assert_msg(!(strcmp(type, "Seq Scan") == 0 && rel &&
-				(strcmp(rel, "pathways") == 0 ||
-				 strcmp(rel, "transitions") == 0)),
-			      "%s, %s: a sequential scan of %s",
-			      store_statements[id - 1].name, when, rel);
+		ck_assert_msg(strcmp(type, "Seq Scan") != 0,
+			      "%s, %s: a sequential scan of %s", name, when,
+			      rel);
 		ck_assert_msg(index == NULL || allowed(index, indexes),
-			      "%s, %s: uses index %s",
-			      store_statements[id - 1].name, when, index);
+			      "%s, %s: uses index %s", name, when, index);
+		ck_assert_msg(
+			index == NULL || json_object_get(node, "Index Cond") ||
+				(whole && strcmp(index, whole) == 0),
+			"%s, %s: scans all of index %s", name, when, index);
 	}
 	json_decref(all);
 	json_decref(plan);
 }
 
-/* The group's pathway update (the session has the group transaction's
- * settings, set above): each row by its key.  Its 43 column arrays are
- * NULL here; the plan is what matters. */
-static void check_group_update(const char *when)
+/* Every keyed statement (store.c) and the indexes it may reach its rows
+ * by. */
+static const struct keyed_plan {
+	enum store_stmt id;
+	const char *indexes[5];
+	const char *whole; /* an index it may read all of */
+} keyed_plans[] = {
+	{.id = STMT_LOCK,
+	 .indexes = {"pathways_pkey", "pathways_one_open_per_patient",
+		     "pathways_patient"}},
+	{.id = STMT_EVENT_LOOKUP,
+	 .indexes = {"transitions_source_event_id", "pathways_pkey"}},
+	{.id = STMT_HISTORY,
+	 .indexes = {"transitions_pkey", "pathways_pkey", "pathways_patient"}},
+	{.id = STMT_PATHWAY_INSERT, .indexes = {NULL}},
+	{.id = STMT_PATHWAY_UPDATE, .indexes = {"pathways_pkey"}},
+	{.id = STMT_TRANSITION_INSERT, .indexes = {NULL}},
+	{.id = STMT_NOTIFICATION_ORDER, .indexes = {NULL}},
+	{.id = STMT_NOTIFICATION_INSERT, .indexes = {NULL}},
+	/* Each change meets every live subscription: the partial index
+	 * holds the live ones only. */
+	{.id = STMT_OUTBOX_INSERT,
+	 .indexes = {"fhir_subscriptions_live"},
+	 .whole = "fhir_subscriptions_live"},
+	{.id = STMT_PATHWAY_GET, .indexes = {"pathways_pkey"}},
+	{.id = STMT_PATHWAY_TRANSITIONS,
+	 .indexes = {"transitions_pkey", "pathways_pkey",
+		     "transitions_corrects"}},
+	{.id = STMT_PATIENT_PATHWAYS, .indexes = {"pathways_patient"}},
+	{.id = STMT_AUDIT_INSERT, .indexes = {NULL}},
+	{.id = STMT_FHIR_VIEW,
+	 .indexes = {"pathways_pkey", "transitions_pkey"}},
+	{.id = STMT_FHIR_VIEW_HASH,
+	 .indexes = {"pathways_fhir_hash", "transitions_pkey"}},
+	{.id = STMT_FHIR_VIEWS,
+	 .indexes = {"pathways_pkey", "pathways_patient", "pathways_fhir_hash",
+		     "transitions_pkey"}},
+	{.id = STMT_FHIR_CONTEXT, .indexes = {NULL}},
+};
+
+static void check_keyed_plans(const char *when)
 {
-	static const char *const by_key[] = {"pathways_pkey", NULL};
-	char args[512] = "";
-	size_t used = 0;
-
-	for (int i = 0; i < 43; i++)
-		used += (size_t)snprintf(args + used, sizeof(args) - used,
-					 "NULL, ");
-	snprintf(args + used, sizeof(args) - used, "0");
-	check_plan(when, STMT_PATHWAY_UPDATE, args, by_key);
+	for (size_t i = 0; i < sizeof(keyed_plans) / sizeof(keyed_plans[0]);
+	     i++)
+		check_plan(when, keyed_plans[i].id, keyed_plans[i].indexes,
+			   keyed_plans[i].whole);
 }
-
-static void check_hot_statements(const char *when)
-{
-	static const char *const lock[] = {"pathways_pkey",
-					   "pathways_one_open_per_patient",
-					   "pathways_patient", NULL};
-	static const char *const lookup[] = {"transitions_source_event_id",
-					     "pathways_pkey", NULL};
-	static const char *const history[] = {
-		"transitions_pkey", "pathways_pkey", "pathways_patient", NULL};
-	static const char *const by_id[] = {"pathways_pkey", NULL};
-
-	check_plan(when, STMT_LOCK, "NULL, '{\"p-1\",\"p-2\",\"p-3\"}', NULL",
-		   lock);
-	check_plan(when, STMT_LOCK,
-		   "'{\"pw-1\"}', '{\"p-1\"}', '{\"p-7\",\"p-9\"}'", lock);
-	check_plan(when, STMT_EVENT_LOOKUP,
-		   "'{\"src\",\"src\"}', '{\"e-1-1\",\"e-9\"}'", lookup);
-	check_plan(when, STMT_HISTORY, "'{\"pw-5\"}', NULL, '{\"p-8\"}'",
-		   history);
-	check_plan(when, STMT_PATHWAY_GET, "'pw-5', '{\"r1\"}'", by_id);
-	check_group_update(when);
-}
-
-START_TEST(hot_statements_plan_by_their_keys_however_stale_the_statistics)
-{
-	check_hot_statements("empty, never analysed");
-	load();
-	check_hot_statements("loaded, never analysed");
-	exec_ok("ANALYZE pathways");
-	exec_ok("ANALYZE transitions");
-	check_hot_statements("loaded, analysed");
-}
-END_TEST
 
 static void setting_is(const char *name, const char *value)
 {
@@ -277,30 +307,39 @@ static void fresh_database(const char *name)
 	setup_session();
 }
 
-/* The group transactions reuse one plan per statement and connection
- * (commit_tx.c): the plan made at a new installation's first event, on
- * empty tables, is the one its millionth event runs until an ANALYZE
- * replaces it.  Both must be keyed lookups. */
+/* A keyed statement is planned once per connection (db.h): the plan made
+ * at a new installation's first event, on empty tables, is the one its
+ * millionth event runs until an ANALYZE replaces it.  Each one must be a
+ * keyed lookup, on empty tables, loaded ones and analysed ones alike. */
 START_TEST(generic_plans_made_on_empty_tables_stay_keyed)
 {
-	char sql[128];
-
 	fresh_database("generic_plans");
-	/* In one transaction, as a group's: its settings are local to it. */
-	exec_ok("SET enable_seqscan = on");
-	exec_ok("BEGIN");
-	snprintf(sql, sizeof(sql), "EXECUTE \"%s\"",
-		 store_statements[STMT_GROUP_PLANS - 1].name);
-	exec_ok(sql);
 	setting_is("enable_seqscan", "off");
 	setting_is("plan_cache_mode", "force_generic_plan");
-	check_hot_statements("empty, generic plan");
+	check_keyed_plans("empty, generic plan");
 	load();
-	check_hot_statements("loaded, the empty table's generic plan");
+	check_keyed_plans("loaded, the empty table's generic plan");
 	exec_ok("ANALYZE pathways");
 	exec_ok("ANALYZE transitions");
-	check_hot_statements("loaded, analysed, generic plan");
-	exec_ok("COMMIT");
+	check_keyed_plans("loaded, analysed, generic plan");
+}
+END_TEST
+
+/* A statement marked keyed without a plan above would go unchecked. */
+START_TEST(every_keyed_statement_has_its_plan_checked)
+{
+	size_t n = sizeof(keyed_plans) / sizeof(keyed_plans[0]);
+
+	for (int id = 1; store_statements[id - 1].name != NULL; id++) {
+		bool listed = false;
+		for (size_t i = 0; i < n; i++)
+			listed |= keyed_plans[i].id == (enum store_stmt)id;
+		ck_assert_msg(listed == store_statements[id - 1].keyed,
+			      "%s is %skeyed but %slisted in keyed_plans",
+			      store_statements[id - 1].name,
+			      store_statements[id - 1].keyed ? "" : "not ",
+			      listed ? "" : "not ");
+	}
 }
 END_TEST
 
@@ -518,9 +557,7 @@ Suite *store_suite(void)
 	tcase_add_unchecked_fixture(tc, cluster_up, cluster_down);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, every_statement_prepares);
-	tcase_add_test(
-		tc,
-		hot_statements_plan_by_their_keys_however_stale_the_statistics);
+	tcase_add_test(tc, every_keyed_statement_has_its_plan_checked);
 	tcase_add_test(tc, generic_plans_made_on_empty_tables_stay_keyed);
 	tcase_add_test(tc, regression_notification_cursor_skips_late_commits);
 	tcase_add_test(tc, regression_daemon_without_endpoint_drops_report);
