@@ -3,7 +3,7 @@
  * are (issue 15): one audit_log row, committed before anything is shown,
  * naming the operating-system user, the command line and every patient
  * whose data the command is about to print.  The INSERT is the daemon's
- * own (store.c's STMT_AUDIT_INSERT).
+ * own (store.c's struct store_audit).
  */
 #include <pwd.h>
 #include <stdio.h>
@@ -43,7 +43,8 @@ bool cli_audit(PGconn *conn, const char *command, int argc, char **argv,
 {
 	const struct passwd *pw = getpwuid(getuid());
 	char who[128], uri[2048], route[64], host[128] = "local";
-	const char *params[8];
+	struct store_audit row;
+	struct db_query q;
 	PGresult *res;
 	bool ok;
 
@@ -53,20 +54,20 @@ bool cli_audit(PGconn *conn, const char *command, int argc, char **argv,
 	if (gethostname(host, sizeof(host)) != 0)
 		snprintf(host, sizeof(host), "local");
 	host[sizeof(host) - 1] = '\0';
-	params[0] = who;
-	params[1] = "CLI";
-	params[2] = route;
-	params[3] = uri;
-	params[4] = pgarray_text(patients);
-	params[5] = host;
-	params[6] = "200";
-	params[7] = regions != NULL ? pgarray_text(regions) : NULL;
-	if (params[4] == NULL || (regions != NULL && params[7] == NULL)) {
+	store_audit_init(&row);
+	store_audit_add(&row, who, "CLI", route, uri, pgarray_text(patients),
+			host, "200",
+			regions != NULL ? pgarray_text(regions) : NULL);
+	if (pgarray_text(patients) == NULL ||
+	    (regions != NULL && pgarray_text(regions) == NULL) ||
+	    !store_audit_query(&row, &q)) {
+		store_audit_free(&row);
 		snprintf(err, errlen, "out of memory");
 		return false;
 	}
-	res = PQexecParams(conn, store_statements[STMT_AUDIT_INSERT - 1].sql, 8,
-			   NULL, params, NULL, NULL, 0);
+	res = PQexecParams(conn, store_statements[q.stmt - 1].sql, q.nparams,
+			   NULL, q.params, NULL, NULL, 0);
+	store_audit_free(&row);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
 		snprintf(err, errlen, "the read could not be audited: %s",

@@ -263,13 +263,17 @@ static void on_audited(struct db_conn *conn, PGresult **res, int n, void *arg)
 
 static void audit(struct outbox_job *job)
 {
-	struct db_query q = {.stmt = STMT_AUDIT_INSERT,
-			     .nparams = 8,
-			     .params = {job->token, "POST", "outbox",
-					job->endpoint, job->patients, "-", "0",
-					job->regions}};
+	struct store_audit row;
+	struct db_query q;
+	bool sent;
 
-	if (!db_send(job->conn, &q, 1, on_audited, job))
+	store_audit_init(&row);
+	store_audit_add(&row, job->token, "POST", "outbox", job->endpoint,
+			job->patients, "-", "0", job->regions);
+	sent = store_audit_query(&row, &q) &&
+	       db_send(job->conn, &q, 1, on_audited, job);
+	store_audit_free(&row);
+	if (!sent)
 		job_end(job);
 }
 

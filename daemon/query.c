@@ -105,7 +105,7 @@ static char *escaped_uri(const char *uri)
  * all (group commit), and no answer leaves before its row has committed.
  * While one batch commits, the next gathers.
  */
-#define AUDIT_MAX (DB_MAX_BATCH - 3)
+#define AUDIT_MAX 256
 
 struct audit_batch {
 	struct app *app;
@@ -172,30 +172,34 @@ static bool batch_answers_a_write(const struct audit_batch *b)
 static void on_audit_lease(struct db_conn *conn, void *arg)
 {
 	struct audit_batch *b = arg;
-	struct db_query q[DB_MAX_BATCH];
+	struct store_audit rows;
+	struct db_query q[4];
 	int nq = 0;
+	bool sent;
 
 	b->conn = conn;
 	if (conn == NULL)
 		return audit_batch_end(b, false);
+	store_audit_init(&rows);
+	for (int i = 0; i < b->n; i++) {
+		struct read_job *job = b->jobs[i];
+		struct request *r = job->req;
+		store_audit_add(&rows, r->token ? r->token->id : "-",
+				request_method_name(r), r->route->pattern,
+				job->audit_uri, job->audit_patients,
+				job->audit_remote, job->audit_status,
+				job->audit_regions);
+	}
 	q[nq++] = (struct db_query){.sql = "BEGIN"};
 	if (!b->app->cfg.audit_durable && !batch_answers_a_write(b))
 		q[nq++] = (struct db_query){
 			.sql = "SET LOCAL synchronous_commit TO off"};
-	for (int i = 0; i < b->n; i++) {
-		struct read_job *job = b->jobs[i];
-		struct request *r = job->req;
-		q[nq++] = (struct db_query){
-			.stmt = STMT_AUDIT_INSERT,
-			.nparams = 8,
-			.params = {r->token ? r->token->id : "-",
-				   request_method_name(r), r->route->pattern,
-				   job->audit_uri, job->audit_patients,
-				   job->audit_remote, job->audit_status,
-				   job->audit_regions}};
-	}
+	sent = store_audit_query(&rows, &q[nq++]);
 	q[nq++] = (struct db_query){.sql = "COMMIT"};
-	if (!db_send(conn, q, nq, on_audit_committed, b))
+	/* libpq copied the parameters: the rows can go. */
+	sent = sent && db_send(conn, q, nq, on_audit_committed, b);
+	store_audit_free(&rows);
+	if (!sent)
 		audit_batch_end(b, false);
 }
 

@@ -56,6 +56,13 @@
  * have (the decision's starting point). */
 #define PATHWAY_UPDATE_EXTRA(X, SEP) SEP X(43, prior_version, int, "")
 
+/* An audit row, as struct store_audit collects it. */
+#define AUDIT_WRITE(X, SEP)                                                    \
+	X(1, token_id, text, "") SEP X(2, method, text, "")                    \
+	SEP X(3, route, text, "") SEP X(4, uri, text, "")                      \
+	SEP X(5, patient_ids, text, "::text[]") SEP X(6, remote, text, "")     \
+	SEP X(7, status, int, "") SEP X(8, regions, text, "::text[]")
+
 #define TRANSITION_WRITE(X, SEP)                                               \
 	X(1, pathway_id, text, "") SEP X(2, seq, int, "")                      \
 	SEP X(3, event_id, text, "") SEP X(4, source, text, "")                \
@@ -371,10 +378,7 @@ const struct db_statement store_statements[] = {
 	     "* FROM audit_log WHERE patient_ids @> ARRAY[$1::text] AND "
 	     "($3::text[] IS NULL OR regions <@ $3::text[]) ORDER BY "
 	     "audit_id DESC LIMIT $2::int) a"),
-	KEYED(STMT_AUDIT_INSERT,
-	      "INSERT INTO audit_log (token_id, method, route, uri, "
-	      "patient_ids, remote, status, regions) VALUES ($1, $2, $3, $4, "
-	      "$5::text[], $6, $7::int, $8::text[])"),
+	KEYED(STMT_AUDIT_INSERT, INSERT_SQL("audit_log", AUDIT_WRITE)),
 	STMT(STMT_VERIFY_PAGE,
 	     "SELECT " LOCK_COLUMNS
 	     ", due_transit::text, due_assessment::text, "
@@ -1115,3 +1119,43 @@ const char store_verify_history_sql[] =
 	"SELECT pathway_id, seq, source, event_id, event, "
 	"(extract(epoch FROM recorded_at) * 1000)::bigint FROM transitions "
 	"WHERE pathway_id = ANY ($1::text[]) ORDER BY pathway_id, seq";
+
+/* --- audit rows
+ * ----------------------------------------------------------------- */
+
+void store_audit_init(struct store_audit *a)
+{
+	for (int c = 0; c < 8; c++)
+		pgarray_init(&a->columns[c]);
+	a->rows = 0;
+}
+
+void store_audit_add(struct store_audit *a, const char *token,
+		     const char *method, const char *route, const char *uri,
+		     const char *patients, const char *remote,
+		     const char *status, const char *regions)
+{
+	const char *row[8] = {token,	method, route,	uri,
+			      patients, remote, status, regions};
+
+	for (int c = 0; c < 8; c++)
+		pgarray_add(&a->columns[c], row[c]);
+	a->rows++;
+}
+
+bool store_audit_query(struct store_audit *a, struct db_query *q)
+{
+	*q = (struct db_query){.stmt = STMT_AUDIT_INSERT, .nparams = 8};
+	for (int c = 0; c < 8; c++) {
+		q->params[c] = pgarray_text(&a->columns[c]);
+		if (q->params[c] == NULL)
+			return false;
+	}
+	return a->rows > 0;
+}
+
+void store_audit_free(struct store_audit *a)
+{
+	for (int c = 0; c < 8; c++)
+		pgarray_free(&a->columns[c]);
+}

@@ -60,8 +60,7 @@ enum store_stmt {
 	/* $1 patient, $2 limit, $3 regions: the audit rows about pathways
 	 * the regions cover (or about no pathway at all) */
 	STMT_AUDIT_OF_PATIENT,
-	/* $1..$7: token, method, route, uri (escaped), patient ids (text[]),
-	 * remote, status */
+	/* Rows of audit_log, set-based: built by struct store_audit. */
 	STMT_AUDIT_INSERT,
 	/* painpath verify: $1 the last pathway_id of the previous page (""
 	 * for the first), $2 the page size: STORE_PATHWAY_COLUMNS, then
@@ -219,5 +218,27 @@ extern const char store_fhir_count_sql[];
 /* The JSON answer to one event: {"pathway": <doc>, "transition": <doc>},
  * composed from the texts (malloc'd). */
 char *store_response(const char *pathway_doc, const char *transition_doc);
+
+/*
+ * Audit rows, one INSERT for them all: each column one array parameter
+ * (unnest), as a group's writes.  A batch of reads waiting for their
+ * commit costs the database one statement, not one per read.
+ */
+struct store_audit {
+	struct pgarray columns[8];
+	int rows;
+};
+
+void store_audit_init(struct store_audit *a);
+/* patients and regions are text[] literals (regions NULL: every
+ * region); uri as the audit keeps it (escaped). */
+void store_audit_add(struct store_audit *a, const char *token,
+		     const char *method, const char *route, const char *uri,
+		     const char *patients, const char *remote,
+		     const char *status, const char *regions);
+/* The INSERT of every row added; false when building failed (out of
+ * memory).  q's parameters point into a until store_audit_free. */
+bool store_audit_query(struct store_audit *a, struct db_query *q);
+void store_audit_free(struct store_audit *a);
 
 #endif

@@ -497,6 +497,53 @@ START_TEST(regression_daemon_without_endpoint_drops_report)
 }
 END_TEST
 
+/* Audit rows travel as one array per column: each row's values, the
+ * arrays of patients and regions among them, arrive as they were given
+ * (issue 10: a patient named NULL became an SQL NULL).  audit_log is
+ * append-only: the rows are told apart by their tokens. */
+START_TEST(audit_rows_arrive_as_written)
+{
+	struct store_audit rows;
+	struct db_query q;
+	PGresult *res;
+
+	store_audit_init(&rows);
+	store_audit_add(&rows, "tok-1", "GET", "/v1/pathways/:id",
+			"/v1/pathways/a%20b", "{\"NULL\",\"a,b\"}", "127.0.0.1",
+			"200", NULL);
+	store_audit_add(&rows, "tok-\"2\"", "PUT", "/fhir/r4/x", "/x?y={}",
+			"{\"p\\\\1\"}", "-", "201", "{\"r1\",\"r 2\"}");
+	ck_assert(store_audit_query(&rows, &q));
+	res = PQexecPrepared(conn, store_statements[q.stmt - 1].name, q.nparams,
+			     q.params, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s",
+		      PQerrorMessage(conn));
+	ck_assert_str_eq(PQcmdTuples(res), "2");
+	PQclear(res);
+	store_audit_free(&rows);
+	res = PQexec(conn,
+		     "SELECT token_id, method, route, uri, "
+		     "patient_ids[1] IS NULL, array_to_json(patient_ids), "
+		     "remote, status, coalesce(array_to_json(regions)::text, "
+		     "'every region') FROM audit_log WHERE token_id IN "
+		     "('tok-1', 'tok-\"2\"') ORDER BY audit_id");
+	ck_assert_int_eq(PQntuples(res), 2);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "tok-1");
+	ck_assert_str_eq(PQgetvalue(res, 0, 3), "/v1/pathways/a%20b");
+	ck_assert_str_eq(PQgetvalue(res, 0, 4), "f");
+	ck_assert_str_eq(PQgetvalue(res, 0, 5), "[\"NULL\",\"a,b\"]");
+	ck_assert_str_eq(PQgetvalue(res, 0, 7), "200");
+	ck_assert_str_eq(PQgetvalue(res, 0, 8), "every region");
+	ck_assert_str_eq(PQgetvalue(res, 1, 0), "tok-\"2\"");
+	ck_assert_str_eq(PQgetvalue(res, 1, 1), "PUT");
+	ck_assert_str_eq(PQgetvalue(res, 1, 3), "/x?y={}");
+	ck_assert_str_eq(PQgetvalue(res, 1, 5), "[\"p\\\\1\"]");
+	ck_assert_str_eq(PQgetvalue(res, 1, 6), "-");
+	ck_assert_str_eq(PQgetvalue(res, 1, 8), "[\"r1\",\"r 2\"]");
+	PQclear(res);
+}
+END_TEST
+
 /* Group A draws the lower notification id and commits after group B: a
  * reader that read B's and moved its cursor past it never saw A's. */
 START_TEST(regression_notification_cursor_skips_late_commits)
@@ -561,6 +608,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, generic_plans_made_on_empty_tables_stay_keyed);
 	tcase_add_test(tc, regression_notification_cursor_skips_late_commits);
 	tcase_add_test(tc, regression_daemon_without_endpoint_drops_report);
+	tcase_add_test(tc, audit_rows_arrive_as_written);
 	suite_add_tcase(s, tc);
 	return s;
 }
