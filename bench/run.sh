@@ -433,6 +433,26 @@ for c in "${GET_CONCURRENCY[@]}"; do
 	g_non2xx[$c]=$(field non2xx "$line")
 done
 
+# The same reads by pgbench: the pathway by its id, then its audit row,
+# committed before the next read (the daemon answers only then, too).
+psql -c "CREATE TABLE bench_read_ids (i serial PRIMARY KEY, id text)"
+psql -c "\\copy bench_read_ids (id) FROM pstdin" <"$tmp/ids"
+nids=$(psql -c "SELECT count(*) FROM bench_read_ids")
+cat >"$tmp/read.sql" <<SQL
+\\set i random(1, $nids)
+SELECT doc, patient_id, region FROM pathways WHERE pathway_id = (SELECT id FROM bench_read_ids WHERE i = :i);
+INSERT INTO audit_log (token_id, method, route, uri, patient_ids, remote, status) VALUES ('pgbench', 'GET', '/v1/pathways/{id}', '/v1/pathways/x', ARRAY[(:i)::text], '127.0.0.1', 200);
+SQL
+declare -A r_tps r_p50 r_p99
+for c in "${GET_CONCURRENCY[@]}"; do
+	log "pgbench: read a pathway + insert its audit row, $c clients, ${DURATION}s"
+	pgbench_run "$c" "$tmp/read.sql"
+	log "  tps p50 p99 failed: $pgb"
+	read -r tps p50 p99 failed <<<"$pgb"
+	((failed == 0)) || die "pgbench reads failed: $pgb"
+	r_tps[$c]=$tps r_p50[$c]=$p50 r_p99[$c]=$p99
+done
+
 log "daemon: $IDLE idle connections"
 run_to "$tmp/line" "$load" idle --port "$port" --conns "$IDLE" \
 	--pid "$daemon_pid"
@@ -556,12 +576,15 @@ cat <<EOF
    mixed events (the pathway cycle), 8 connections: $(field events_per_s "$half_line") ev/s, p50 $(field p50_ms "$half_line") ms, p99 $(field p99_ms "$half_line") ms, non-2xx $(field non2xx "$half_line")
      ($(ratio "$half_rate" "${w_rate[${CONCURRENCY[0]}]}") of the warm ${CONCURRENCY[0]}-connection opening rate)
 
-   GET /v1/pathways/{id} (each read audited)
-   conns      req/s   p50 ms   p99 ms   non-2xx
+   GET /v1/pathways/{id} (each read audited), and pgbench reading the same
+   row and inserting its audit row, each committed (-M prepared)
+   conns      req/s   p50 ms   p99 ms   non-2xx   pgbench tps   p50 ms   p99 ms   painpathd/pgbench
 EOF
 for c in "${GET_CONCURRENCY[@]}"; do
-	printf '   %5s   %8s   %6s   %6s   %7s\n' "$c" "${g_rate[$c]}" \
-		"${g_p50[$c]}" "${g_p99[$c]}" "${g_non2xx[$c]}"
+	printf '   %5s   %8s   %6s   %6s   %7s   %11s   %6s   %6s   %17s\n' "$c" \
+		"${g_rate[$c]}" "${g_p50[$c]}" "${g_p99[$c]}" "${g_non2xx[$c]}" \
+		"${r_tps[$c]}" "${r_p50[$c]}" "${r_p99[$c]}" \
+		"$(ratio "${g_rate[$c]}" "${r_tps[$c]}")"
 done
 cat <<EOF
 
