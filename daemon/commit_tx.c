@@ -183,8 +183,7 @@ static void send_writes(struct group *g)
 	int nq = store_group_queries(g->writes, q);
 
 	if (nq == 0)
-		q[nq++] = (struct db_query){.sql = "SELECT "
-						   "pg_current_xact_id()"};
+		q[nq++] = (struct db_query){.stmt = STMT_XACT_ID};
 	q[nq++] = (struct db_query){.sql = "COMMIT"};
 	if (!db_send(g->conn, q, nq, on_committed, g))
 		group_unavailable(g);

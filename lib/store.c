@@ -338,6 +338,7 @@ const struct db_statement store_statements[] = {
 	KEYED(STMT_NOTIFICATION_ORDER, "SELECT pg_advisory_xact_lock(3170003)"),
 	KEYED(STMT_NOTIFICATION_INSERT,
 	      INSERT_SQL("notifications", NOTIFICATION_WRITE)),
+	KEYED(STMT_XACT_ID, "SELECT pg_current_xact_id()"),
 	KEYED(STMT_PATHWAY_GET,
 	      "SELECT doc, patient_id, region FROM pathways WHERE pathway_id = "
 	      "$1 AND " REGIONS(2)),

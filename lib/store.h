@@ -50,6 +50,9 @@ enum store_stmt {
 	 * already past a higher one). */
 	STMT_NOTIFICATION_ORDER,
 	STMT_NOTIFICATION_INSERT,
+	/* The group's transaction id: a group that writes nothing still
+	 * takes one, so that its answers wait for a durable commit. */
+	STMT_XACT_ID,
 	/* Reads: $2 (or the last) the token's regions, NULL for all. */
 	STMT_PATHWAY_GET,	  /* $1 id: doc, patient_id */
 	STMT_PATHWAY_TRANSITIONS, /* $1 id: seq, doc, corrected_by (json

@@ -245,6 +245,7 @@ static const struct keyed_plan {
 	{.id = STMT_TRANSITION_INSERT, .indexes = {NULL}},
 	{.id = STMT_NOTIFICATION_ORDER, .indexes = {NULL}},
 	{.id = STMT_NOTIFICATION_INSERT, .indexes = {NULL}},
+	{.id = STMT_XACT_ID, .indexes = {NULL}},
 	/* Each change meets every live subscription: the partial index
 	 * holds the live ones only. */
 	{.id = STMT_OUTBOX_INSERT,
