@@ -105,6 +105,7 @@ static char *escaped_uri(const char *uri)
  * all (group commit), and no answer leaves before its row has committed.
  * While one batch commits, the next gathers.
  */
+/* Rows in one batch's INSERT; the reads beyond wait for the next. */
 #define AUDIT_MAX 256
 
 struct audit_batch {

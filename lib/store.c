@@ -1124,11 +1124,13 @@ const char store_verify_history_sql[] =
 /* --- audit rows
  * ----------------------------------------------------------------- */
 
+#define COUNT_COLUMN(n, c, t, cast) +1
+_Static_assert(0 AUDIT_WRITE(COUNT_COLUMN, ) == STORE_AUDIT_COLUMNS,
+	       "store.h's audit column count and AUDIT_WRITE disagree");
+
 void store_audit_init(struct store_audit *a)
 {
-	for (int c = 0; c < 8; c++)
-		pgarray_init(&a->columns[c]);
-	a->rows = 0;
+	memset(a, 0, sizeof(*a));
 }
 
 void store_audit_add(struct store_audit *a, const char *token,
@@ -1136,27 +1138,21 @@ void store_audit_add(struct store_audit *a, const char *token,
 		     const char *patients, const char *remote,
 		     const char *status, const char *regions)
 {
-	const char *row[8] = {token,	method, route,	uri,
-			      patients, remote, status, regions};
+	const char *row[STORE_AUDIT_COLUMNS] = {
+		token, method, route, uri, patients, remote, status, regions};
 
-	for (int c = 0; c < 8; c++)
+	for (int c = 0; c < STORE_AUDIT_COLUMNS; c++)
 		pgarray_add(&a->columns[c], row[c]);
 	a->rows++;
 }
 
 bool store_audit_query(struct store_audit *a, struct db_query *q)
 {
-	*q = (struct db_query){.stmt = STMT_AUDIT_INSERT, .nparams = 8};
-	for (int c = 0; c < 8; c++) {
-		q->params[c] = pgarray_text(&a->columns[c]);
-		if (q->params[c] == NULL)
-			return false;
-	}
-	return a->rows > 0;
+	array_params(q, STMT_AUDIT_INSERT, a->columns, STORE_AUDIT_COLUMNS);
+	return a->rows > 0 && arrays_ok(a->columns, STORE_AUDIT_COLUMNS);
 }
 
 void store_audit_free(struct store_audit *a)
 {
-	for (int c = 0; c < 8; c++)
-		pgarray_free(&a->columns[c]);
+	free_arrays(a->columns, STORE_AUDIT_COLUMNS);
 }

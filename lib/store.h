@@ -227,8 +227,9 @@ char *store_response(const char *pathway_doc, const char *transition_doc);
  * (unnest), as a group's writes.  A batch of reads waiting for their
  * commit costs the database one statement, not one per read.
  */
+#define STORE_AUDIT_COLUMNS 8
 struct store_audit {
-	struct pgarray columns[8];
+	struct pgarray columns[STORE_AUDIT_COLUMNS];
 	int rows;
 };
 

@@ -184,26 +184,35 @@ static void null_args(const char *name, char *out, size_t cap)
 /* EXPLAIN (FORMAT JSON) EXECUTE of a prepared statement: fails the test
  * on a sequential scan, on an index scanned without a condition (all of
  * it) unless it is the one named whole, or on an index not in the list. */
-static void check_plan(const char *when, enum store_stmt id,
-		       const char *const *indexes, const char *whole)
+/* Every node of the plan of sql (an EXPLAIN (FORMAT JSON) ...), depth
+ * first; the caller frees the array. */
+static json_t *plan_nodes(const char *sql)
 {
-	const char *name = store_statements[id - 1].name;
-	char sql[4096], args[1024];
-	PGresult *res;
+	PGresult *res = PQexec(conn, sql);
 	json_t *plan, *all = json_array();
-	size_t i;
-	json_t *node;
 
-	null_args(name, args, sizeof(args));
-	snprintf(sql, sizeof(sql), "EXPLAIN (FORMAT JSON) EXECUTE \"%s\"%s%s%s",
-		 name, *args ? "(" : "", args, *args ? ")" : "");
-	res = PQexec(conn, sql);
 	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
 		      PQerrorMessage(conn));
 	plan = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
 	PQclear(res);
 	ck_assert_ptr_nonnull(plan);
 	nodes(json_object_get(json_array_get(plan, 0), "Plan"), all);
+	json_decref(plan);
+	return all;
+}
+
+static void check_plan(const char *when, enum store_stmt id,
+		       const char *const *indexes, const char *whole)
+{
+	const char *name = store_statements[id - 1].name;
+	char sql[4096], args[1024];
+	json_t *all, *node;
+	size_t i;
+
+	null_args(name, args, sizeof(args));
+	snprintf(sql, sizeof(sql), "EXPLAIN (FORMAT JSON) EXECUTE \"%s\"%s%s%s",
+		 name, *args ? "(" : "", args, *args ? ")" : "");
+	all = plan_nodes(sql);
 	json_array_foreach(all, i, node)
 	{
 		const char *type =
@@ -223,7 +232,6 @@ static void check_plan(const char *when, enum store_stmt id,
 			"%s, %s: scans all of index %s", name, when, index);
 	}
 	json_decref(all);
-	json_decref(plan);
 }
 
 /* Every keyed statement (store.c) and the indexes it may reach its rows
@@ -506,10 +514,8 @@ START_TEST(open_pathways_are_counted_from_the_worklist_index)
 	static const char *const worklist[] = {"pathways_worklist_region",
 					       NULL};
 	char sql[256];
-	PGresult *res;
-	json_t *plan, *all = json_array();
+	json_t *all, *node;
 	size_t i;
-	json_t *node;
 	bool index_only = false;
 
 	fresh_database("metrics_plan");
@@ -522,12 +528,7 @@ START_TEST(open_pathways_are_counted_from_the_worklist_index)
 	exec_ok("VACUUM ANALYZE pathways");
 	snprintf(sql, sizeof(sql), "EXPLAIN (FORMAT JSON) EXECUTE \"%s\"",
 		 store_statements[STMT_METRICS_PATHWAYS - 1].name);
-	res = PQexec(conn, sql);
-	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
-		      PQerrorMessage(conn));
-	plan = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
-	nodes(json_object_get(json_array_get(plan, 0), "Plan"), all);
+	all = plan_nodes(sql);
 	json_array_foreach(all, i, node)
 	{
 		const char *type =
@@ -541,7 +542,6 @@ START_TEST(open_pathways_are_counted_from_the_worklist_index)
 	}
 	ck_assert_msg(index_only, "no index-only scan of the worklist index");
 	json_decref(all);
-	json_decref(plan);
 }
 END_TEST
 
