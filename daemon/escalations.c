@@ -231,8 +231,6 @@ static bool wants_csv(struct request *r)
 	       (format != NULL && strcmp(format, "csv") == 0);
 }
 
-#define REGIONS_LEN 4096
-
 static void render_list(struct request *r, PGresult **res, int n,
 			struct answer *a)
 {

@@ -10,6 +10,7 @@
 #include "commit.h"
 #include "export_stream.h"
 #include "http.h"
+#include "reads.h"
 #include "textbuf.h"
 
 #define MAX_ROUTES   32
@@ -203,6 +204,25 @@ static void render_commits(struct textbuf *t)
 			       commit_size_bucket_le[b], st.size_bucket[b]);
 }
 
+static void render_read_groups(struct textbuf *t)
+{
+	struct read_stats st;
+
+	read_stats(&st);
+	textbuf_printf(
+		t,
+		"# HELP painpath_read_groups_total Statements that answered "
+		"reads by key gathered while waiting for a connection.\n"
+		"# TYPE painpath_read_groups_total counter\n"
+		"painpath_read_groups_total %llu\n"
+		"# HELP painpath_read_group_reads_total The reads they "
+		"answered "
+		"(divided by groups: the mean group size).\n"
+		"# TYPE painpath_read_group_reads_total counter\n"
+		"painpath_read_group_reads_total %llu\n",
+		st.groups, st.reads);
+}
+
 static void render_exports(struct textbuf *t)
 {
 	struct export_stats st;
@@ -261,6 +281,7 @@ char *metrics_render(const struct app *app)
 		       reloads[0]);
 	render_commits(&t);
 	render_exports(&t);
+	render_read_groups(&t);
 	clinic_render(&t);
 	return textbuf_take(&t);
 }

@@ -13,8 +13,6 @@
 #include "store.h"
 #include "textbuf.h"
 
-#define REGIONS_LEN 4096
-
 static enum handled by_id(struct request *r, struct reply *out,
 			  enum store_stmt stmt, const char *what,
 			  render_fn render)
@@ -33,20 +31,27 @@ static enum handled by_id(struct request *r, struct reply *out,
 	return read_query(r, &q, render);
 }
 
-static void render_pathway(struct request *r, PGresult **res, int n,
-			   struct answer *a)
+static void render_pathway(struct request *r, const PGresult *res, int first,
+			   int nrows, struct answer *a)
 {
 	(void)r;
-	(void)n;
-	if (PQntuples(res[0]) == 0)
+	if (nrows == 0)
 		return answer_error(a, ERR_NOT_FOUND, NULL, "no such pathway");
-	answer_pathway(a, PQgetvalue(res[0], 0, 1), PQgetvalue(res[0], 0, 2));
-	answer_raw_json(a, strdup(PQgetvalue(res[0], 0, 0)));
+	answer_pathway(a, PQgetvalue(res, first, 2), PQgetvalue(res, first, 3));
+	answer_raw_json(a, strdup(PQgetvalue(res, first, 1)));
 }
+
+static const struct read_group_kind pathway_by_id = {
+	.name = "pathway",
+	.stmt = STMT_PATHWAYS_GET,
+	.stmt_audited = STMT_PATHWAYS_GET_AUDITED,
+	.render = render_pathway};
 
 enum handled pathway_get(struct request *r, struct reply *out)
 {
-	return by_id(r, out, STMT_PATHWAY_GET, "pathway", render_pathway);
+	if (!domain_valid_id(r->params[0]))
+		return reply_error(out, ERR_NOT_FOUND, NULL, "no such pathway");
+	return read_by_key(r, &pathway_by_id, r->params[0]);
 }
 
 /* A JSON string of s, or null. */

@@ -19,6 +19,9 @@
 
 struct request;
 
+/* Room for the text[] literal of a token's regions. */
+#define REGIONS_LEN 4096
+
 /* A read's answer, and the patients it shows (for the audit row). */
 struct answer {
 	struct reply rep; /* status 200 unless set otherwise */
@@ -36,6 +39,35 @@ enum handled read_batch(struct request *r, const struct db_query *q, int n,
 			render_fn render);
 enum handled read_query(struct request *r, const struct db_query *q,
 			render_fn render);
+
+/* The rows of one read gathered with others: nrows from row first. */
+typedef void (*render_rows_fn)(struct request *r, const PGresult *res,
+			       int first, int nrows, struct answer *a);
+
+/* Reads that many requests can share: stmt takes $1 the keys (text[]) and
+ * $2 for each the regions of its reader's token (text[] of text[]
+ * literals, NULL for all); its rows begin with their key's place (from 1),
+ * in order. */
+struct read_group_kind {
+	const char *name;
+	int stmt;
+	/* Or 0: the same statement writing the audit row of each read that
+	 * finds a row, with status 200, on the primary; its render must
+	 * answer 200, showing that row's patient and region, exactly then. */
+	int stmt_audited;
+	render_rows_fn render;
+};
+
+/* A read of key (valid: domain_valid_id) as read_query's, run in a group
+ * with the others of its kind waiting for a connection. */
+enum handled read_by_key(struct request *r, const struct read_group_kind *kind,
+			 const char *key);
+
+struct read_stats {
+	unsigned long long groups; /* statements sent for reads by key */
+	unsigned long long reads;  /* the reads they answered */
+};
+void read_stats(struct read_stats *out);
 
 /* Helpers for render functions. */
 void answer_json(struct answer *a, json_t *body);

@@ -339,9 +339,25 @@ const struct db_statement store_statements[] = {
 	KEYED(STMT_NOTIFICATION_INSERT,
 	      INSERT_SQL("notifications", NOTIFICATION_WRITE)),
 	KEYED(STMT_XACT_ID, "SELECT pg_current_xact_id()"),
-	KEYED(STMT_PATHWAY_GET,
-	      "SELECT doc, patient_id, region FROM pathways WHERE pathway_id = "
-	      "$1 AND " REGIONS(2)),
+	KEYED(STMT_PATHWAYS_GET_AUDITED,
+	      "WITH r AS (SELECT k.*, p.doc, p.patient_id, p.region FROM "
+	      "unnest($1::text[], $2::text[], $3::text[], $4::text[], "
+	      "$5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS "
+	      "k(pathway_id, regions, token_id, method, route, uri, remote, i) "
+	      "JOIN pathways p ON p.pathway_id = k.pathway_id AND (k.regions "
+	      "IS "
+	      "NULL OR p.region = ANY (k.regions::text[]))), a AS (INSERT INTO "
+	      "audit_log (token_id, method, route, uri, patient_ids, remote, "
+	      "status, regions) SELECT token_id, method, route, uri, "
+	      "ARRAY[patient_id], remote, 200, ARRAY[region] FROM r) "
+	      "SELECT i, doc, patient_id, region FROM r ORDER BY i"),
+	KEYED(STMT_PATHWAYS_GET,
+	      "SELECT k.i, p.doc, p.patient_id, p.region FROM "
+	      "unnest($1::text[], "
+	      "$2::text[]) WITH ORDINALITY AS k(pathway_id, regions, i) JOIN "
+	      "pathways p ON p.pathway_id = k.pathway_id AND (k.regions IS "
+	      "NULL "
+	      "OR p.region = ANY (k.regions::text[])) ORDER BY k.i"),
 	/* The corrections are gathered once, not looked up per row: a long
 	 * history is a thousand rows. */
 	KEYED(STMT_PATHWAY_TRANSITIONS,

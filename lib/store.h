@@ -54,7 +54,17 @@ enum store_stmt {
 	 * takes one, so that its answers wait for a durable commit. */
 	STMT_XACT_ID,
 	/* Reads: $2 (or the last) the token's regions, NULL for all. */
-	STMT_PATHWAY_GET,	  /* $1 id: doc, patient_id */
+	/* Many reads by id at once (daemon/query.c gathers them): $1 the
+	 * pathway ids, $2 for each the regions of its reader's token as a
+	 * text[] literal, NULL for all; rows i (the element's place, from 1),
+	 * doc, patient_id, region, in order of i.  A pathway outside its
+	 * reader's regions has no row. */
+	STMT_PATHWAYS_GET,
+	/* The same on the primary, with the audit row of each pathway shown
+	 * written by the same statement (one round trip, one commit): $3
+	 * token ids, $4 methods, $5 routes, $6 URIs, $7 remote addresses, as
+	 * struct store_audit takes them; status 200. */
+	STMT_PATHWAYS_GET_AUDITED,
 	STMT_PATHWAY_TRANSITIONS, /* $1 id: seq, doc, corrected_by (json
 				     array of event ids), retracted_by,
 				     patient_id */

@@ -163,6 +163,22 @@ int e2e_count(const char *sql)
 	return n;
 }
 
+double e2e_metric(int port, const char *prefix)
+{
+	struct http_response r;
+	double value = -1;
+	char line[256];
+	const char *at;
+
+	/* At a line's start: "# TYPE <name> gauge" must not match. */
+	snprintf(line, sizeof(line), "\n%s", prefix);
+	http_request(port, "GET", "/metrics", NULL, NULL, &r);
+	if (r.status == 200 && (at = strstr(r.body, line)) != NULL)
+		value = atof(at + strlen(line));
+	http_response_free(&r);
+	return value;
+}
+
 /* --- files of a test's own daemon ---------------------------------------- */
 
 void e2e_write_text(const char *path, const char *text)

@@ -409,6 +409,89 @@ START_TEST(audit_answers_who_looked_at_a_patient)
 }
 END_TEST
 
+/* Reads by id that arrive together share one statement (daemon/query.c):
+ * each answer is still its own pathway, within its own token's regions,
+ * and audited as its own. */
+struct gathered_read {
+	const char *token, *pathway, *patient; /* patient NULL: 404 */
+};
+
+static void assert_gathered_answer(const struct gathered_read *g, int status,
+				   struct http_response *r)
+{
+	if (g->patient == NULL) {
+		ck_assert_msg(status == 404, "%s: %d", g->pathway, status);
+		ck_assert_str_eq(e2e_str(r->json, "error.code"), "not_found");
+		return;
+	}
+	ck_assert_msg(status == 200, "%s: %d %s", g->pathway, status, r->body);
+	ck_assert_str_eq(e2e_str(r->json, "pathway_id"), g->pathway);
+	ck_assert_str_eq(e2e_str(r->json, "patient_id"), g->patient);
+}
+
+START_TEST(reads_gathered_answer_each_its_own)
+{
+	struct two_regions t;
+	struct http_response r;
+	char path[40][256];
+	int fds[40];
+	double reads, groups;
+
+	two_regions_setup(&t);
+	const struct gathered_read kinds[5] = {
+		{COORD_VEST, t.vest_pw, t.vest_patient},
+		{COORD_VEST, t.nord_pw, NULL},
+		{COORD_NORD, t.nord_pw, t.nord_patient},
+		{COORD_NORD, t.vest_pw, NULL},
+		{DEV_COORD, "pw-gathered-nowhere", NULL},
+	};
+	reads = e2e_metric(PORT, "painpath_read_group_reads_total ");
+	groups = e2e_metric(PORT, "painpath_read_groups_total ");
+	for (int round = 0; round < 5; round++) {
+		for (int i = 0; i < 40; i++) {
+			snprintf(path[i], sizeof(path[i]), "/v1/pathways/%s",
+				 kinds[i % 5].pathway);
+			fds[i] = http_begin(PORT, "GET", path[i], NULL,
+					    kinds[i % 5].token);
+		}
+		for (int i = 0; i < 40; i++) {
+			int status = http_end(fds[i], &r);
+
+			assert_gathered_answer(&kinds[i % 5], status, &r);
+			http_response_free(&r);
+		}
+	}
+	ck_assert_double_eq(
+		e2e_metric(PORT, "painpath_read_group_reads_total ") - reads,
+		200);
+	groups = e2e_metric(PORT, "painpath_read_groups_total ") - groups;
+	ck_assert(groups >= 1 && groups <= 200);
+	/* One audit row per pathway shown, naming its patient and region;
+	 * none for a read that showed nothing. */
+	ck_assert_int_eq(count_of("SELECT count(*) FROM audit_log WHERE "
+				  "token_id = 'coord-vest' AND route = "
+				  "'/v1/pathways/:id' AND patient_ids = "
+				  "ARRAY['%s'] AND regions = '{helse-vest}' "
+				  "AND status = 200 AND method = 'GET'",
+				  t.vest_patient),
+			 40);
+	ck_assert_int_eq(count_of("SELECT count(*) FROM audit_log WHERE "
+				  "token_id = 'coord-nord' AND patient_ids = "
+				  "ARRAY['%s'] AND regions = '{helse-nord}' "
+				  "AND uri = '/v1/pathways/%s'",
+				  t.nord_patient, t.nord_pw),
+			 40);
+	ck_assert_int_eq(count_of("SELECT count(*) FROM audit_log WHERE "
+				  "token_id IN ('coord-vest', 'coord-nord') "
+				  "AND patient_ids && ARRAY['%s', '%s']",
+				  t.vest_patient, t.nord_patient),
+			 80);
+	ck_assert_int_eq(count_of("SELECT count(*) FROM audit_log WHERE uri "
+				  "LIKE '%%pw-gathered-nowhere%%'"),
+			 0);
+}
+END_TEST
+
 void e2e_add_auth_tests(Suite *s)
 {
 	TCase *tc = e2e_tcase("auth");
@@ -420,5 +503,6 @@ void e2e_add_auth_tests(Suite *s)
 	tcase_add_test(tc, acknowledging_another_regions_item_is_not_found);
 	tcase_add_test(tc, development_tokens_need_loopback);
 	tcase_add_test(tc, audit_answers_who_looked_at_a_patient);
+	tcase_add_test(tc, reads_gathered_answer_each_its_own);
 	suite_add_tcase(s, tc);
 }

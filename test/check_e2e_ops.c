@@ -31,28 +31,11 @@ static void nap(void)
 	nanosleep(&ts, NULL);
 }
 
-/* The value of a metric line starting with prefix, or -1. */
-static double metric(int port, const char *prefix)
-{
-	struct http_response r;
-	double value = -1;
-	char line[256];
-	const char *at;
-
-	/* At a line's start: "# TYPE <name> gauge" must not match. */
-	snprintf(line, sizeof(line), "\n%s", prefix);
-	http_request(port, "GET", "/metrics", NULL, NULL, &r);
-	if (r.status == 200 && (at = strstr(r.body, line)) != NULL)
-		value = atof(at + strlen(line));
-	http_response_free(&r);
-	return value;
-}
-
 /* Polls until the metric reaches at least want; false on the bound. */
 static bool metric_reaches(int port, const char *prefix, double want)
 {
 	for (int waited = 0; waited < POLL_LIMIT_MS; waited += 20) {
-		if (metric(port, prefix) >= want)
+		if (e2e_metric(port, prefix) >= want)
 			return true;
 		nap();
 	}
@@ -65,12 +48,14 @@ START_TEST(metrics_count_requests_and_events)
 	char p[64], pw[160];
 	double before, after;
 
-	before = metric(PORT, "painpath_events_total{type=\"pathway.opened\","
-			      "outcome=\"accepted\"} ");
+	before = e2e_metric(PORT,
+			    "painpath_events_total{type=\"pathway.opened\","
+			    "outcome=\"accepted\"} ");
 	e2e_id(p, sizeof(p), "metrics");
 	e2e_open(PORT, p, "dk", NULL, pw, sizeof(pw));
-	after = metric(PORT, "painpath_events_total{type=\"pathway.opened\","
-			     "outcome=\"accepted\"} ");
+	after = e2e_metric(PORT,
+			   "painpath_events_total{type=\"pathway.opened\","
+			   "outcome=\"accepted\"} ");
 	ck_assert(after >= (before < 0 ? 0 : before) + 1);
 	/* Prometheus text. */
 	ck_assert_int_eq(http_request(PORT, "GET", "/metrics", NULL, NULL, &r),
@@ -386,12 +371,13 @@ START_TEST(coordinator_reads_can_go_to_a_replica)
 	ck_assert(seen);
 	/* The read came from the replica; its audit row went to the
 	 * primary (a standby refuses writes). */
-	ck_assert(metric(d.port, "painpath_db_queries_total{pool=\"read\"} ") >
-		  0);
+	ck_assert(e2e_metric(d.port,
+			     "painpath_db_queries_total{pool=\"read\"} ") > 0);
 	/* A read by id is keyed: the standby's session planned it so. */
-	ck_assert(metric(d.port,
-			 "painpath_db_plan_switches_total{pool=\"read\"} ") >
-		  0);
+	ck_assert(
+		e2e_metric(d.port,
+			   "painpath_db_plan_switches_total{pool=\"read\"} ") >
+		0);
 	char *audited =
 		harness_psql(&primary, "SELECT count(*) FROM audit_log WHERE "
 				       "route = '/v1/pathways/:id'");

@@ -259,7 +259,8 @@ static const struct keyed_plan {
 	{.id = STMT_OUTBOX_INSERT,
 	 .indexes = {"fhir_subscriptions_live"},
 	 .whole = "fhir_subscriptions_live"},
-	{.id = STMT_PATHWAY_GET, .indexes = {"pathways_pkey"}},
+	{.id = STMT_PATHWAYS_GET, .indexes = {"pathways_pkey"}},
+	{.id = STMT_PATHWAYS_GET_AUDITED, .indexes = {"pathways_pkey"}},
 	{.id = STMT_PATHWAY_TRANSITIONS,
 	 .indexes = {"transitions_pkey", "pathways_pkey",
 		     "transitions_corrects"}},
@@ -592,6 +593,86 @@ START_TEST(audit_rows_arrive_as_written)
 }
 END_TEST
 
+/* The integer a SELECT of one value answers. */
+static int select_int(const char *sql)
+{
+	PGresult *res = PQexec(conn, sql);
+	int n;
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+		      PQerrorMessage(conn));
+	n = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
+}
+
+/* Reads by id gathered into one statement (daemon/query.c): each row
+ * carries the place of the read it answers, a read sees only its own
+ * token's regions, and the audited form writes one row per pathway shown,
+ * naming its reader, and none for a read that found nothing. */
+START_TEST(pathways_read_together_keep_their_places_and_regions)
+{
+	const char *params[7] = {
+		"{pw-ga,pw-gb,pw-gmissing,pw-ga,pw-gb}",
+		"{\"{r1}\",\"{r1}\",NULL,NULL,\"{r2,r3}\"}",
+		"{grp-1,grp-1,grp-2,grp-2,grp-3}",
+		"{GET,GET,GET,HEAD,GET}",
+		"{/v1/pathways/:id,/v1/pathways/:id,/v1/pathways/:id,"
+		"/v1/pathways/:id,/v1/pathways/:id}",
+		"{/v1/pathways/pw-ga,/v1/pathways/pw-gb,/v1/pathways/"
+		"pw-gmissing,"
+		"/v1/pathways/pw-ga,/v1/pathways/pw-gb}",
+		"{a,b,c,d,e}"};
+	static const char *const want[][3] = {{"1", "pw-ga", "p-ga"},
+					      {"4", "pw-ga", "p-ga"},
+					      {"5", "pw-gb", "p-gb"}};
+	PGresult *res;
+
+	exec_ok("INSERT INTO pathways (pathway_id, patient_id, model, region, "
+		"level, unit, phase, version, opened_at, updated_at, "
+		"last_change_at, doc) SELECT 'pw-g' || x, 'p-g' || x, 'no', r, "
+		"'gp', 'gp-1', 'referred', 1, now(), now(), now(), "
+		"json_build_object('pathway_id', 'pw-g' || x) FROM (VALUES "
+		"('a', 'r1'), ('b', 'r2')) v(x, r)");
+	for (int audited = 0; audited < 2; audited++) {
+		enum store_stmt id =
+			audited ? STMT_PATHWAYS_GET_AUDITED : STMT_PATHWAYS_GET;
+
+		res = PQexecPrepared(conn, store_statements[id - 1].name,
+				     audited ? 7 : 2, params, NULL, NULL, 0);
+		ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s",
+			      PQerrorMessage(conn));
+		ck_assert_int_eq(PQntuples(res), 3);
+		for (int row = 0; row < 3; row++) {
+			ck_assert_str_eq(PQgetvalue(res, row, 0), want[row][0]);
+			ck_assert(
+				strstr(PQgetvalue(res, row, 1), want[row][1]));
+			ck_assert_str_eq(PQgetvalue(res, row, 2), want[row][2]);
+		}
+		PQclear(res);
+		ck_assert_int_eq(
+			select_int("SELECT count(*) FROM audit_log WHERE "
+				   "token_id LIKE 'grp-%'"),
+			audited ? 3 : 0);
+	}
+	res = PQexec(conn, "SELECT token_id, method, uri, patient_ids::text, "
+			   "remote, status, regions::text FROM audit_log WHERE "
+			   "token_id LIKE 'grp-%' ORDER BY token_id");
+	ck_assert_int_eq(PQntuples(res), 3);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "grp-1");
+	ck_assert_str_eq(PQgetvalue(res, 0, 2), "/v1/pathways/pw-ga");
+	ck_assert_str_eq(PQgetvalue(res, 0, 3), "{p-ga}");
+	ck_assert_str_eq(PQgetvalue(res, 0, 4), "a");
+	ck_assert_str_eq(PQgetvalue(res, 0, 5), "200");
+	ck_assert_str_eq(PQgetvalue(res, 0, 6), "{r1}");
+	ck_assert_str_eq(PQgetvalue(res, 1, 1), "HEAD");
+	ck_assert_str_eq(PQgetvalue(res, 1, 4), "d");
+	ck_assert_str_eq(PQgetvalue(res, 2, 3), "{p-gb}");
+	ck_assert_str_eq(PQgetvalue(res, 2, 6), "{r2}");
+	PQclear(res);
+}
+END_TEST
+
 /* Group A draws the lower notification id and commits after group B: a
  * reader that read B's and moved its cursor past it never saw A's. */
 START_TEST(regression_notification_cursor_skips_late_commits)
@@ -657,6 +738,8 @@ Suite *store_suite(void)
 	tcase_add_test(tc, regression_notification_cursor_skips_late_commits);
 	tcase_add_test(tc, regression_daemon_without_endpoint_drops_report);
 	tcase_add_test(tc, audit_rows_arrive_as_written);
+	tcase_add_test(tc,
+		       pathways_read_together_keep_their_places_and_regions);
 	tcase_add_test(tc, open_pathways_are_counted_from_the_worklist_index);
 	suite_add_tcase(s, tc);
 	return s;

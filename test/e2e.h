@@ -43,6 +43,8 @@ int e2e_event(int port, const char *patient, const char *type,
 	      struct http_response *out);
 /* SELECT returning one integer, through psql. */
 int e2e_count(const char *sql);
+/* The value of the /metrics line starting with prefix, or -1. */
+double e2e_metric(int port, const char *prefix);
 TCase *e2e_tcase(const char *name);
 
 /* A test's own daemon: its config, log and files in a private directory. */
