@@ -124,31 +124,34 @@ enum handled pathway_transitions_get(struct request *r, struct reply *out)
 		     render_transitions);
 }
 
-static void render_patient(struct request *r, PGresult **res, int n,
-			   struct answer *a)
+static void render_patient(struct request *r, const PGresult *res, int first,
+			   int nrows, struct answer *a)
 {
 	struct textbuf t;
-	json_t *id = json_string(r->params[0]);
-	char *id_text = json_dumps(id, JSON_ENCODE_ANY);
 
-	(void)n;
 	textbuf_init(&t);
-	textbuf_printf(&t, "{\"patient_id\":%s,\"pathways\":[",
-		       id_text ? id_text : "null");
-	for (int i = 0; i < PQntuples(res[0]); i++) {
-		textbuf_printf(&t, "%s%s", i ? "," : "",
-			       PQgetvalue(res[0], i, 0));
-		answer_pathway(a, r->params[0], PQgetvalue(res[0], i, 1));
+	textbuf_printf(&t, "{\"patient_id\":");
+	add_json_string(&t, r->params[0]);
+	textbuf_printf(&t, ",\"pathways\":[");
+	for (int row = first; row < first + nrows; row++) {
+		textbuf_printf(&t, "%s%s", row > first ? "," : "",
+			       PQgetvalue(res, row, 1));
+		answer_pathway(a, r->params[0], PQgetvalue(res, row, 2));
 	}
 	textbuf_printf(&t, "]}");
 	answer_raw_json(a, textbuf_take(&t));
-	free(id_text);
-	json_decref(id);
 }
+
+static const struct read_group_kind pathways_of_patient = {
+	.name = "patient",
+	.stmt = STMT_PATIENTS_PATHWAYS,
+	.render = render_patient};
 
 enum handled patient_pathways_get(struct request *r, struct reply *out)
 {
-	return by_id(r, out, STMT_PATIENT_PATHWAYS, "patient", render_patient);
+	if (!domain_valid_id(r->params[0]))
+		return reply_error(out, ERR_NOT_FOUND, NULL, "no such patient");
+	return read_by_key(r, &pathways_of_patient, r->params[0]);
 }
 
 static void render_notifications(struct request *r, PGresult **res, int n,

@@ -373,10 +373,13 @@ const struct db_statement store_statements[] = {
 	      "t.seq WHERE t.pathway_id = $1 AND "
 	      "($2::text[] IS NULL OR p.region = ANY ($2::text[])) ORDER BY "
 	      "t.seq"),
-	KEYED(STMT_PATIENT_PATHWAYS,
-	      "SELECT doc, region FROM pathways WHERE patient_id = $1 "
-	      "AND " REGIONS(
-		      2) " ORDER BY closed_at IS NOT NULL, opened_at DESC"),
+	KEYED(STMT_PATIENTS_PATHWAYS,
+	      "SELECT k.i, p.doc, p.region FROM unnest($1::text[], $2::text[]) "
+	      "WITH ORDINALITY AS k(patient_id, regions, i) JOIN pathways p ON "
+	      "p.patient_id = k.patient_id AND (k.regions IS NULL OR p.region "
+	      "= "
+	      "ANY (k.regions::text[])) ORDER BY k.i, p.closed_at IS NOT NULL, "
+	      "p.opened_at DESC"),
 	STMT(STMT_NOTIFICATIONS_AFTER,
 	     "SELECT coalesce(json_agg(jsonb_build_object('notification_id', "
 	     "notification_id::text, 'created_at', to_char(created_at AT "

@@ -68,7 +68,10 @@ enum store_stmt {
 	STMT_PATHWAY_TRANSITIONS, /* $1 id: seq, doc, corrected_by (json
 				     array of event ids), retracted_by,
 				     patient_id */
-	STMT_PATIENT_PATHWAYS,	  /* $1 patient: doc, open first */
+	/* Many patients' pathways at once, as STMT_PATHWAYS_GET: $1 the
+	 * patient ids, $2 the regions of each; rows i, doc, region, each
+	 * patient's open pathways first, then the newest. */
+	STMT_PATIENTS_PATHWAYS,
 	STMT_NOTIFICATIONS_AFTER, /* $1 after, $2 limit, $3 regions */
 	/* $1 patient, $2 limit, $3 regions: the audit rows about pathways
 	 * the regions cover (or about no pathway at all) */

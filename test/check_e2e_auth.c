@@ -410,54 +410,69 @@ START_TEST(audit_answers_who_looked_at_a_patient)
 END_TEST
 
 /* Reads by id that arrive together share one statement (daemon/query.c):
- * each answer is still its own pathway, within its own token's regions,
- * and audited as its own. */
+ * each answer is still its own pathway or patient, within its own token's
+ * regions, and audited as its own. */
 struct gathered_read {
-	const char *token, *pathway, *patient; /* patient NULL: 404 */
+	const char *token;
+	char path[256];
+	int status;
+	const char *field, *value; /* value NULL: the field is absent */
 };
 
 static void assert_gathered_answer(const struct gathered_read *g, int status,
 				   struct http_response *r)
 {
-	if (g->patient == NULL) {
-		ck_assert_msg(status == 404, "%s: %d", g->pathway, status);
-		ck_assert_str_eq(e2e_str(r->json, "error.code"), "not_found");
-		return;
-	}
-	ck_assert_msg(status == 200, "%s: %d %s", g->pathway, status, r->body);
-	ck_assert_str_eq(e2e_str(r->json, "pathway_id"), g->pathway);
-	ck_assert_str_eq(e2e_str(r->json, "patient_id"), g->patient);
+	const char *got = e2e_str(r->json, g->field);
+
+	ck_assert_msg(status == g->status, "%s: %d %s", g->path, status,
+		      r->body);
+	ck_assert_msg(g->value ? got && strcmp(got, g->value) == 0 : !got,
+		      "%s: %s is %s", g->path, g->field, got ? got : "absent");
 }
 
 START_TEST(reads_gathered_answer_each_its_own)
 {
 	struct two_regions t;
 	struct http_response r;
-	char path[40][256];
+	struct gathered_read kinds[8] = {
+		{COORD_VEST, "", 200, "pathway_id", NULL},
+		{COORD_VEST, "", 404, "error.code", "not_found"},
+		{COORD_NORD, "", 200, "pathway_id", NULL},
+		{COORD_NORD, "", 404, "error.code", "not_found"},
+		{DEV_COORD, "/v1/pathways/pw-gathered-nowhere", 404,
+		 "error.code", "not_found"},
+		{COORD_VEST, "", 200, "pathways.0.pathway_id", NULL},
+		{COORD_VEST, "", 200, "pathways.0", NULL},
+		{COORD_NORD, "", 200, "pathways.0.region", "helse-nord"},
+	};
 	int fds[40];
 	double reads, groups;
 
 	two_regions_setup(&t);
-	const struct gathered_read kinds[5] = {
-		{COORD_VEST, t.vest_pw, t.vest_patient},
-		{COORD_VEST, t.nord_pw, NULL},
-		{COORD_NORD, t.nord_pw, t.nord_patient},
-		{COORD_NORD, t.vest_pw, NULL},
-		{DEV_COORD, "pw-gathered-nowhere", NULL},
-	};
+	snprintf(kinds[0].path, 256, "/v1/pathways/%s", t.vest_pw);
+	kinds[0].value = t.vest_pw;
+	snprintf(kinds[1].path, 256, "/v1/pathways/%s", t.nord_pw);
+	snprintf(kinds[2].path, 256, "/v1/pathways/%s", t.nord_pw);
+	kinds[2].value = t.nord_pw;
+	snprintf(kinds[3].path, 256, "/v1/pathways/%s", t.vest_pw);
+	snprintf(kinds[5].path, 256, "/v1/patients/%s/pathways",
+		 t.vest_patient);
+	kinds[5].value = t.vest_pw;
+	/* Another region's patient: none of their pathways, and no look. */
+	snprintf(kinds[6].path, 256, "/v1/patients/%s/pathways",
+		 t.nord_patient);
+	snprintf(kinds[7].path, 256, "/v1/patients/%s/pathways",
+		 t.nord_patient);
 	reads = e2e_metric(PORT, "painpath_read_group_reads_total ");
 	groups = e2e_metric(PORT, "painpath_read_groups_total ");
 	for (int round = 0; round < 5; round++) {
-		for (int i = 0; i < 40; i++) {
-			snprintf(path[i], sizeof(path[i]), "/v1/pathways/%s",
-				 kinds[i % 5].pathway);
-			fds[i] = http_begin(PORT, "GET", path[i], NULL,
-					    kinds[i % 5].token);
-		}
+		for (int i = 0; i < 40; i++)
+			fds[i] = http_begin(PORT, "GET", kinds[i % 8].path,
+					    NULL, kinds[i % 8].token);
 		for (int i = 0; i < 40; i++) {
 			int status = http_end(fds[i], &r);
 
-			assert_gathered_answer(&kinds[i % 5], status, &r);
+			assert_gathered_answer(&kinds[i % 8], status, &r);
 			http_response_free(&r);
 		}
 	}
@@ -465,27 +480,32 @@ START_TEST(reads_gathered_answer_each_its_own)
 		e2e_metric(PORT, "painpath_read_group_reads_total ") - reads,
 		200);
 	groups = e2e_metric(PORT, "painpath_read_groups_total ") - groups;
-	ck_assert(groups >= 1 && groups <= 200);
-	/* One audit row per pathway shown, naming its patient and region;
-	 * none for a read that showed nothing. */
+	ck_assert(groups >= 2 && groups <= 200);
+	/* One audit row per answer that showed a patient, naming that
+	 * patient and the region of what it showed; none for the others. */
 	ck_assert_int_eq(count_of("SELECT count(*) FROM audit_log WHERE "
 				  "token_id = 'coord-vest' AND route = "
 				  "'/v1/pathways/:id' AND patient_ids = "
 				  "ARRAY['%s'] AND regions = '{helse-vest}' "
 				  "AND status = 200 AND method = 'GET'",
 				  t.vest_patient),
-			 40);
+			 25);
+	ck_assert_int_eq(count_of("SELECT count(*) FROM audit_log WHERE "
+				  "token_id = 'coord-vest' AND route = "
+				  "'/v1/patients/:id/pathways' AND patient_ids "
+				  "= ARRAY['%s'] AND regions = '{helse-vest}'",
+				  t.vest_patient),
+			 25);
 	ck_assert_int_eq(count_of("SELECT count(*) FROM audit_log WHERE "
 				  "token_id = 'coord-nord' AND patient_ids = "
-				  "ARRAY['%s'] AND regions = '{helse-nord}' "
-				  "AND uri = '/v1/pathways/%s'",
-				  t.nord_patient, t.nord_pw),
-			 40);
+				  "ARRAY['%s'] AND regions = '{helse-nord}'",
+				  t.nord_patient),
+			 50);
 	ck_assert_int_eq(count_of("SELECT count(*) FROM audit_log WHERE "
 				  "token_id IN ('coord-vest', 'coord-nord') "
 				  "AND patient_ids && ARRAY['%s', '%s']",
 				  t.vest_patient, t.nord_patient),
-			 80);
+			 100);
 	ck_assert_int_eq(count_of("SELECT count(*) FROM audit_log WHERE uri "
 				  "LIKE '%%pw-gathered-nowhere%%'"),
 			 0);

@@ -264,7 +264,7 @@ static const struct keyed_plan {
 	{.id = STMT_PATHWAY_TRANSITIONS,
 	 .indexes = {"transitions_pkey", "pathways_pkey",
 		     "transitions_corrects"}},
-	{.id = STMT_PATIENT_PATHWAYS, .indexes = {"pathways_patient"}},
+	{.id = STMT_PATIENTS_PATHWAYS, .indexes = {"pathways_patient"}},
 	{.id = STMT_AUDIT_INSERT, .indexes = {NULL}},
 	{.id = STMT_FHIR_VIEW,
 	 .indexes = {"pathways_pkey", "transitions_pkey"}},
