@@ -147,29 +147,22 @@ static const char *status_after(const struct outbox_job *job)
 static void on_outcome_lease(struct db_conn *conn, void *arg)
 {
 	struct outbox_job *job = arg;
-	const char *status = status_after(job);
-	struct db_query q[2];
-	int nq = 0;
+	const struct store_outbox_outcome outcome = {
+		.outbox_id = job->id,
+		.claimed_by = me,
+		.done = job->done[0] ? job->done : NULL,
+		.delay_ms = job->delay,
+		.error = job->error,
+		.subscription_id = job->sub,
+		.status = status_after(job),
+		.sub_error = job->delivered ? NULL : job->error};
+	struct db_query q[STORE_OUTBOX_OUTCOME_QUERIES];
 
 	job->conn = conn;
 	if (conn == NULL) /* the lease runs out: tried again then */
 		return job_end(job);
-	if (job->done[0] == '\0')
-		q[nq++] = (struct db_query){
-			.stmt = STMT_OUTBOX_RETRY,
-			.nparams = 4,
-			.params = {job->id, me, job->delay, job->error}};
-	else
-		q[nq++] = (struct db_query){.stmt = STMT_OUTBOX_DONE,
-					    .nparams = 3,
-					    .params = {job->id, me, job->done}};
-	if (status != NULL)
-		q[nq++] = (struct db_query){
-			.stmt = STMT_SUB_OUTCOME,
-			.nparams = 3,
-			.params = {job->sub, status,
-				   job->delivered ? NULL : job->error}};
-	if (!db_send(conn, q, nq, on_recorded, job))
+	if (!db_send(conn, q, store_outbox_outcome(&outcome, q), on_recorded,
+		     job))
 		job_end(job);
 }
 

@@ -1175,3 +1175,27 @@ void store_audit_free(struct store_audit *a)
 {
 	free_arrays(a->columns, STORE_AUDIT_COLUMNS);
 }
+
+int store_outbox_outcome(const struct store_outbox_outcome *o,
+			 struct db_query *q)
+{
+	int n = 0;
+
+	if (o->status != NULL)
+		q[n++] = (struct db_query){.stmt = STMT_SUB_OUTCOME,
+					   .nparams = 3,
+					   .params = {o->subscription_id,
+						      o->status, o->sub_error}};
+	if (o->done == NULL)
+		q[n++] = (struct db_query){.stmt = STMT_OUTBOX_RETRY,
+					   .nparams = 4,
+					   .params = {o->outbox_id,
+						      o->claimed_by,
+						      o->delay_ms, o->error}};
+	else
+		q[n++] = (struct db_query){
+			.stmt = STMT_OUTBOX_DONE,
+			.nparams = 3,
+			.params = {o->outbox_id, o->claimed_by, o->done}};
+	return n;
+}

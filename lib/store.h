@@ -258,4 +258,21 @@ void store_audit_add(struct store_audit *a, const char *token,
 bool store_audit_query(struct store_audit *a, struct db_query *q);
 void store_audit_free(struct store_audit *a);
 
+/* What one try of an outbox row leaves, recorded in one transaction: the
+ * row delivered or dropped (done), or tried again after delay_ms with
+ * error; and, when status is not NULL, its subscription's status (and
+ * sub_error).  The subscription's row is locked before the outbox row, in
+ * the order a Subscription's DELETE takes them (its outbox rows cascade):
+ * the other order deadlocked with it. */
+struct store_outbox_outcome {
+	const char *outbox_id, *claimed_by;
+	const char *done; /* "delivered", "dropped", or NULL: a retry */
+	const char *delay_ms, *error;
+	const char *subscription_id, *status, *sub_error;
+};
+#define STORE_OUTBOX_OUTCOME_QUERIES 2
+/* Fills q (STORE_OUTBOX_OUTCOME_QUERIES at most): the number used. */
+int store_outbox_outcome(const struct store_outbox_outcome *o,
+			 struct db_query *q);
+
 #endif

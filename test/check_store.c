@@ -606,6 +606,57 @@ static int select_int(const char *sql)
 	return n;
 }
 
+/* A Subscription's DELETE (its outbox rows cascade) while the outbox
+ * records a try of one of them: the outcome locked the outbox row, then
+ * the subscription's; the DELETE the other way round, and PostgreSQL
+ * killed one of the two (an e2e DELETE answered 500: deadlock detected).
+ * Here the outcome has taken its first lock when the DELETE starts. */
+START_TEST(regression_subscription_delete_deadlocks_with_delivery_outcome)
+{
+	PGconn *deleter = session(), *watch = session();
+	const struct store_outbox_outcome outcome = {.outbox_id = "9001",
+						     .claimed_by = "daemon-a",
+						     .delay_ms = "1000",
+						     .error = "no answer",
+						     .subscription_id =
+							     "sub-dl",
+						     .status = "error",
+						     .sub_error = "no answer"};
+	const struct db_query begin = {.sql = "BEGIN"},
+			      commit = {.sql = "COMMIT"},
+			      delete = {.stmt = STMT_SUB_DELETE,
+					.nparams = 2,
+					.params = {"sub-dl", NULL}};
+	struct db_query q[STORE_OUTBOX_OUTCOME_QUERIES];
+	int n = store_outbox_outcome(&outcome, q);
+
+	exec_ok("INSERT INTO fhir_subscriptions (subscription_id, "
+		"resource_type, criteria, endpoint, full_payload, secret, "
+		"status, token_id, source, doc) VALUES ('sub-dl', 'Task', "
+		"'Task?', "
+		"'http://127.0.0.1:9/hook', false, 's', 'active', 't', 'src', "
+		"'{}')");
+	exec_ok("INSERT INTO outbox (outbox_id, stream, kind, "
+		"subscription_id, claimed_by) VALUES (9001, 'sub-dl', "
+		"'change', 'sub-dl', 'daemon-a')");
+	ck_assert_int_eq(n, 2);
+	run_query(conn, &begin);
+	run_query(conn, &q[0]);
+	ck_assert(send_query(deleter, &delete));
+	ck_assert_msg(!finished_or_waiting(deleter, watch),
+		      "the DELETE did not wait for the outcome's lock");
+	for (int i = 1; i < n; i++)
+		run_query(conn, &q[i]);
+	run_query(conn, &commit);
+	finish_query(deleter);
+	ck_assert_int_eq(select_int("SELECT count(*) FROM outbox WHERE "
+				    "subscription_id = 'sub-dl'"),
+			 0);
+	PQfinish(deleter);
+	PQfinish(watch);
+}
+END_TEST
+
 /* Reads by id gathered into one statement (daemon/query.c): each row
  * carries the place of the read it answers, a read sees only its own
  * token's regions, and the audited form writes one row per pathway shown,
@@ -732,6 +783,9 @@ Suite *store_suite(void)
 	tcase_add_test(tc, regression_notification_cursor_skips_late_commits);
 	tcase_add_test(tc, regression_daemon_without_endpoint_drops_report);
 	tcase_add_test(tc, audit_rows_arrive_as_written);
+	tcase_add_test(
+		tc,
+		regression_subscription_delete_deadlocks_with_delivery_outcome);
 	tcase_add_test(tc,
 		       pathways_read_together_keep_their_places_and_regions);
 	tcase_add_test(tc, open_pathways_are_counted_from_the_worklist_index);
