@@ -29,7 +29,6 @@ struct read_job {
 	int n;
 	char *copies[READ_MAX_BATCH][DB_MAX_PARAMS];
 	render_fn render;
-	const struct read_group_kind *kind; /* a read gathered (read_by_key) */
 	struct answer a;
 };
 
@@ -544,6 +543,7 @@ static struct read_group *group_to_join(const struct read_group_kind *kind,
 	g->pool = pool;
 	g->next_gathering = gathering;
 	gathering = g;
+	/* Never granted before this returns (db.h): the read joins first. */
 	db_acquire(pool, on_group_lease, g);
 	return g;
 }
@@ -560,7 +560,6 @@ enum handled read_by_key(struct request *r, const struct read_group_kind *kind,
 
 	if (job == NULL)
 		return HANDLED_LATER;
-	job->kind = kind;
 	g = group_to_join(kind, pool_for(r));
 	if (g == NULL) {
 		fail(job, ERR_INTERNAL, "out of memory");

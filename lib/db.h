@@ -110,6 +110,7 @@ void db_pool_free(struct db_pool *pool);
 bool db_pool_ready(const struct db_pool *pool);
 void db_pool_stats(const struct db_pool *pool, struct db_pool_stats *out);
 
+/* cb runs from the event loop, never before db_acquire returns. */
 void db_acquire(struct db_pool *pool, db_lease_cb cb, void *arg);
 /* Sends a batch of 1..DB_MAX_BATCH queries in one round trip.  Returns false
  * (and will not call cb) if the connection is not usable or a batch is
