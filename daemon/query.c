@@ -1,4 +1,5 @@
-/* The audited read machinery (reads.h). */
+/* The audited read machinery (reads.h): reads of one statement each, and
+ * the writer of their audit rows. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,27 +11,8 @@
 #include "http.h"
 #include "log.h"
 #include "pgarray.h"
-#include "reads.h"
+#include "reads_int.h"
 #include "store.h"
-
-#define READ_MAX_BATCH 4
-
-struct read_job {
-	struct request *req;
-	struct db_conn *conn;
-	/* while waiting for its audit row */
-	char *audit_patients;
-	char *audit_uri;
-	char *audit_regions;
-	char audit_status[8];
-	char audit_remote[80];
-	struct read_job *next_audit;
-	struct db_query q[READ_MAX_BATCH];
-	int n;
-	char *copies[READ_MAX_BATCH][DB_MAX_PARAMS];
-	render_fn render;
-	struct answer a;
-};
 
 static void read_job_free(struct read_job *job)
 {
@@ -46,8 +28,7 @@ static void read_job_free(struct read_job *job)
 	free(job);
 }
 
-/* Sends the answer, gives the connection back, frees the job. */
-static void finish(struct read_job *job)
+void read_finish(struct read_job *job)
 {
 	request_finish(job->req, &job->a.rep);
 	if (job->conn != NULL)
@@ -55,10 +36,10 @@ static void finish(struct read_job *job)
 	read_job_free(job);
 }
 
-static void fail(struct read_job *job, enum err_code code, const char *msg)
+void read_fail(struct read_job *job, enum err_code code, const char *msg)
 {
 	answer_error(&job->a, code, NULL, "%s", msg);
-	finish(job);
+	read_finish(job);
 }
 
 /* A text[] literal of a set's keys, every element quoted (issue 10: a
@@ -84,7 +65,7 @@ static char *set_literal(json_t *set)
  * percent-escaped.  One row that PostgreSQL refuses fails every read of
  * its batch, so nothing a client sends may reach the INSERT raw (http.c
  * refuses such URIs already; the audit does not rely on it). */
-static char *escaped_uri(const char *uri)
+char *audit_escaped_uri(const char *uri)
 {
 	size_t len = strlen(uri), used = 0;
 	char *out = malloc(len * 3 + 1);
@@ -129,11 +110,11 @@ static void audit_batch_end(struct audit_batch *b, bool committed)
 		db_release(b->conn);
 	for (int i = 0; i < b->n; i++) {
 		if (committed)
-			finish(b->jobs[i]);
+			read_finish(b->jobs[i]);
 		else
-			fail(b->jobs[i], ERR_UNAVAILABLE,
-			     "the read could not be audited, so it is not "
-			     "answered");
+			read_fail(b->jobs[i], ERR_UNAVAILABLE,
+				  "the read could not be audited, so it is not "
+				  "answered");
 	}
 	free(b);
 	audit_busy = false;
@@ -234,14 +215,14 @@ static void audit_then_finish(struct read_job *job)
 		db_release(job->conn);
 	job->conn = NULL;
 	job->audit_patients = set_literal(job->a.patients);
-	job->audit_uri = escaped_uri(request_uri(r));
+	job->audit_uri = audit_escaped_uri(request_uri(r));
 	job->audit_regions = json_object_size(job->a.regions) > 0
 				     ? set_literal(job->a.regions)
 				     : NULL;
 	if (job->audit_patients == NULL || job->audit_uri == NULL ||
 	    (json_object_size(job->a.regions) > 0 &&
 	     job->audit_regions == NULL))
-		return fail(job, ERR_INTERNAL, "out of memory");
+		return read_fail(job, ERR_INTERNAL, "out of memory");
 	snprintf(job->audit_status, sizeof(job->audit_status), "%d",
 		 job->a.rep.status);
 	if (request_remote(r, job->audit_remote, sizeof(job->audit_remote)) ==
@@ -253,13 +234,12 @@ static void audit_then_finish(struct read_job *job)
 	audit_kick(r->app);
 }
 
-/* An answer that shows a patient waits for its audit row. */
-static void answer_rendered(struct read_job *job)
+void read_answered(struct read_job *job)
 {
 	if (job->a.rep.err.code == ERR_NONE &&
 	    json_object_size(job->a.patients) > 0)
 		return audit_then_finish(job);
-	finish(job);
+	read_finish(job);
 }
 
 static void on_read(struct db_conn *conn, PGresult **res, int n, void *arg)
@@ -268,16 +248,16 @@ static void on_read(struct db_conn *conn, PGresult **res, int n, void *arg)
 
 	(void)conn;
 	if (n == 0)
-		return fail(job, ERR_UNAVAILABLE,
-			    "the database cannot be reached");
+		return read_fail(job, ERR_UNAVAILABLE,
+				 "the database cannot be reached");
 	for (int i = 0; i < n; i++)
 		if (!db_result_ok(res[i])) {
 			log_error(job->req->context, "query %d: %s", i,
 				  DB_WHY(res[i]));
-			return fail(job, ERR_INTERNAL, "the query failed");
+			return read_fail(job, ERR_INTERNAL, "the query failed");
 		}
 	job->render(job->req, res, n, &job->a);
-	answer_rendered(job);
+	read_answered(job);
 }
 
 static void on_lease(struct db_conn *conn, void *arg)
@@ -286,24 +266,22 @@ static void on_lease(struct db_conn *conn, void *arg)
 
 	job->conn = conn;
 	if (conn == NULL)
-		return fail(job, ERR_UNAVAILABLE,
-			    "the database cannot be reached");
+		return read_fail(job, ERR_UNAVAILABLE,
+				 "the database cannot be reached");
 	if (!db_send(conn, job->q, job->n, on_read, job))
-		fail(job, ERR_UNAVAILABLE, "the database cannot be reached");
+		read_fail(job, ERR_UNAVAILABLE,
+			  "the database cannot be reached");
 }
 
-/* Reads may go to a streaming replica; writes never do. */
-static struct db_pool *pool_for(const struct request *r)
+struct db_pool *read_pool_for(const struct request *r)
 {
 	bool replica = r->method == METHOD_GET && r->app->read_pool != NULL;
 
 	return replica ? r->app->read_pool : r->app->pool;
 }
 
-/* The job of a read, its parameters copied; NULL (and the request
- * answered) when out of memory. */
-static struct read_job *read_job_new(struct request *r,
-				     const struct db_query *q, int n)
+struct read_job *read_job_new(struct request *r, const struct db_query *q,
+			      int n)
 {
 	struct read_job *job = calloc(1, sizeof(*job));
 	struct reply rep;
@@ -340,238 +318,8 @@ enum handled read_batch(struct request *r, const struct db_query *q, int n,
 	if (job == NULL)
 		return HANDLED_LATER;
 	job->render = render;
-	db_acquire(pool_for(r), on_lease, job);
+	db_acquire(read_pool_for(r), on_lease, job);
 	return HANDLED_LATER;
-}
-
-/*
- * Reads by key gathered (read_by_key): while a group waits for its
- * connection, every read of its kind bound for the same pool joins it, and
- * one statement over arrays answers them all.  Idle, a group is one read
- * and waits for nothing more; under load, the reads queued for a
- * connection share one round trip and one execution instead of one each,
- * as the writes' groups do.
- */
-#define READ_GROUP_MAX 128
-
-struct read_group {
-	const struct read_group_kind *kind;
-	struct db_pool *pool;
-	struct db_conn *conn;
-	struct read_group *next_gathering;
-	bool audited; /* its statement wrote the audit rows too */
-	int result;   /* which result of the batch holds the rows */
-	int n;
-	struct read_job *jobs[READ_GROUP_MAX];
-};
-
-static struct read_group *gathering;
-static struct read_stats totals;
-
-static void unlink_gathering(struct read_group *g)
-{
-	for (struct read_group **p = &gathering; *p; p = &(*p)->next_gathering)
-		if (*p == g) {
-			*p = g->next_gathering;
-			return;
-		}
-}
-
-static void group_fail(struct read_group *g, enum err_code code,
-		       const char *msg)
-{
-	if (g->conn != NULL)
-		db_release(g->conn);
-	for (int i = 0; i < g->n; i++)
-		fail(g->jobs[i], code, msg);
-	free(g);
-}
-
-/* Each read's rows (column 0 its place in the group, from 1, in order)
- * rendered as its own answer. */
-static void group_answer(struct read_group *g, const PGresult *res)
-{
-	int rows = PQntuples(res), row = 0;
-
-	for (int i = 0; i < g->n; i++) {
-		struct read_job *job = g->jobs[i];
-		int first = row;
-
-		while (row < rows && atoi(PQgetvalue(res, row, 0)) == i + 1)
-			row++;
-		g->kind->render(job->req, res, first, row - first, &job->a);
-		if (g->audited)
-			finish(job);
-		else
-			answer_rendered(job);
-	}
-}
-
-static void on_group_read(struct db_conn *conn, PGresult **res, int n,
-			  void *arg)
-{
-	struct read_group *g = arg;
-
-	(void)conn;
-	if (n <= g->result)
-		return group_fail(g, ERR_UNAVAILABLE,
-				  "the database cannot be reached");
-	for (int i = 0; i < n; i++)
-		if (!db_result_ok(res[i])) {
-			log_error("reads", "%s: %s", g->kind->name,
-				  DB_WHY(res[i]));
-			return group_fail(g, ERR_INTERNAL,
-					  g->audited ? "the read could not be "
-						       "audited, so it is not "
-						       "answered"
-						     : "the query failed");
-		}
-	db_release(g->conn);
-	g->conn = NULL;
-	group_answer(g, res[g->result]);
-	free(g);
-}
-
-/* The columns of the audited statement after the keys and regions. */
-enum {
-	GROUP_TOKEN,
-	GROUP_METHOD,
-	GROUP_ROUTE,
-	GROUP_URI,
-	GROUP_REMOTE,
-	GROUP_AUDIT_COLUMNS
-};
-
-/* One read's audit columns, as audit_then_finish takes them. */
-static bool add_audit_columns(struct pgarray *cols, struct request *r)
-{
-	char remote[80];
-	char *uri = escaped_uri(request_uri(r));
-
-	if (uri == NULL)
-		return false;
-	if (request_remote(r, remote, sizeof(remote)) == NULL)
-		snprintf(remote, sizeof(remote), "-");
-	pgarray_add(&cols[GROUP_TOKEN], r->token ? r->token->id : "-");
-	pgarray_add(&cols[GROUP_METHOD], request_method_name(r));
-	pgarray_add(&cols[GROUP_ROUTE], r->route->pattern);
-	pgarray_add(&cols[GROUP_URI], uri);
-	pgarray_add(&cols[GROUP_REMOTE], remote);
-	free(uri);
-	return true;
-}
-
-/* The group's statement (and its transaction's settings) into q; the
- * parameters point into cols.  Returns how many queries, 0 if out of
- * memory. */
-static int group_queries(struct read_group *g, struct pgarray *cols,
-			 struct db_query *q)
-{
-	struct pgarray *audit = cols + 2;
-	struct app *app = g->jobs[0]->req->app;
-	int ncols = g->audited ? 2 + GROUP_AUDIT_COLUMNS : 2, nq = 0;
-
-	for (int i = 0; i < g->n; i++) {
-		pgarray_add(&cols[0], g->jobs[i]->q[0].params[0]);
-		pgarray_add(&cols[1], g->jobs[i]->q[0].params[1]);
-		if (g->audited && !add_audit_columns(audit, g->jobs[i]->req))
-			return 0;
-	}
-	/* An audit as durable as the reads' own (audit_batch's rule). */
-	if (g->audited && !app->cfg.audit_durable) {
-		q[nq++] = (struct db_query){.sql = "BEGIN"};
-		q[nq++] = (struct db_query){
-			.sql = "SET LOCAL synchronous_commit TO off"};
-	}
-	g->result = nq;
-	q[nq] = (struct db_query){.stmt = g->audited ? g->kind->stmt_audited
-						     : g->kind->stmt,
-				  .nparams = ncols};
-	for (int c = 0; c < ncols; c++)
-		if ((q[nq].params[c] = pgarray_text(&cols[c])) == NULL)
-			return 0;
-	nq++;
-	if (nq > 1)
-		q[nq++] = (struct db_query){.sql = "COMMIT"};
-	return nq;
-}
-
-static void on_group_lease(struct db_conn *conn, void *arg)
-{
-	struct read_group *g = arg;
-	struct pgarray cols[2 + GROUP_AUDIT_COLUMNS];
-	struct db_query q[4];
-	int nq;
-	bool sent;
-
-	unlink_gathering(g);
-	g->conn = conn;
-	if (conn == NULL)
-		return group_fail(g, ERR_UNAVAILABLE,
-				  "the database cannot be reached");
-	/* A replica cannot write: there the audit rows follow as any read's
-	 * do. */
-	g->audited = g->kind->stmt_audited != 0 &&
-		     g->pool == g->jobs[0]->req->app->pool;
-	for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++)
-		pgarray_init(&cols[c]);
-	nq = group_queries(g, cols, q);
-	/* libpq copies the parameters. */
-	sent = nq > 0 && db_send(conn, q, nq, on_group_read, g);
-	for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++)
-		pgarray_free(&cols[c]);
-	if (!sent)
-		return group_fail(g, ERR_UNAVAILABLE,
-				  "the database cannot be reached");
-	totals.groups++;
-	totals.reads += (unsigned long long)g->n;
-}
-
-/* The group of kind gathering for pool, with room; a new one if none. */
-static struct read_group *group_to_join(const struct read_group_kind *kind,
-					struct db_pool *pool)
-{
-	struct read_group *g;
-
-	for (g = gathering; g != NULL; g = g->next_gathering)
-		if (g->kind == kind && g->pool == pool && g->n < READ_GROUP_MAX)
-			return g;
-	g = calloc(1, sizeof(*g));
-	if (g == NULL)
-		return NULL;
-	g->kind = kind;
-	g->pool = pool;
-	g->next_gathering = gathering;
-	gathering = g;
-	/* Never granted before this returns (db.h): the read joins first. */
-	db_acquire(pool, on_group_lease, g);
-	return g;
-}
-
-enum handled read_by_key(struct request *r, const struct read_group_kind *kind,
-			 const char *key)
-{
-	char regions[REGIONS_LEN];
-	struct db_query q = {
-		.nparams = 2,
-		.params = {key, request_regions(r, regions, sizeof(regions))}};
-	struct read_job *job = read_job_new(r, &q, 1);
-	struct read_group *g;
-
-	if (job == NULL)
-		return HANDLED_LATER;
-	g = group_to_join(kind, pool_for(r));
-	if (g == NULL) {
-		fail(job, ERR_INTERNAL, "out of memory");
-		return HANDLED_LATER;
-	}
-	g->jobs[g->n++] = job;
-	return HANDLED_LATER;
-}
-
-void read_stats(struct read_stats *out)
-{
-	*out = totals;
 }
 
 enum handled read_query(struct request *r, const struct db_query *q,
