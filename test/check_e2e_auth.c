@@ -512,6 +512,40 @@ START_TEST(reads_gathered_answer_each_its_own)
 }
 END_TEST
 
+/* audit_durable = 0: a group's statement commits with
+ * synchronous_commit off, in a transaction of its own; every read still
+ * answers, and is audited. */
+START_TEST(gathered_reads_audited_when_not_durable)
+{
+	static const char *const flags[] = {
+		"--config",
+		PAINPATH_SOURCE_DIR "/test/data/audit-not-durable.conf", NULL};
+	struct daemon_instance d;
+	struct http_response r;
+	char patient[64], pw[160], path[256];
+	int fds[20];
+
+	ck_assert(harness_daemon_start(&d, e2e_pg.conninfo, flags));
+	e2e_id(patient, sizeof(patient), "lazy-audit");
+	e2e_open(d.port, patient, "no", NULL, pw, sizeof(pw));
+	snprintf(path, sizeof(path), "/v1/pathways/%s", pw);
+	for (int i = 0; i < 20; i++)
+		fds[i] = http_begin(d.port, "GET", path, NULL, NULL);
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(http_end(fds[i], &r), 200);
+		ck_assert_str_eq(e2e_str(r.json, "pathway_id"), pw);
+		http_response_free(&r);
+	}
+	ck_assert_double_eq(
+		e2e_metric(d.port, "painpath_read_group_reads_total "), 20);
+	ck_assert_int_eq(count_of("SELECT count(*) FROM audit_log WHERE uri = "
+				  "'%s' AND patient_ids = ARRAY['%s']",
+				  path, patient),
+			 20);
+	ck_assert_int_eq(harness_daemon_stop(&d), 0);
+}
+END_TEST
+
 void e2e_add_auth_tests(Suite *s)
 {
 	TCase *tc = e2e_tcase("auth");
@@ -524,5 +558,6 @@ void e2e_add_auth_tests(Suite *s)
 	tcase_add_test(tc, development_tokens_need_loopback);
 	tcase_add_test(tc, audit_answers_who_looked_at_a_patient);
 	tcase_add_test(tc, reads_gathered_answer_each_its_own);
+	tcase_add_test(tc, gathered_reads_audited_when_not_durable);
 	suite_add_tcase(s, tc);
 }
