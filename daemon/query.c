@@ -65,7 +65,7 @@ static char *set_literal(json_t *set)
  * percent-escaped.  One row that PostgreSQL refuses fails every read of
  * its batch, so nothing a client sends may reach the INSERT raw (http.c
  * refuses such URIs already; the audit does not rely on it). */
-char *audit_escaped_uri(const char *uri)
+static char *audit_escaped_uri(const char *uri)
 {
 	size_t len = strlen(uri), used = 0;
 	char *out = malloc(len * 3 + 1);
@@ -166,7 +166,7 @@ static void on_audit_lease(struct db_conn *conn, void *arg)
 	for (int i = 0; i < b->n; i++) {
 		struct read_job *job = b->jobs[i];
 		struct request *r = job->req;
-		store_audit_add(&rows, r->token ? r->token->id : "-",
+		store_audit_add(&rows, read_audit_token(r),
 				request_method_name(r), r->route->pattern,
 				job->audit_uri, job->audit_patients,
 				job->audit_remote, job->audit_status,
@@ -205,6 +205,22 @@ static void audit_kick(struct app *app)
 	db_acquire(app->pool, on_audit_lease, b);
 }
 
+bool read_audit_origin(struct read_job *job)
+{
+	struct request *r = job->req;
+
+	job->audit_uri = audit_escaped_uri(request_uri(r));
+	if (request_remote(r, job->audit_remote, sizeof(job->audit_remote)) ==
+	    NULL)
+		snprintf(job->audit_remote, sizeof(job->audit_remote), "-");
+	return job->audit_uri != NULL;
+}
+
+const char *read_audit_token(const struct request *r)
+{
+	return r->token ? r->token->id : "-";
+}
+
 /* The read's connection goes back at once; its answer waits for its
  * audit row. */
 static void audit_then_finish(struct read_job *job)
@@ -215,19 +231,15 @@ static void audit_then_finish(struct read_job *job)
 		db_release(job->conn);
 	job->conn = NULL;
 	job->audit_patients = set_literal(job->a.patients);
-	job->audit_uri = audit_escaped_uri(request_uri(r));
 	job->audit_regions = json_object_size(job->a.regions) > 0
 				     ? set_literal(job->a.regions)
 				     : NULL;
-	if (job->audit_patients == NULL || job->audit_uri == NULL ||
+	if (!read_audit_origin(job) || job->audit_patients == NULL ||
 	    (json_object_size(job->a.regions) > 0 &&
 	     job->audit_regions == NULL))
 		return read_fail(job, ERR_INTERNAL, "out of memory");
 	snprintf(job->audit_status, sizeof(job->audit_status), "%d",
 		 job->a.rep.status);
-	if (request_remote(r, job->audit_remote, sizeof(job->audit_remote)) ==
-	    NULL)
-		snprintf(job->audit_remote, sizeof(job->audit_remote), "-");
 	job->next_audit = NULL;
 	*audit_tail = job;
 	audit_tail = &job->next_audit;

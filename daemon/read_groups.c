@@ -109,22 +109,18 @@ enum {
 	GROUP_AUDIT_COLUMNS
 };
 
-/* One read's audit columns, as audit_then_finish takes them. */
-static bool add_audit_columns(struct pgarray *cols, struct request *r)
+/* One read's audit columns, as the audit writer's rows have them. */
+static bool add_audit_columns(struct pgarray *cols, struct read_job *job)
 {
-	char remote[80];
-	char *uri = audit_escaped_uri(request_uri(r));
+	struct request *r = job->req;
 
-	if (uri == NULL)
+	if (!read_audit_origin(job))
 		return false;
-	if (request_remote(r, remote, sizeof(remote)) == NULL)
-		snprintf(remote, sizeof(remote), "-");
-	pgarray_add(&cols[GROUP_TOKEN], r->token ? r->token->id : "-");
+	pgarray_add(&cols[GROUP_TOKEN], read_audit_token(r));
 	pgarray_add(&cols[GROUP_METHOD], request_method_name(r));
 	pgarray_add(&cols[GROUP_ROUTE], r->route->pattern);
-	pgarray_add(&cols[GROUP_URI], uri);
-	pgarray_add(&cols[GROUP_REMOTE], remote);
-	free(uri);
+	pgarray_add(&cols[GROUP_URI], job->audit_uri);
+	pgarray_add(&cols[GROUP_REMOTE], job->audit_remote);
 	return true;
 }
 
@@ -141,7 +137,7 @@ static int group_queries(struct read_group *g, struct pgarray *cols,
 	for (int i = 0; i < g->n; i++) {
 		pgarray_add(&cols[0], g->jobs[i]->q[0].params[0]);
 		pgarray_add(&cols[1], g->jobs[i]->q[0].params[1]);
-		if (g->audited && !add_audit_columns(audit, g->jobs[i]->req))
+		if (g->audited && !add_audit_columns(audit, g->jobs[i]))
 			return 0;
 	}
 	/* An audit as durable as the reads' own (audit_batch's rule). */

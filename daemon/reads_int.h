@@ -39,7 +39,11 @@ void read_fail(struct read_job *job, enum err_code code, const char *msg);
 /* After the render: an answer that shows a patient waits for its audit
  * row (the writer's next batch); any other leaves at once. */
 void read_answered(struct read_job *job);
-/* The URI as the audit keeps it: bytes outside printable ASCII escaped. */
-char *audit_escaped_uri(const char *uri);
+/* Where the read came from, as its audit row names it: the URI escaped
+ * (audit_uri) and the client's address or "-" (audit_remote).  False when
+ * out of memory. */
+bool read_audit_origin(struct read_job *job);
+/* The reader as the audit row names it: its token's id, or "-". */
+const char *read_audit_token(const struct request *r);
 
 #endif

@@ -479,8 +479,11 @@ START_TEST(reads_gathered_answer_each_its_own)
 	ck_assert_double_eq(
 		e2e_metric(PORT, "painpath_read_group_reads_total ") - reads,
 		200);
+	/* Two kinds make two groups at least; reads sent 40 at a time share
+	 * statements (26-37 groups in three runs), or the answers above did
+	 * not test one statement answering many. */
 	groups = e2e_metric(PORT, "painpath_read_groups_total ") - groups;
-	ck_assert(groups >= 2 && groups <= 200);
+	ck_assert(groups >= 2 && groups < 200);
 	/* One audit row per answer that showed a patient, naming that
 	 * patient and the region of what it showed; none for the others. */
 	ck_assert_int_eq(count_of("SELECT count(*) FROM audit_log WHERE "
