@@ -94,9 +94,18 @@ void commit_submit_atomic(struct app *app, struct commit_item *items, size_t n,
 #define COMMIT_SIZE_BUCKETS 5
 extern const int commit_size_bucket_le[COMMIT_SIZE_BUCKETS];
 
+/* Where a group's time goes: waiting for a connection; step 1's round trip
+ * (the locks and lookups); the decisions, in this process; step 2's round
+ * trip (the writes, the COMMIT and its WAL flush). */
+enum commit_phase { PHASE_LEASE, PHASE_CHECK, PHASE_DECIDE, PHASE_WRITE };
+#define COMMIT_PHASES 4
+extern const char *const commit_phase_name[COMMIT_PHASES];
+
 struct commit_stats {
 	unsigned long long groups, items, retries, solo;
 	unsigned long long size_bucket[COMMIT_SIZE_BUCKETS];
+	double phase_seconds[COMMIT_PHASES];
+	unsigned long long phase_count[COMMIT_PHASES];
 	int queued, running;
 };
 void commit_stats(struct commit_stats *out);

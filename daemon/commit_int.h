@@ -54,9 +54,12 @@ struct group {
 	char *docs[GROUP_MAX][3];
 	/* Recorded events of the pathways a correction replays. */
 	json_t *history_events;
+	double phase_began; /* monotonic seconds */
 };
 
 /* commit.c */
+/* The phase that began at g->phase_began ends now; the next begins. */
+void commit_phase_end(struct group *g, enum commit_phase phase);
 void commit_item_done(struct commit_item *it, int status);
 void commit_item_refuse(struct commit_item *it, const struct pp_error *err,
 			json_t *detail);

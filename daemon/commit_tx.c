@@ -160,6 +160,7 @@ static void on_committed(struct db_conn *conn, PGresult **res, int n, void *arg)
 	(void)conn;
 	if (n == 0)
 		return group_unavailable(g);
+	commit_phase_end(g, PHASE_WRITE);
 	failed = first_failure(res, n);
 	if (failed == NULL) {
 		answer_all(g);
@@ -196,6 +197,7 @@ static void on_checked(struct db_conn *conn, PGresult **res, int n, void *arg)
 	(void)conn;
 	if (n == 0)
 		return group_unavailable(g);
+	commit_phase_end(g, PHASE_CHECK);
 	for (int i = 0; i < n; i++)
 		if (!db_result_ok(res[i])) {
 			/* A lock wait past the statement timeout, say: run
@@ -220,6 +222,7 @@ static void on_checked(struct db_conn *conn, PGresult **res, int n, void *arg)
 						 "recorded");
 		return rollback_and_end(g);
 	}
+	commit_phase_end(g, PHASE_DECIDE);
 	send_writes(g);
 }
 
@@ -277,6 +280,7 @@ void commit_tx_start(struct db_conn *conn, void *arg)
 	g->conn = conn;
 	if (conn == NULL)
 		return group_unavailable(g);
+	commit_phase_end(g, PHASE_LEASE);
 	/* One lock order for every group of every daemon: no deadlock.  An
 	 * atomic batch is one patient's, in its own order. */
 	if (!g->atomic)

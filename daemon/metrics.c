@@ -202,6 +202,22 @@ static void render_commits(struct textbuf *t)
 			       "painpath_commit_group_size_bucket{le=\"%d\"} "
 			       "%llu\n",
 			       commit_size_bucket_le[b], st.size_bucket[b]);
+	textbuf_printf(t, "# HELP painpath_commit_phase_seconds Where the "
+			  "groups' time went: waiting for a connection "
+			  "(lease), locking and looking up (check: one round "
+			  "trip), deciding (decide: this process), writing "
+			  "and committing (write: one round trip and the WAL "
+			  "flush).\n"
+			  "# TYPE painpath_commit_phase_seconds summary\n");
+	for (int p = 0; p < COMMIT_PHASES; p++)
+		textbuf_printf(
+			t,
+			"painpath_commit_phase_seconds_sum{phase=\"%s\"} "
+			"%.6f\n"
+			"painpath_commit_phase_seconds_count{phase=\"%s\"}"
+			" %llu\n",
+			commit_phase_name[p], st.phase_seconds[p],
+			commit_phase_name[p], st.phase_count[p]);
 }
 
 static void render_read_groups(struct textbuf *t)

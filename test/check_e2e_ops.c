@@ -83,6 +83,55 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static const char *const phases[] = {"lease", "check", "decide", "write"};
+#define NPHASES 4
+
+static double phase_metric(const char *what, int phase)
+{
+	char prefix[96];
+
+	snprintf(prefix, sizeof(prefix),
+		 "painpath_commit_phase_seconds_%s{phase=\"%s\"} ", what,
+		 phases[phase]);
+	return e2e_metric(PORT, prefix);
+}
+
+/* Each group's time is split among its four phases, each counted once per
+ * group, and together they fit within the time its requests took. */
+START_TEST(metrics_split_each_group_into_its_phases)
+{
+	double groups, count[NPHASES], sum[NPHASES], began, elapsed, total = 0;
+	char p[64], pw[160];
+
+	groups = e2e_metric(PORT, "painpath_commit_groups_total ");
+	for (int k = 0; k < NPHASES; k++) {
+		count[k] = phase_metric("count", k);
+		sum[k] = phase_metric("sum", k);
+		ck_assert(count[k] >= 0 && sum[k] >= 0);
+	}
+	began = now_s();
+	/* One at a time: each its own group. */
+	for (int i = 0; i < 3; i++) {
+		e2e_id(p, sizeof(p), "phases");
+		e2e_open(PORT, p, "dk", NULL, pw, sizeof(pw));
+	}
+	elapsed = now_s() - began;
+	ck_assert_double_eq(
+		e2e_metric(PORT, "painpath_commit_groups_total ") - groups, 3);
+	for (int k = 0; k < NPHASES; k++) {
+		double spent = phase_metric("sum", k) - sum[k];
+		ck_assert_msg(phase_metric("count", k) - count[k] == 3,
+			      "phase %s", phases[k]);
+		/* The lease may be granted within the clock's tick. */
+		ck_assert_msg(k == 0 /* lease */ ? spent >= 0 : spent > 0,
+			      "phase %s: %f s", phases[k], spent);
+		total += spent;
+	}
+	ck_assert_msg(total <= elapsed, "phases %f s, requests %f s", total,
+		      elapsed);
+}
+END_TEST
+
 /* /metrics' clinic figures: counted by the database in the background,
  * so a scrape polls until they show what was just recorded. */
 static bool metrics_show(const char *const *lines, int n, char *last,
@@ -395,6 +444,7 @@ void e2e_add_ops_tests(Suite *s)
 	TCase *tc = e2e_tcase("ops");
 
 	tcase_add_test(tc, metrics_count_requests_and_events);
+	tcase_add_test(tc, metrics_split_each_group_into_its_phases);
 	tcase_add_test(tc, metrics_count_open_pathways_and_overdue_clocks);
 	tcase_add_test(tc, connection_limit_refuses_then_recovers);
 	tcase_add_test(tc, sighup_applies_valid_and_keeps_running_on_invalid);
