@@ -269,6 +269,33 @@ checkpoint() {
 	psql -c 'CHECKPOINT' >/dev/null
 }
 
+# commit_figures: the commit path's counters from /metrics on one line:
+# groups, events, then the seconds of each phase (lease check decide write).
+commit_figures() {
+	curl -s -H "Authorization: Bearer $READ_TOKEN" \
+		"http://127.0.0.1:$port/metrics" | awk '
+		$1 == "painpath_commit_groups_total" { g = $2 }
+		$1 == "painpath_commit_group_events_total" { e = $2 }
+		$1 ~ /^painpath_commit_phase_seconds_sum/ {
+			match($1, /phase="[a-z]+"/)
+			s[substr($1, RSTART + 7, RLENGTH - 8)] = $2
+		}
+		END { print g + 0, e + 0, s["lease"] + 0, s["check"] + 0,
+			s["decide"] + 0, s["write"] + 0 }'
+}
+
+# group_phases BEFORE AFTER: the mean group between two commit_figures,
+# and where its time went.
+group_phases() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		split(a, x); split(b, y); g = y[1] - x[1]
+		if (g <= 0) { print "?"; exit }
+		printf "%.1f events; ms per group: lease %.2f, check %.2f, decide %.2f, write %.2f",
+			(y[2] - x[2]) / g, (y[3] - x[3]) * 1000 / g,
+			(y[4] - x[4]) * 1000 / g, (y[5] - x[5]) * 1000 / g,
+			(y[6] - x[6]) * 1000 / g }'
+}
+
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "?" }'
 }
@@ -283,7 +310,7 @@ ncpu=$(nproc)
 # Each request opens a pathway for a patient never seen before; on a new,
 # empty database first (the first FRESH seconds: no statistics yet, which
 # is when a plan chosen on an empty table used to collapse), then warm.
-declare -A f_rate f_p50 f_p99 f_non2xx w_rate w_p50 w_p99 w_non2xx
+declare -A f_rate f_p50 f_p99 f_non2xx w_rate w_p50 w_p99 w_non2xx w_groups
 for c in "${CONCURRENCY[@]}"; do
 	fresh_database
 	start_daemon
@@ -303,10 +330,13 @@ for c in "${CONCURRENCY[@]}"; do
 		perf_pid=$!
 	fi
 	log "daemon: opening pathways, warm, $c connections, ${DURATION}s"
+	figures=$(commit_figures)
 	run_to "$tmp/line" "$load" open --port "$port" --token "$WRITE_TOKEN" \
 		--run "$run_id-w$c" --epoch "$epoch" --conns "$c" \
 		--duration "$DURATION"
 	line=$(<"$tmp/line")
+	w_groups[$c]=$(group_phases "$figures" "$(commit_figures)")
+	log "  groups: ${w_groups[$c]}"
 	log "  $line"
 	all_2xx "$line"
 	w_rate[$c]=$(field events_per_s "$line") w_p50[$c]=$(field p50_ms "$line")
@@ -553,6 +583,11 @@ for c in "${CONCURRENCY[@]}"; do
 	printf '   %5s   %18s   %6s   %6s   %9s   %6s   %6s   %10s\n' "$c" \
 		"${f_rate[$c]}" "${f_p50[$c]}" "${f_p99[$c]}" "${w_rate[$c]}" \
 		"${w_p50[$c]}" "${w_p99[$c]}" "$(ratio "${f_rate[$c]}" "${w_rate[$c]}")"
+done
+echo
+echo "   the warm runs' groups (painpath_commit_phase_seconds; the warm-up included):"
+for c in "${CONCURRENCY[@]}"; do
+	printf '   %5s   %s\n' "$c" "${w_groups[$c]}"
 done
 cat <<EOF
 
