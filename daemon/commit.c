@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 
 #include "app.h"
 #include "commit_int.h"
+#include "metrics.h"
 
 static TAILQ_HEAD(item_queue,
 		  commit_item) queue = TAILQ_HEAD_INITIALIZER(queue);
@@ -27,17 +27,9 @@ const int commit_size_bucket_le[COMMIT_SIZE_BUCKETS] = {1, 4, 16, 64, 1024};
 const char *const commit_phase_name[COMMIT_PHASES] = {"lease", "check",
 						      "decide", "write"};
 
-static double monotonic_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void commit_phase_end(struct group *g, enum commit_phase phase)
 {
-	double now = monotonic_seconds();
+	double now = metrics_clock();
 
 	stats.phase_seconds[phase] += now - g->phase_began;
 	stats.phase_count[phase]++;
@@ -326,7 +318,7 @@ static void kick(struct app *app)
 		items_running += g->n;
 		count_group(g->n);
 		stats.solo += g->n == 1 && g->items[0]->solo;
-		g->phase_began = monotonic_seconds();
+		g->phase_began = metrics_clock();
 		db_acquire(app->pool, commit_tx_start, g);
 	}
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app.h"
 #include "db.h"
@@ -38,6 +39,14 @@ static int nroutes;
 /* Outcomes of events: [type][status class 2..5] */
 static unsigned long long events[EV_COUNT + 1][6];
 static unsigned long long reloads[2];
+
+double metrics_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 void metrics_reload(bool applied)
 {
@@ -235,8 +244,23 @@ static void render_read_groups(struct textbuf *t)
 		"answered "
 		"(divided by groups: the mean group size).\n"
 		"# TYPE painpath_read_group_reads_total counter\n"
-		"painpath_read_group_reads_total %llu\n",
-		st.groups, st.reads);
+		"painpath_read_group_reads_total %llu\n"
+		"# HELP painpath_read_group_phase_seconds Where the groups' "
+		"time went: from a group's first read to its statement sent "
+		"(gather: reads joining, waiting for a connection), then to "
+		"its answer (statement: one round trip and, on the primary, "
+		"the audit rows' commit).\n"
+		"# TYPE painpath_read_group_phase_seconds summary\n"
+		"painpath_read_group_phase_seconds_sum{phase=\"gather\"} "
+		"%.6f\n"
+		"painpath_read_group_phase_seconds_count{phase=\"gather\"} "
+		"%llu\n"
+		"painpath_read_group_phase_seconds_sum{phase=\"statement\"} "
+		"%.6f\n"
+		"painpath_read_group_phase_seconds_count{phase=\"statement\"} "
+		"%llu\n",
+		st.groups, st.reads, st.gather_seconds, st.groups,
+		st.statement_seconds, st.answered);
 }
 
 static void render_exports(struct textbuf *t)

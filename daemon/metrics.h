@@ -18,6 +18,8 @@ void metrics_request(const char *route, const char *method, int status,
 		     double seconds);
 void metrics_event(enum event_type type, bool known_type, int status);
 void metrics_reload(bool applied);
+/* Monotonic seconds: what the phases of groups are timed by. */
+double metrics_clock(void);
 /* Text for GET /metrics (malloc'd). */
 char *metrics_render(const struct app *app);
 

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "pgarray.h"
 #include "reads_int.h"
 #include "store.h"
@@ -29,6 +30,7 @@ struct read_group {
 	bool audited; /* its statement wrote the audit rows too */
 	int result;   /* which result of the batch holds the rows */
 	int n;
+	double began; /* its phase's start, metrics_clock() */
 	struct read_job *jobs[READ_GROUP_MAX];
 };
 
@@ -80,6 +82,8 @@ static void on_group_read(struct db_conn *conn, PGresult **res, int n,
 	struct read_group *g = arg;
 
 	(void)conn;
+	totals.statement_seconds += metrics_clock() - g->began;
+	totals.answered++;
 	if (n <= g->result)
 		return group_fail(g, ERR_UNAVAILABLE,
 				  "the database cannot be reached");
@@ -188,6 +192,8 @@ static void on_group_lease(struct db_conn *conn, void *arg)
 				  "the database cannot be reached");
 	totals.groups++;
 	totals.reads += (unsigned long long)g->n;
+	totals.gather_seconds += metrics_clock() - g->began;
+	g->began = metrics_clock();
 }
 
 /* The group of kind gathering for pool, with room; a new one if none. */
@@ -204,6 +210,7 @@ static struct read_group *group_to_join(const struct read_group_kind *kind,
 		return NULL;
 	g->kind = kind;
 	g->pool = pool;
+	g->began = metrics_clock();
 	g->next_gathering = gathering;
 	gathering = g;
 	/* Never granted before this returns (db.h): the read joins first. */

@@ -66,6 +66,10 @@ enum handled read_by_key(struct request *r, const struct read_group_kind *kind,
 struct read_stats {
 	unsigned long long groups; /* statements sent for reads by key */
 	unsigned long long reads;  /* the reads they answered */
+	/* From a group's first read to its statement sent (gathering, and
+	 * waiting for a connection), then to the statement's answer. */
+	double gather_seconds, statement_seconds;
+	unsigned long long answered; /* statements answered */
 };
 void read_stats(struct read_stats *out);
 

@@ -430,6 +430,9 @@ static void assert_gathered_answer(const struct gathered_read *g, int status,
 		      "%s: %s is %s", g->path, g->field, got ? got : "absent");
 }
 
+#define READ_PHASE(what, phase)                                                \
+	"painpath_read_group_phase_seconds_" what "{phase=\"" phase "\"} "
+
 START_TEST(reads_gathered_answer_each_its_own)
 {
 	struct two_regions t;
@@ -446,7 +449,7 @@ START_TEST(reads_gathered_answer_each_its_own)
 		{COORD_NORD, "", 200, "pathways.0.region", "helse-nord"},
 	};
 	int fds[40];
-	double reads, groups;
+	double reads, groups, gathered, answered, statements_s;
 
 	two_regions_setup(&t);
 	snprintf(kinds[0].path, 256, "/v1/pathways/%s", t.vest_pw);
@@ -465,6 +468,9 @@ START_TEST(reads_gathered_answer_each_its_own)
 		 t.nord_patient);
 	reads = e2e_metric(PORT, "painpath_read_group_reads_total ");
 	groups = e2e_metric(PORT, "painpath_read_groups_total ");
+	gathered = e2e_metric(PORT, READ_PHASE("count", "gather"));
+	answered = e2e_metric(PORT, READ_PHASE("count", "statement"));
+	statements_s = e2e_metric(PORT, READ_PHASE("sum", "statement"));
 	for (int round = 0; round < 5; round++) {
 		for (int i = 0; i < 40; i++)
 			fds[i] = http_begin(PORT, "GET", kinds[i % 8].path,
@@ -484,6 +490,15 @@ START_TEST(reads_gathered_answer_each_its_own)
 	 * not test one statement answering many. */
 	groups = e2e_metric(PORT, "painpath_read_groups_total ") - groups;
 	ck_assert(groups >= 2 && groups < 200);
+	/* Each group timed once in each phase. */
+	ck_assert_double_eq(e2e_metric(PORT, READ_PHASE("count", "gather")) -
+				    gathered,
+			    groups);
+	ck_assert_double_eq(e2e_metric(PORT, READ_PHASE("count", "statement")) -
+				    answered,
+			    groups);
+	ck_assert(e2e_metric(PORT, READ_PHASE("sum", "statement")) >
+		  statements_s);
 	/* One audit row per answer that showed a patient, naming that
 	 * patient and the region of what it showed; none for the others. */
 	ck_assert_int_eq(count_of("SELECT count(*) FROM audit_log WHERE "
