@@ -296,6 +296,29 @@ group_phases() {
 			(y[6] - x[6]) * 1000 / g }'
 }
 
+# read_figures: the gathered reads' counters from /metrics on one line:
+# statements, reads, then the seconds gathering and in the statement.
+read_figures() {
+	curl -s -H "Authorization: Bearer $READ_TOKEN" \
+		"http://127.0.0.1:$port/metrics" | awk '
+		$1 == "painpath_read_groups_total" { g = $2 }
+		$1 == "painpath_read_group_reads_total" { r = $2 }
+		$1 == "painpath_read_group_phase_seconds_sum{phase=\"gather\"}" { a = $2 }
+		$1 == "painpath_read_group_phase_seconds_sum{phase=\"statement\"}" { s = $2 }
+		END { print g + 0, r + 0, a + 0, s + 0 }'
+}
+
+# read_phases BEFORE AFTER: the mean group of reads between two
+# read_figures, and where its time went.
+read_phases() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		split(a, x); split(b, y); g = y[1] - x[1]
+		if (g <= 0) { print "?"; exit }
+		printf "%.1f reads; ms per group: gather %.2f, statement %.2f",
+			(y[2] - x[2]) / g, (y[3] - x[3]) * 1000 / g,
+			(y[4] - x[4]) * 1000 / g }'
+}
+
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "?" }'
 }
@@ -442,19 +465,25 @@ counts=$(psql -F ' ' -c "SELECT (SELECT count(*) FROM pathways),
 # half the rate of 16 on a machine where the database is the limit.
 checkpoint
 log "daemon: mixed events (the pathway cycle), 8 connections, ${DURATION}s"
+figures=$(commit_figures)
 run_to "$tmp/line" "$load" post "${common[@]}" --conns 8 --duration "$DURATION"
 half_line=$(<"$tmp/line")
+half_groups=$(group_phases "$figures" "$(commit_figures)")
+log "  groups: $half_groups"
 all_2xx "$half_line"
 log "  $half_line"
 
 psql -c "SELECT pathway_id FROM pathways ORDER BY random() LIMIT 50000" \
 	>"$tmp/ids"
-declare -A g_rate g_p50 g_p99 g_non2xx
+declare -A g_rate g_p50 g_p99 g_non2xx g_groups
 for c in "${GET_CONCURRENCY[@]}"; do
 	log "daemon: GET /v1/pathways/{id}, $c connection(s), ${DURATION}s"
+	figures=$(read_figures)
 	run_to "$tmp/line" "$load" get --port "$port" --ids "$tmp/ids" \
 		--conns "$c" --duration "$DURATION" --token "$READ_TOKEN"
 	line=$(<"$tmp/line")
+	g_groups[$c]=$(read_phases "$figures" "$(read_figures)")
+	log "  groups: ${g_groups[$c]}"
 	log "  $line"
 	all_2xx "$line"
 	g_rate[$c]=$(field req_per_s "$line")
@@ -610,6 +639,7 @@ cat <<EOF
    load: $load_line
    mixed events (the pathway cycle), 8 connections: $(field events_per_s "$half_line") ev/s, p50 $(field p50_ms "$half_line") ms, p99 $(field p99_ms "$half_line") ms, non-2xx $(field non2xx "$half_line")
      ($(ratio "$half_rate" "${w_rate[${CONCURRENCY[0]}]}") of the warm ${CONCURRENCY[0]}-connection opening rate)
+     groups: $half_groups
 
    GET /v1/pathways/{id} (each read audited), and pgbench reading the same
    row and inserting its audit row, each committed (-M prepared)
@@ -620,6 +650,11 @@ for c in "${GET_CONCURRENCY[@]}"; do
 		"${g_rate[$c]}" "${g_p50[$c]}" "${g_p99[$c]}" "${g_non2xx[$c]}" \
 		"${r_tps[$c]}" "${r_p50[$c]}" "${r_p99[$c]}" \
 		"$(ratio "${g_rate[$c]}" "${r_tps[$c]}")"
+done
+echo
+echo "   the daemon's gathered reads (painpath_read_group_phase_seconds):"
+for c in "${GET_CONCURRENCY[@]}"; do
+	printf '   %5s   %s\n' "$c" "${g_groups[$c]}"
 done
 cat <<EOF
 
