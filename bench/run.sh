@@ -269,54 +269,55 @@ checkpoint() {
 	psql -c 'CHECKPOINT' >/dev/null
 }
 
-# commit_figures: the commit path's counters from /metrics on one line:
-# groups, events, then the seconds of each phase (lease check decide write).
-commit_figures() {
+# metric_values NAME...: the values of these lines of /metrics (a name
+# with its labels), on one line; 0 for one not shown.
+metric_values() {
 	curl -s -H "Authorization: Bearer $READ_TOKEN" \
-		"http://127.0.0.1:$port/metrics" | awk '
-		$1 == "painpath_commit_groups_total" { g = $2 }
-		$1 == "painpath_commit_group_events_total" { e = $2 }
-		$1 ~ /^painpath_commit_phase_seconds_sum/ {
-			match($1, /phase="[a-z]+"/)
-			s[substr($1, RSTART + 7, RLENGTH - 8)] = $2
-		}
-		END { print g + 0, e + 0, s["lease"] + 0, s["check"] + 0,
-			s["decide"] + 0, s["write"] + 0 }'
+		"http://127.0.0.1:$port/metrics" | awk -v names="$*" '
+		BEGIN { n = split(names, want, " ") }
+		{ value[$1] = $2 }
+		END {
+			for (i = 1; i <= n; i++)
+				printf "%s%s", value[want[i]] + 0, (i < n ? " " : "\n")
+		}'
 }
 
-# group_phases BEFORE AFTER: the mean group between two commit_figures,
-# and where its time went.
-group_phases() {
-	awk -v a="$1" -v b="$2" 'BEGIN {
-		split(a, x); split(b, y); g = y[1] - x[1]
+commit_phases=(lease check decide write)
+read_phases=(gather statement)
+
+# group_figures commit|read: its groups, their events or reads, then the
+# seconds of each phase.
+group_figures() {
+	local -n phases=$1_phases
+	local names=() sums p
+	if [[ $1 == commit ]]; then
+		names=(painpath_commit_groups_total painpath_commit_group_events_total)
+		sums=painpath_commit_phase_seconds_sum
+	else
+		names=(painpath_read_groups_total painpath_read_group_reads_total)
+		sums=painpath_read_group_phase_seconds_sum
+	fi
+	for p in "${phases[@]}"; do
+		names+=("$sums{phase=\"$p\"}")
+	done
+	metric_values "${names[@]}"
+}
+
+# per_group commit|read BEFORE AFTER: the mean group between two
+# group_figures, and where its time went.
+per_group() {
+	local -n phases=$1_phases
+	awk -v a="$2" -v b="$3" -v phases="${phases[*]}" -v what="$1" 'BEGIN {
+		split(a, x); split(b, y); n = split(phases, p, " ")
+		g = y[1] - x[1]
 		if (g <= 0) { print "?"; exit }
-		printf "%.1f events; ms per group: lease %.2f, check %.2f, decide %.2f, write %.2f",
-			(y[2] - x[2]) / g, (y[3] - x[3]) * 1000 / g,
-			(y[4] - x[4]) * 1000 / g, (y[5] - x[5]) * 1000 / g,
-			(y[6] - x[6]) * 1000 / g }'
-}
-
-# read_figures: the gathered reads' counters from /metrics on one line:
-# statements, reads, then the seconds gathering and in the statement.
-read_figures() {
-	curl -s -H "Authorization: Bearer $READ_TOKEN" \
-		"http://127.0.0.1:$port/metrics" | awk '
-		$1 == "painpath_read_groups_total" { g = $2 }
-		$1 == "painpath_read_group_reads_total" { r = $2 }
-		$1 == "painpath_read_group_phase_seconds_sum{phase=\"gather\"}" { a = $2 }
-		$1 == "painpath_read_group_phase_seconds_sum{phase=\"statement\"}" { s = $2 }
-		END { print g + 0, r + 0, a + 0, s + 0 }'
-}
-
-# read_phases BEFORE AFTER: the mean group of reads between two
-# read_figures, and where its time went.
-read_phases() {
-	awk -v a="$1" -v b="$2" 'BEGIN {
-		split(a, x); split(b, y); g = y[1] - x[1]
-		if (g <= 0) { print "?"; exit }
-		printf "%.1f reads; ms per group: gather %.2f, statement %.2f",
-			(y[2] - x[2]) / g, (y[3] - x[3]) * 1000 / g,
-			(y[4] - x[4]) * 1000 / g }'
+		printf "%.1f %s; ms per group:", (y[2] - x[2]) / g,
+			what == "commit" ? "events" : "reads"
+		for (i = 1; i <= n; i++)
+			printf "%s %s %.2f", (i > 1 ? "," : ""), p[i],
+				(y[i + 2] - x[i + 2]) * 1000 / g
+		print ""
+	}'
 }
 
 ratio() {
@@ -353,12 +354,12 @@ for c in "${CONCURRENCY[@]}"; do
 		perf_pid=$!
 	fi
 	log "daemon: opening pathways, warm, $c connections, ${DURATION}s"
-	figures=$(commit_figures)
+	figures=$(group_figures commit)
 	run_to "$tmp/line" "$load" open --port "$port" --token "$WRITE_TOKEN" \
 		--run "$run_id-w$c" --epoch "$epoch" --conns "$c" \
 		--duration "$DURATION"
 	line=$(<"$tmp/line")
-	w_groups[$c]=$(group_phases "$figures" "$(commit_figures)")
+	w_groups[$c]=$(per_group commit "$figures" "$(group_figures commit)")
 	log "  groups: ${w_groups[$c]}"
 	log "  $line"
 	all_2xx "$line"
@@ -465,10 +466,10 @@ counts=$(psql -F ' ' -c "SELECT (SELECT count(*) FROM pathways),
 # half the rate of 16 on a machine where the database is the limit.
 checkpoint
 log "daemon: mixed events (the pathway cycle), 8 connections, ${DURATION}s"
-figures=$(commit_figures)
+figures=$(group_figures commit)
 run_to "$tmp/line" "$load" post "${common[@]}" --conns 8 --duration "$DURATION"
 half_line=$(<"$tmp/line")
-half_groups=$(group_phases "$figures" "$(commit_figures)")
+half_groups=$(per_group commit "$figures" "$(group_figures commit)")
 log "  groups: $half_groups"
 all_2xx "$half_line"
 log "  $half_line"
@@ -478,11 +479,11 @@ psql -c "SELECT pathway_id FROM pathways ORDER BY random() LIMIT 50000" \
 declare -A g_rate g_p50 g_p99 g_non2xx g_groups
 for c in "${GET_CONCURRENCY[@]}"; do
 	log "daemon: GET /v1/pathways/{id}, $c connection(s), ${DURATION}s"
-	figures=$(read_figures)
+	figures=$(group_figures read)
 	run_to "$tmp/line" "$load" get --port "$port" --ids "$tmp/ids" \
 		--conns "$c" --duration "$DURATION" --token "$READ_TOKEN"
 	line=$(<"$tmp/line")
-	g_groups[$c]=$(read_phases "$figures" "$(read_figures)")
+	g_groups[$c]=$(per_group read "$figures" "$(group_figures read)")
 	log "  groups: ${g_groups[$c]}"
 	log "  $line"
 	all_2xx "$line"
