@@ -27,6 +27,11 @@ const int commit_size_bucket_le[COMMIT_SIZE_BUCKETS] = {1, 4, 16, 64, 1024};
 const char *const commit_phase_name[COMMIT_PHASES] = {"lease", "check",
 						      "decide", "write"};
 
+void commit_count_unchecked(void)
+{
+	stats.unchecked++;
+}
+
 void commit_phase_end(struct group *g, enum commit_phase phase)
 {
 	double now = metrics_clock();
@@ -165,14 +170,15 @@ static void group_free(struct group *g)
 	free(g);
 }
 
-void commit_requeue_solo(struct group *g)
+static void requeue(struct group *g, bool solo)
 {
 	for (int i = g->n - 1; i >= 0; i--) {
 		struct commit_item *it = g->items[i];
 		if (it == NULL || it->state != ITEM_RUNNING)
 			continue;
 		decision_free(&it->decision);
-		it->solo = true;
+		it->solo = it->solo || solo;
+		it->checked = true;
 		it->state = ITEM_QUEUED;
 		TAILQ_INSERT_HEAD(&queue, it, queue);
 		stats.queued++;
@@ -180,6 +186,17 @@ void commit_requeue_solo(struct group *g)
 		it->batch->held--;
 		stats.retries++;
 	}
+}
+
+void commit_requeue_solo(struct group *g)
+{
+	requeue(g, true);
+}
+
+void commit_requeue_checked(struct group *g)
+{
+	stats.unchecked_refused++;
+	requeue(g, false);
 }
 
 void commit_group_end(struct group *g)

@@ -64,6 +64,9 @@ struct commit_item {
 	struct commit_batch *batch;
 	int state;
 	bool solo;
+	/* Its group skipped step 1 and an index refused the rows: it goes
+	 * through step 1 from now on. */
+	bool checked;
 	int attempts;
 	struct decision decision;
 	TAILQ_ENTRY(commit_item) queue;
@@ -104,6 +107,9 @@ extern const char *const commit_phase_name[COMMIT_PHASES];
 struct commit_stats {
 	unsigned long long groups, items, retries, solo;
 	unsigned long long size_bucket[COMMIT_SIZE_BUCKETS];
+	/* Groups of openings that skipped step 1, and those of them an index
+	 * refused (their items then went through step 1). */
+	unsigned long long unchecked, unchecked_refused;
 	double phase_seconds[COMMIT_PHASES];
 	unsigned long long phase_count[COMMIT_PHASES];
 	int queued, running;

@@ -55,11 +55,13 @@ struct group {
 	/* Recorded events of the pathways a correction replays. */
 	json_t *history_events;
 	double phase_began; /* monotonic seconds */
+	bool unchecked;	    /* step 1 skipped: see commit_tx.c */
 };
 
 /* commit.c */
 /* The phase that began at g->phase_began ends now; the next begins. */
 void commit_phase_end(struct group *g, enum commit_phase phase);
+void commit_count_unchecked(void);
 void commit_item_done(struct commit_item *it, int status);
 void commit_item_refuse(struct commit_item *it, const struct pp_error *err,
 			json_t *detail);
@@ -67,6 +69,8 @@ void commit_item_fail(struct commit_item *it, enum err_code code,
 		      const char *msg);
 /* Back to the head of the queue, to run one by one. */
 void commit_requeue_solo(struct group *g);
+/* The same, to run in groups again, each through step 1. */
+void commit_requeue_checked(struct group *g);
 /* The group is over: its patients go free, answered batches are called
  * back, the next groups start. */
 void commit_group_end(struct group *g);

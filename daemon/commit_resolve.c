@@ -93,7 +93,7 @@ static const struct pathway *target_of(const struct found *f,
 
 static bool read_rows(const PGresult *res, struct found *f)
 {
-	f->nrows = PQntuples(res);
+	f->nrows = res != NULL ? PQntuples(res) : 0;
 	f->cap = f->nrows + GROUP_MAX;
 	f->rows = calloc((size_t)f->cap, sizeof(*f->rows));
 	if (f->rows == NULL)
@@ -233,7 +233,8 @@ static void decide_item(struct resolve *rs, int i)
 	struct history_entry *entries = NULL;
 	json_t *stored_event = NULL;
 	char new_id[ID_MAX + 1];
-	int row = stored_row(rs->res[STEP1_LOOKUP], i + 1);
+	int row =
+		rs->res != NULL ? stored_row(rs->res[STEP1_LOOKUP], i + 1) : -1;
 	struct pathway before;
 	struct decide_in in = {.ev = &it->ev,
 			       .token = it->token,
@@ -318,7 +319,7 @@ bool commit_resolve(struct group *g, PGresult **res, cal_millis now)
 	rs->g = g;
 	rs->res = res;
 	rs->now = now;
-	if (!read_rows(res[STEP1_LOCK], &rs->f))
+	if (!read_rows(res != NULL ? res[STEP1_LOCK] : NULL, &rs->f))
 		goto out;
 	for (int i = 0; i < g->n; i++)
 		decide_item(rs, i);

@@ -10,6 +10,7 @@
  * If the writes fail (a race lost on a unique index, a deadlock, a version
  * moved), the group is rolled back and its items run again one by one; a
  * lone item retries a lost race and then sees the winner's commit.
+ * A group of openings only is one round trip: see may_skip_check.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,11 @@ static void on_committed(struct db_conn *conn, PGresult **res, int n, void *arg)
 		answer_all(g);
 		return commit_group_end(g);
 	}
+	/* Something was stored after all: what, step 1 will tell. */
+	if (g->unchecked) {
+		commit_requeue_checked(g);
+		return rollback_and_end(g);
+	}
 	if (g->atomic || writers(g, &writer) == 1)
 		alone_write_failed(g, writer ? writer : g->items[0], failed);
 	else
@@ -180,10 +186,14 @@ static void on_committed(struct db_conn *conn, PGresult **res, int n, void *arg)
  * commit that may not survive a failover (issue 15). */
 static void send_writes(struct group *g)
 {
-	struct db_query q[STORE_GROUP_QUERIES + 2];
-	int nq = store_group_queries(g->writes, q);
+	struct db_query q[STORE_GROUP_QUERIES + 3];
+	int nq = 0;
 
-	if (nq == 0)
+	if (g->unchecked)
+		q[nq++] = (struct db_query){.sql = "BEGIN"};
+	nq += store_group_queries(g->writes, q + nq);
+
+	if (nq == (g->unchecked ? 1 : 0))
 		q[nq++] = (struct db_query){.stmt = STMT_XACT_ID};
 	q[nq++] = (struct db_query){.sql = "COMMIT"};
 	if (!db_send(g->conn, q, nq, on_committed, g))
@@ -271,6 +281,42 @@ static bool keys_built(const struct group *g)
 	       !g->history_patients.failed;
 }
 
+/* An opening's decision depends on three things stored (lib/decide.c
+ * decide_open): a pathway of its id, an open one of its patient, its event
+ * already recorded -- and each is a unique index the rows must pass
+ * (pathways_pkey, pathways_one_open_per_patient,
+ * transitions_source_event_id).  So a group of openings skips step 1: it
+ * decides as if none were there and sends BEGIN, its writes and COMMIT in
+ * one round trip.  If an index refuses a row, the group is rolled back and
+ * its items go through step 1, which finds what was there (the event to
+ * replay, the pathway open elsewhere) and decides on it. */
+static bool may_skip_check(const struct group *g)
+{
+	if (g->atomic)
+		return false;
+	for (int i = 0; i < g->n; i++)
+		if (g->items[i]->checked ||
+		    g->items[i]->ev.type != EV_PATHWAY_OPENED)
+			return false;
+	return true;
+}
+
+static void start_unchecked(struct group *g)
+{
+	g->unchecked = true;
+	commit_count_unchecked();
+	if (!commit_resolve(g, NULL, now_millis())) {
+		for (int k = 0; k < g->n; k++)
+			if (g->items[k]->state == ITEM_RUNNING)
+				commit_item_fail(g->items[k], ERR_INTERNAL,
+						 "the event could not be "
+						 "recorded");
+		return commit_group_end(g);
+	}
+	commit_phase_end(g, PHASE_DECIDE);
+	send_writes(g);
+}
+
 void commit_tx_start(struct db_conn *conn, void *arg)
 {
 	struct group *g = arg;
@@ -285,6 +331,8 @@ void commit_tx_start(struct db_conn *conn, void *arg)
 	 * atomic batch is one patient's, in its own order. */
 	if (!g->atomic)
 		qsort(g->items, (size_t)g->n, sizeof(g->items[0]), by_patient);
+	if (may_skip_check(g))
+		return start_unchecked(g);
 	gather_keys(g);
 	q[STEP1_BEGIN] = (struct db_query){.sql = "BEGIN"};
 	q[STEP1_LOCK] = (struct db_query){

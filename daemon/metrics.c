@@ -211,6 +211,19 @@ static void render_commits(struct textbuf *t)
 			       "painpath_commit_group_size_bucket{le=\"%d\"} "
 			       "%llu\n",
 			       commit_size_bucket_le[b], st.size_bucket[b]);
+	textbuf_printf(
+		t,
+		"# HELP painpath_commit_unchecked_groups_total Groups of "
+		"openings that skipped step 1 (one round trip).\n"
+		"# TYPE painpath_commit_unchecked_groups_total counter\n"
+		"painpath_commit_unchecked_groups_total %llu\n"
+		"# HELP painpath_commit_unchecked_refused_total Those of them "
+		"a "
+		"unique index refused: rolled back, their events through step "
+		"1.\n"
+		"# TYPE painpath_commit_unchecked_refused_total counter\n"
+		"painpath_commit_unchecked_refused_total %llu\n",
+		st.unchecked, st.unchecked_refused);
 	textbuf_printf(t, "# HELP painpath_commit_phase_seconds Where the "
 			  "groups' time went: waiting for a connection "
 			  "(lease), locking and looking up (check: one round "

@@ -243,6 +243,49 @@ START_TEST(illegal_transition_lists_allowed_events)
 }
 END_TEST
 
+/* An opening is written without step 1 (commit_tx.c may_skip_check): the
+ * unique indexes stand for what step 1 would have found.  A retried
+ * opening with its own pathway_id trips pathways_pkey before the event's
+ * index: the group must go through step 1 and replay it, never answer
+ * from the index that refused it. */
+START_TEST(opening_written_unchecked_still_replays_and_refuses)
+{
+	struct http_response first, r;
+	char patient[64], other[64], id[64], body[512];
+	double refused = e2e_metric(PORT, "painpath_commit_unchecked_refused_"
+					  "total ");
+
+	e2e_id(patient, sizeof(patient), "unchecked");
+	e2e_id(other, sizeof(other), "unchecked");
+	e2e_id(id, sizeof(id), "pw-unchecked");
+	snprintf(body, sizeof(body),
+		 "{\"event_id\":\"%s-open\",\"type\":\"pathway.opened\","
+		 "\"patient_id\":\"%s\",\"pathway_id\":\"%s\","
+		 "\"occurred_at\":\"2025-01-07T09:00:00Z\",\"model\":\"dk\","
+		 "\"region\":\"r1\"}",
+		 patient, patient, id);
+	ck_assert_int_eq(
+		http_request(PORT, "POST", "/v1/events", body, NULL, &first),
+		201);
+	e2e_assert_replayed(PORT, NULL, body, &first);
+	http_response_free(&first);
+	/* Another patient's opening under the same pathway_id. */
+	e2e_post(PORT, &r,
+		 "{\"event_id\":\"%s-open\",\"type\":\"pathway.opened\","
+		 "\"patient_id\":\"%s\",\"pathway_id\":\"%s\","
+		 "\"occurred_at\":\"2025-01-07T09:00:00Z\",\"model\":\"dk\","
+		 "\"region\":\"r1\"}",
+		 other, other, id);
+	assert_error(&r, 409, "pathway_exists", "pathway_id");
+	ck_assert_int_eq(transitions_of_patient(patient), 1);
+	ck_assert_int_eq(transitions_of_patient(other), 0);
+	ck_assert_double_eq(e2e_metric(PORT, "painpath_commit_unchecked_"
+					     "refused_total ") -
+				    refused,
+			    2);
+}
+END_TEST
+
 START_TEST(second_open_pathway_is_refused)
 {
 	struct http_response r;
@@ -505,6 +548,7 @@ void e2e_add_core_tests(Suite *s)
 	tcase_add_test(tc, not_found_answers);
 	tcase_add_test(tc, illegal_transition_lists_allowed_events);
 	tcase_add_test(tc, second_open_pathway_is_refused);
+	tcase_add_test(tc, opening_written_unchecked_still_replays_and_refuses);
 	tcase_add_test(tc, too_large_bodies_and_batches);
 	tcase_add_test(tc, replay_answers_the_first_result);
 	tcase_add_test(tc, batch_mixes_good_and_bad);

@@ -96,31 +96,56 @@ static double phase_metric(const char *what, int phase)
 	return e2e_metric(PORT, prefix);
 }
 
-/* Each group's time is split among its four phases, each counted once per
- * group, and together they fit within the time its requests took. */
+/* An opening skips step 1 (lease, decide, write: one round trip); another
+ * event goes through all four phases; an opening a unique index refuses
+ * is rolled back and goes through step 1 in a group of its own, which
+ * answers it.  Each phase is counted once per group that went through it,
+ * and together they fit in the time the requests took. */
 START_TEST(metrics_split_each_group_into_its_phases)
 {
-	double groups, count[NPHASES], sum[NPHASES], began, elapsed, total = 0;
+	static const int want[NPHASES] = {4, 2, 4, 4};
+	double groups, unchecked, refused, count[NPHASES], sum[NPHASES];
+	double began, elapsed, total = 0;
+	struct http_response r;
 	char p[64], pw[160];
 
 	groups = e2e_metric(PORT, "painpath_commit_groups_total ");
+	unchecked = e2e_metric(PORT, "painpath_commit_unchecked_groups_total ");
+	refused = e2e_metric(PORT, "painpath_commit_unchecked_refused_total ");
 	for (int k = 0; k < NPHASES; k++) {
 		count[k] = phase_metric("count", k);
 		sum[k] = phase_metric("sum", k);
 		ck_assert(count[k] >= 0 && sum[k] >= 0);
 	}
 	began = now_s();
-	/* One at a time: each its own group. */
-	for (int i = 0; i < 3; i++) {
-		e2e_id(p, sizeof(p), "phases");
-		e2e_open(PORT, p, "dk", NULL, pw, sizeof(pw));
-	}
+	e2e_id(p, sizeof(p), "phases");
+	e2e_open(PORT, p, "dk", NULL, pw, sizeof(pw));
+	e2e_post(PORT, &r,
+		 "{\"event_id\":\"%s-2\",\"type\":\"pathway.opened\","
+		 "\"patient_id\":\"%s\",\"occurred_at\":"
+		 "\"2025-01-07T09:00:00Z\",\"model\":\"dk\",\"region\":\"r1\"}",
+		 p, p);
+	ck_assert_int_eq(r.status, 409);
+	ck_assert_str_eq(e2e_str(r.json, "error.code"), "pathway_exists");
+	http_response_free(&r);
+	ck_assert_int_eq(e2e_event(PORT, p, "pathway.closed",
+				   "2025-01-08T09:00:00Z",
+				   "{\"reason\":\"completed\"}", NULL),
+			 201);
 	elapsed = now_s() - began;
 	ck_assert_double_eq(
-		e2e_metric(PORT, "painpath_commit_groups_total ") - groups, 3);
+		e2e_metric(PORT, "painpath_commit_groups_total ") - groups, 4);
+	ck_assert_double_eq(
+		e2e_metric(PORT, "painpath_commit_unchecked_groups_total ") -
+			unchecked,
+		2);
+	ck_assert_double_eq(
+		e2e_metric(PORT, "painpath_commit_unchecked_refused_total ") -
+			refused,
+		1);
 	for (int k = 0; k < NPHASES; k++) {
 		double spent = phase_metric("sum", k) - sum[k];
-		ck_assert_msg(phase_metric("count", k) - count[k] == 3,
+		ck_assert_msg(phase_metric("count", k) - count[k] == want[k],
 			      "phase %s", phases[k]);
 		/* The lease may be granted within the clock's tick. */
 		ck_assert_msg(k == 0 /* lease */ ? spent >= 0 : spent > 0,
