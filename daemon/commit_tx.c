@@ -187,17 +187,35 @@ static void on_committed(struct db_conn *conn, PGresult **res, int n, void *arg)
 static void send_writes(struct group *g)
 {
 	struct db_query q[STORE_GROUP_QUERIES + 3];
-	int nq = 0;
+	int nq = 0, writes;
 
+	/* Step 1 skipped, no transaction has begun. */
 	if (g->unchecked)
 		q[nq++] = (struct db_query){.sql = "BEGIN"};
-	nq += store_group_queries(g->writes, q + nq);
-
-	if (nq == (g->unchecked ? 1 : 0))
+	writes = store_group_queries(g->writes, q + nq);
+	nq += writes;
+	if (writes == 0)
 		q[nq++] = (struct db_query){.stmt = STMT_XACT_ID};
 	q[nq++] = (struct db_query){.sql = "COMMIT"};
 	if (!db_send(g->conn, q, nq, on_committed, g))
 		group_unavailable(g);
+}
+
+/* The decisions on what step 1 found (res; NULL when it was skipped), then
+ * the writes.  If they cannot be made, the items answer 500 and the group
+ * ends, rolled back if its transaction began. */
+static void decide_and_write(struct group *g, PGresult **res)
+{
+	if (!commit_resolve(g, res, now_millis())) {
+		for (int k = 0; k < g->n; k++)
+			if (g->items[k]->state == ITEM_RUNNING)
+				commit_item_fail(g->items[k], ERR_INTERNAL,
+						 "the event could not be "
+						 "recorded");
+		return g->unchecked ? commit_group_end(g) : rollback_and_end(g);
+	}
+	commit_phase_end(g, PHASE_DECIDE);
+	send_writes(g);
 }
 
 static void on_checked(struct db_conn *conn, PGresult **res, int n, void *arg)
@@ -224,16 +242,7 @@ static void on_checked(struct db_conn *conn, PGresult **res, int n, void *arg)
 			commit_requeue_solo(g);
 			return rollback_and_end(g);
 		}
-	if (!commit_resolve(g, res, now_millis())) {
-		for (int k = 0; k < g->n; k++)
-			if (g->items[k]->state == ITEM_RUNNING)
-				commit_item_fail(g->items[k], ERR_INTERNAL,
-						 "the event could not be "
-						 "recorded");
-		return rollback_and_end(g);
-	}
-	commit_phase_end(g, PHASE_DECIDE);
-	send_writes(g);
+	decide_and_write(g, res);
 }
 
 static int by_patient(const void *a, const void *b)
@@ -301,22 +310,6 @@ static bool may_skip_check(const struct group *g)
 	return true;
 }
 
-static void start_unchecked(struct group *g)
-{
-	g->unchecked = true;
-	commit_count_unchecked();
-	if (!commit_resolve(g, NULL, now_millis())) {
-		for (int k = 0; k < g->n; k++)
-			if (g->items[k]->state == ITEM_RUNNING)
-				commit_item_fail(g->items[k], ERR_INTERNAL,
-						 "the event could not be "
-						 "recorded");
-		return commit_group_end(g);
-	}
-	commit_phase_end(g, PHASE_DECIDE);
-	send_writes(g);
-}
-
 void commit_tx_start(struct db_conn *conn, void *arg)
 {
 	struct group *g = arg;
@@ -331,8 +324,11 @@ void commit_tx_start(struct db_conn *conn, void *arg)
 	 * atomic batch is one patient's, in its own order. */
 	if (!g->atomic)
 		qsort(g->items, (size_t)g->n, sizeof(g->items[0]), by_patient);
-	if (may_skip_check(g))
-		return start_unchecked(g);
+	if (may_skip_check(g)) {
+		g->unchecked = true;
+		commit_count_unchecked();
+		return decide_and_write(g, NULL);
+	}
 	gather_keys(g);
 	q[STEP1_BEGIN] = (struct db_query){.sql = "BEGIN"};
 	q[STEP1_LOCK] = (struct db_query){

@@ -218,9 +218,8 @@ static void render_commits(struct textbuf *t)
 		"# TYPE painpath_commit_unchecked_groups_total counter\n"
 		"painpath_commit_unchecked_groups_total %llu\n"
 		"# HELP painpath_commit_unchecked_refused_total Those of them "
-		"a "
-		"unique index refused: rolled back, their events through step "
-		"1.\n"
+		"whose writes failed (a unique index refused a row, mostly): "
+		"rolled back, their events through step 1.\n"
 		"# TYPE painpath_commit_unchecked_refused_total counter\n"
 		"painpath_commit_unchecked_refused_total %llu\n",
 		st.unchecked, st.unchecked_refused);

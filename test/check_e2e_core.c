@@ -286,18 +286,55 @@ START_TEST(opening_written_unchecked_still_replays_and_refuses)
 }
 END_TEST
 
+/* One retried opening in a batch of new ones: the batch's group, written
+ * without step 1, is refused by the event's index and rolled back; every
+ * item then goes through step 1 -- the retry replays, the others are
+ * recorded, each once (nothing of the rolled-back try is left). */
+START_TEST(opening_group_refused_for_one_retry_records_the_others_once)
+{
+	struct http_response r;
+	char p[5][64], eid[5][96], body[4096];
+	double refused = e2e_metric(PORT, "painpath_commit_unchecked_refused_"
+					  "total ");
+	int n = 0;
+
+	for (int i = 0; i < 5; i++) {
+		e2e_id(p[i], sizeof(p[i]), "retry-batch");
+		snprintf(eid[i], sizeof(eid[i]), "%.63s-open", p[i]);
+	}
+	e2e_post(PORT, &r, E2E_OPENING, eid[0], p[0]);
+	ck_assert_int_eq(r.status, 201);
+	http_response_free(&r);
+	n = snprintf(body, sizeof(body), "{\"events\":[");
+	for (int i = 0; i < 5; i++)
+		n += snprintf(body + n, sizeof(body) - (size_t)n,
+			      "%s" E2E_OPENING, i ? "," : "", eid[i], p[i]);
+	snprintf(body + n, sizeof(body) - (size_t)n, "]}");
+	ck_assert_int_eq(
+		http_request(PORT, "POST", "/v1/events", body, NULL, &r), 200);
+	for (int i = 0; i < 5; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "results.%d.status", i);
+		ck_assert_int_eq(json_integer_value(e2e_at(r.json, path)),
+				 i == 0 ? 200 : 201);
+		ck_assert_int_eq(transitions_of_patient(p[i]), 1);
+	}
+	http_response_free(&r);
+	ck_assert(
+		e2e_metric(PORT, "painpath_commit_unchecked_refused_total ") >=
+		refused + 1);
+}
+END_TEST
+
 START_TEST(second_open_pathway_is_refused)
 {
 	struct http_response r;
-	char patient[64], pathway[160];
+	char patient[64], pathway[160], eid[80];
 
 	e2e_id(patient, sizeof(patient), "exists");
 	e2e_open(PORT, patient, "dk", NULL, pathway, sizeof(pathway));
-	e2e_post(PORT, &r,
-		 "{\"event_id\":\"%s-2\",\"type\":\"pathway.opened\","
-		 "\"patient_id\":\"%s\",\"occurred_at\":"
-		 "\"2025-01-07T09:00:00Z\",\"model\":\"dk\",\"region\":\"r1\"}",
-		 patient, patient);
+	snprintf(eid, sizeof(eid), "%.63s-2", patient);
+	e2e_post(PORT, &r, E2E_OPENING, eid, patient);
 	assert_error(&r, 409, "pathway_exists", NULL);
 	ck_assert_int_eq(transitions_of_patient(patient), 1);
 	/* Once closed, a new pathway may open; the patient's list shows
@@ -549,6 +586,9 @@ void e2e_add_core_tests(Suite *s)
 	tcase_add_test(tc, illegal_transition_lists_allowed_events);
 	tcase_add_test(tc, second_open_pathway_is_refused);
 	tcase_add_test(tc, opening_written_unchecked_still_replays_and_refuses);
+	tcase_add_test(
+		tc,
+		opening_group_refused_for_one_retry_records_the_others_once);
 	tcase_add_test(tc, too_large_bodies_and_batches);
 	tcase_add_test(tc, replay_answers_the_first_result);
 	tcase_add_test(tc, batch_mixes_good_and_bad);

@@ -107,7 +107,7 @@ START_TEST(metrics_split_each_group_into_its_phases)
 	double groups, unchecked, refused, count[NPHASES], sum[NPHASES];
 	double began, elapsed, total = 0;
 	struct http_response r;
-	char p[64], pw[160];
+	char p[64], pw[160], eid[80];
 
 	groups = e2e_metric(PORT, "painpath_commit_groups_total ");
 	unchecked = e2e_metric(PORT, "painpath_commit_unchecked_groups_total ");
@@ -120,11 +120,8 @@ START_TEST(metrics_split_each_group_into_its_phases)
 	began = now_s();
 	e2e_id(p, sizeof(p), "phases");
 	e2e_open(PORT, p, "dk", NULL, pw, sizeof(pw));
-	e2e_post(PORT, &r,
-		 "{\"event_id\":\"%s-2\",\"type\":\"pathway.opened\","
-		 "\"patient_id\":\"%s\",\"occurred_at\":"
-		 "\"2025-01-07T09:00:00Z\",\"model\":\"dk\",\"region\":\"r1\"}",
-		 p, p);
+	snprintf(eid, sizeof(eid), "%.63s-2", p);
+	e2e_post(PORT, &r, E2E_OPENING, eid, p);
 	ck_assert_int_eq(r.status, 409);
 	ck_assert_str_eq(e2e_str(r.json, "error.code"), "pathway_exists");
 	http_response_free(&r);

@@ -36,6 +36,12 @@ void e2e_assert_replayed(int port, const char *token, const char *body,
 /* Dotted path into JSON ("pathway.deadlines.0.due"); NULL if absent. */
 const char *e2e_str(json_t *j, const char *path);
 json_t *e2e_at(json_t *j, const char *path);
+/* An opening's body: printf format of its event_id and patient_id (region
+ * r1, model dk). */
+#define E2E_OPENING                                                            \
+	"{\"event_id\":\"%s\",\"type\":\"pathway.opened\","                    \
+	"\"patient_id\":\"%s\",\"occurred_at\":\"2025-01-07T09:00:00Z\","      \
+	"\"model\":\"dk\",\"region\":\"r1\"}"
 void e2e_open(int port, const char *patient, const char *model,
 	      const char *extra_data, char *pathway_id, size_t len);
 int e2e_event(int port, const char *patient, const char *type,
